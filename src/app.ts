@@ -1,0 +1,148 @@
+/**
+ * Composition root: config -> database -> migrations -> jobs -> modules -> HTTP.
+ * Nothing else wires dependencies together.
+ */
+import { readFileSync } from 'node:fs';
+import type { Config } from './platform/config';
+import { type Db, openDb } from './platform/db';
+import { type App, bearerGuard, createHttp, sendProblem } from './platform/http';
+import { createJobs, type Jobs } from './platform/jobs';
+import { createLogger, type Logger } from './platform/logger';
+import { createMetrics, registerMetricsRoute } from './platform/metrics';
+import { migrate, pendingMigrations } from './platform/migrate';
+import { type Clock, type ModuleFactory, systemClock, type TelelabModule } from './platform/module';
+
+export const VERSION: string = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+).version;
+
+/** Every module of the platform, in start order. */
+export const moduleFactories: ModuleFactory[] = [];
+
+export type Role = 'serve' | 'api' | 'worker';
+
+export interface CreateAppOptions {
+  config: Config;
+  /** serve: HTTP + background work; api: HTTP only; worker: background work only (no listener). */
+  role?: Role;
+  /** An already open database (tests); otherwise opened from config. */
+  db?: Db;
+  logger?: Logger;
+  clock?: Clock;
+  modules?: ModuleFactory[];
+  /** Apply migrations at start (default true). */
+  migrate?: boolean;
+}
+
+export interface TelelabApp {
+  http: App;
+  db: Db;
+  jobs: Jobs;
+  modules: TelelabModule[];
+  config: Config;
+  logger: Logger;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createApp(opts: CreateAppOptions): Promise<TelelabApp> {
+  const { config } = opts;
+  const role = opts.role ?? 'serve';
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const ownsDb = !opts.db;
+  const db =
+    opts.db ??
+    (await openDb({
+      databaseUrl: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      poolSize: config.DB_POOL_SIZE,
+      statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+      applicationName: `telelab-${role}`,
+    }));
+  try {
+    const metrics = createMetrics();
+    const jobs = createJobs({ db, logger, pollingIntervalSeconds: config.JOBS_POLL_INTERVAL_SECONDS });
+    const deps = {
+      config,
+      db,
+      jobs,
+      logger,
+      metrics,
+      clock: opts.clock ?? systemClock,
+      adminGuard: bearerGuard(config.TELELAB_API_TOKEN),
+    };
+    const modules = (opts.modules ?? moduleFactories).map((create) => create(deps));
+    const migrationSets = modules.flatMap((m) => (m.migrations ? [m.migrations] : []));
+    if (opts.migrate !== false) await migrate(db, migrationSets);
+
+    const http = await createHttp({ logger, bodyLimit: config.BODY_LIMIT_BYTES, version: VERSION });
+    registerMetricsRoute(http, metrics);
+    http.get('/healthz', { schema: { tags: ['platform'], summary: 'The process is up' } }, async () => ({
+      status: 'ok',
+      version: VERSION,
+      uptime_seconds: Math.round(process.uptime()),
+    }));
+    http.get(
+      '/readyz',
+      { schema: { tags: ['platform'], summary: 'The database is reachable and migrated' } },
+      async (_req, reply) => {
+        try {
+          await Promise.race([
+            db.query('select 1'),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+          ]);
+        } catch {
+          return sendProblem(reply, 503, 'DATABASE_UNAVAILABLE', 'The database is not reachable', 2);
+        }
+        const pending = await pendingMigrations(db, migrationSets);
+        if (pending.length > 0) {
+          return sendProblem(
+            reply,
+            503,
+            'MIGRATIONS_PENDING',
+            `Migrations not applied: ${pending.join(', ')}`,
+            5,
+          );
+        }
+        return { status: 'ready', database: db.kind };
+      },
+    );
+    for (const m of modules) if (m.routes) await http.register(async (scope) => m.routes!(scope as App));
+
+    const background = role !== 'api';
+    await jobs.start({ work: background });
+    for (const m of modules) await m.start?.({ background });
+
+    let closed = false;
+    return {
+      http,
+      db,
+      jobs,
+      modules,
+      config,
+      logger,
+      async listen() {
+        return http.listen({ port: config.PORT, host: config.HOST });
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        // Stop taking requests first, then flush what was accepted, then background work.
+        await http.close();
+        for (const m of [...modules].reverse()) {
+          try {
+            await m.stop?.();
+          } catch (err) {
+            logger.error({ err, module: m.name }, 'module failed to stop cleanly');
+          }
+        }
+        await jobs.stop();
+        if (ownsDb) await db.close();
+      },
+    };
+  } catch (e) {
+    if (ownsDb) await db.close().catch(() => {});
+    throw e;
+  }
+}

@@ -1,0 +1,259 @@
+// The controller's side of the manipulator link: one persistent TCP connection, reconnected with
+// exponential backoff and jitter, and a send() that answers within a timeout and never throws, so the
+// decision loop can record "undelivered" and move on.
+//
+// "Delivered" means the manipulator replied `ok` to that line (replies come in order, see manipulator.ts).
+// With `ack: false` (a manipulator that never replies) it only means the line reached the kernel buffer.
+import { EventEmitter } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { type ControlLogger, encodeCommand, type ManipulatorCommand, parseCommandLine, silentLogger } from './manipulator';
+
+export interface BackoffOptions {
+  /** First reconnect delay (default 100 ms). */
+  initialMs?: number;
+  /** Cap on the delay (default 5000 ms: at most about one decision interval without a link). */
+  maxMs?: number;
+  /** Growth per failed attempt (default 2). */
+  factor?: number;
+}
+
+export interface ManipulatorClientOptions {
+  host: string;
+  port: number;
+  logger?: ControlLogger;
+  backoff?: BackoffOptions;
+  /** Upper bound on one send() (default 1000 ms). */
+  timeoutMs?: number;
+  /** Give up a connection attempt after this long (default 2000 ms). */
+  connectTimeoutMs?: number;
+  /** Wait for the manipulator's `ok` (default true). */
+  ack?: boolean;
+  /** Injected for deterministic jitter in tests. */
+  random?: () => number;
+}
+
+export interface SendResult {
+  delivered: boolean;
+  error?: string;
+}
+
+export interface ClientEvents {
+  connected: [];
+  disconnected: [reason: string];
+  reconnecting: [info: { attempt: number; delayMs: number }];
+}
+
+interface Pending {
+  line: string;
+  sent: boolean;
+  timer: NodeJS.Timeout;
+  done: (r: SendResult) => void;
+}
+
+export class ManipulatorClient extends EventEmitter<ClientEvents> {
+  readonly #opts: Required<Omit<ManipulatorClientOptions, 'backoff'>> & { backoff: Required<BackoffOptions> };
+  #socket: Socket | null = null;
+  #connected = false;
+  #connecting = false;
+  #started = false;
+  #closed = false;
+  #attempt = 0;
+  #lastError = '';
+  #reportedDown = false;
+  #reconnectTimer: NodeJS.Timeout | null = null;
+  /** Sent lines waiting for their reply, oldest first (replies arrive in order). */
+  #inflight: Pending[] = [];
+  /** Commands waiting for a connection attempt in progress. */
+  #waiting: Pending[] = [];
+  #rx = '';
+
+  constructor(opts: ManipulatorClientOptions) {
+    super();
+    this.#opts = {
+      host: opts.host,
+      port: opts.port,
+      logger: opts.logger ?? silentLogger,
+      timeoutMs: opts.timeoutMs ?? 1000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 2000,
+      ack: opts.ack ?? true,
+      random: opts.random ?? Math.random,
+      backoff: { initialMs: 100, maxMs: 5000, factor: 2, ...opts.backoff },
+    };
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Opens the connection (idempotent); send() calls it too. */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#connect();
+  }
+
+  /**
+   * Sends one command. Resolves within `timeoutMs`: delivered when acknowledged; undelivered at once when
+   * there is no connection and none being made, or on reply `error`, timeout or disconnect.
+   */
+  send(command: ManipulatorCommand, opts: { timeoutMs?: number } = {}): Promise<SendResult> {
+    if (this.#closed) return Promise.resolve({ delivered: false, error: 'client closed' });
+    const line = encodeCommand(command);
+    const check = parseCommandLine(line.slice(0, -1));
+    if (!check.ok) return Promise.resolve({ delivered: false, error: `invalid command: ${check.message}` });
+    this.start();
+    if (!this.#connected && !this.#connecting) {
+      return Promise.resolve({ delivered: false, error: this.#downReason() });
+    }
+    const timeoutMs = opts.timeoutMs ?? this.#opts.timeoutMs;
+    return new Promise<SendResult>((resolve) => {
+      const p: Pending = {
+        line,
+        sent: false,
+        timer: setTimeout(() => this.#onTimeout(p, timeoutMs), timeoutMs),
+        done: (r) => {
+          clearTimeout(p.timer);
+          resolve(r);
+        },
+      };
+      if (this.#connected) this.#write(p);
+      else this.#waiting.push(p);
+    });
+  }
+
+  /** Stops reconnecting, fails what is pending and closes the connection (gracefully, then by force). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#failAll(this.#waiting, 'client closed');
+    const socket = this.#socket;
+    if (!socket) return;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => socket.destroy(), 1000);
+      socket.once('close', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      socket.end();
+    });
+  }
+
+  #connect(): void {
+    this.#connecting = true;
+    const socket = connect({ host: this.#opts.host, port: this.#opts.port });
+    this.#socket = socket;
+    this.#rx = '';
+    socket.setNoDelay(true);
+    socket.setTimeout(this.#opts.connectTimeoutMs);
+    socket.on('timeout', () => {
+      if (!this.#connected) socket.destroy(new Error(`connect timeout after ${this.#opts.connectTimeoutMs} ms`));
+    });
+    socket.on('connect', () => {
+      socket.setTimeout(0);
+      // Notices a silently dead peer between sends; the ack timeout notices it on a send.
+      socket.setKeepAlive(true, 10_000);
+      this.#connecting = false;
+      this.#connected = true;
+      this.#attempt = 0;
+      this.#reportedDown = false;
+      this.#opts.logger.info({ host: this.#opts.host, port: this.#opts.port }, 'Connected to manipulator');
+      this.emit('connected');
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      for (const p of waiting) this.#write(p);
+    });
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err) => {
+      this.#lastError = err.message;
+    });
+    socket.on('close', () => this.#onClose(socket));
+  }
+
+  #write(p: Pending): void {
+    const socket = this.#socket;
+    if (!socket) return p.done({ delivered: false, error: this.#downReason() });
+    p.sent = true;
+    if (this.#opts.ack) {
+      this.#inflight.push(p);
+      socket.write(p.line);
+    } else {
+      socket.write(p.line, (err) => p.done(err ? { delivered: false, error: err.message } : { delivered: true }));
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#rx += chunk.toString('utf8');
+    let nl = this.#rx.indexOf('\n');
+    while (nl !== -1) {
+      const reply = this.#rx.slice(0, nl).trim();
+      this.#rx = this.#rx.slice(nl + 1);
+      nl = this.#rx.indexOf('\n');
+      if (reply === '') continue;
+      const p = this.#inflight.shift();
+      if (!p) {
+        this.#opts.logger.warn({ reply: reply.slice(0, 200) }, 'Unexpected reply from manipulator');
+        continue;
+      }
+      if (reply === 'ok') p.done({ delivered: true });
+      else p.done({ delivered: false, error: `manipulator replied: ${reply.slice(0, 200)}` });
+    }
+    // A peer that streams without newlines is not a manipulator; do not buffer it forever.
+    if (this.#rx.length > 64 * 1024) this.#socket?.destroy(new Error('reply line too long'));
+  }
+
+  #onTimeout(p: Pending, timeoutMs: number): void {
+    if (!p.sent) {
+      this.#waiting = this.#waiting.filter((w) => w !== p);
+      return p.done({ delivered: false, error: `not connected within ${timeoutMs} ms` });
+    }
+    p.done({ delivered: false, error: `no acknowledgement within ${timeoutMs} ms` });
+    // Replies are matched by order, so a missing one makes the connection unusable; start afresh.
+    this.#socket?.destroy(new Error('acknowledgement timeout'));
+  }
+
+  #onClose(socket: Socket): void {
+    if (this.#socket !== socket) return;
+    const wasConnected = this.#connected;
+    this.#socket = null;
+    this.#connected = false;
+    this.#connecting = false;
+    const reason = this.#lastError || 'connection closed';
+    this.#failAll(this.#inflight, `connection lost before acknowledgement (${reason})`);
+    this.#failAll(this.#waiting, `not connected (${reason})`);
+    if (wasConnected) this.emit('disconnected', reason);
+    if (this.#closed) return;
+    if (!this.#reportedDown) {
+      this.#reportedDown = true;
+      this.#opts.logger.warn(
+        { host: this.#opts.host, port: this.#opts.port, error: reason },
+        wasConnected ? 'Lost connection to manipulator; reconnecting' : 'Cannot connect to manipulator; retrying',
+      );
+    }
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const { initialMs, maxMs, factor } = this.#opts.backoff;
+    const base = Math.min(maxMs, initialMs * factor ** this.#attempt);
+    // "Equal jitter": half fixed, half random, so many controllers do not reconnect in lockstep.
+    const delayMs = Math.round(base / 2 + (this.#opts.random() * base) / 2);
+    this.#attempt++;
+    this.emit('reconnecting', { attempt: this.#attempt, delayMs });
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      this.#lastError = '';
+      if (!this.#closed) this.#connect();
+    }, delayMs);
+    this.#reconnectTimer.unref();
+  }
+
+  #failAll(list: Pending[], error: string): void {
+    const items = list.splice(0);
+    for (const p of items) p.done({ delivered: false, error });
+  }
+
+  #downReason(): string {
+    return this.#lastError ? `not connected (${this.#lastError})` : 'not connected';
+  }
+}

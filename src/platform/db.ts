@@ -1,0 +1,212 @@
+/**
+ * One database interface over two drivers: PGlite (embedded, default) and node-postgres (DATABASE_URL).
+ * Both speak the PostgreSQL dialect, so stores write plain SQL once. Driver differences are
+ * normalised here: int8 comes back as a JS number on both, timestamptz as Date on both, and
+ * connection-level failures become a 503 ServiceError instead of a 500.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import { acquireDirLock, type DirLock } from './dir-lock';
+import { unavailable } from './errors';
+
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  query<R = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** drizzle over the same connection(s), for modules that prefer the query builder. */
+  readonly orm: ReturnType<typeof drizzlePg> | ReturnType<typeof drizzlePglite>;
+  /** Several statements without parameters in one round trip (DDL, scripts). */
+  exec(sql: string): Promise<void>;
+  /** Runs fn in one transaction; keep it short: PGlite has a single connection. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Raw PGlite handle, or null on PostgreSQL (pg-boss adapter, dumps in tests). */
+  readonly pglite: PGlite | null;
+  /** Raw pg pool, or null on PGlite. */
+  readonly pool: pg.Pool | null;
+  close(): Promise<void>;
+}
+
+export interface OpenDbOptions {
+  databaseUrl?: string | undefined;
+  dataDir?: string;
+  /** In-memory PGlite (tests); `loadDataDir` restores a migrated template. */
+  memory?: boolean;
+  loadDataDir?: Blob;
+  poolSize?: number;
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  applicationName?: string;
+}
+
+const INT8_OID = 20;
+// Counts and ids we store in int8 stay far below 2^53; beyond it keep the exact string.
+const parseInt8 = (v: string) => {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v;
+};
+
+/** SQLSTATE classes and socket errors that mean "the database is not reachable now". */
+export function isConnectionError(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300', '57014'].includes(code)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code))
+    return true;
+  const msg = typeof err?.message === 'string' ? err.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|PGlite is closed/i.test(
+    msg,
+  );
+}
+
+function mapError(e: unknown): never {
+  if (isConnectionError(e)) throw unavailable('DATABASE_UNAVAILABLE', 'The database is not reachable', 2, e);
+  throw e;
+}
+
+export async function openDb(opts: OpenDbOptions): Promise<Db> {
+  return opts.databaseUrl ? openPostgres(opts) : openPglite(opts);
+}
+
+async function openPostgres(opts: OpenDbOptions): Promise<Db> {
+  const pool = new pg.Pool({
+    connectionString: opts.databaseUrl,
+    max: opts.poolSize ?? 10,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 2000,
+    statement_timeout: opts.statementTimeoutMs || undefined,
+    application_name: opts.applicationName ?? 'telelab',
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  const query = async <R = Row>(text: string, params?: readonly unknown[]) => {
+    try {
+      return (await pool.query(text, params as unknown[])).rows as R[];
+    } catch (e) {
+      return mapError(e);
+    }
+  };
+  const db: Db = {
+    kind: 'postgres',
+    orm: drizzlePg({ client: pool }),
+    pglite: null,
+    pool,
+    query,
+    async exec(sql) {
+      await query(sql);
+    },
+    async transaction(fn) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (e) {
+        return mapError(e);
+      }
+      const tx: Queryable = {
+        async query<R = Row>(text: string, params?: readonly unknown[]) {
+          try {
+            return (await client.query(text, params as unknown[])).rows as R[];
+          } catch (e) {
+            return mapError(e);
+          }
+        },
+      };
+      let broken = false;
+      try {
+        await tx.query('BEGIN');
+        const out = await fn(tx);
+        await tx.query('COMMIT');
+        return out;
+      } catch (e) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        throw e;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+  // Fail fast with a clear message when the server is not there at start.
+  await db.query('select 1');
+  return db;
+}
+
+async function openPglite(opts: OpenDbOptions): Promise<Db> {
+  let lock: DirLock | null = null;
+  let dataDir: string | undefined;
+  if (!opts.memory) {
+    dataDir = path.resolve(opts.dataDir ?? './.telelab', 'pgdata');
+    mkdirSync(dataDir, { recursive: true });
+    lock = acquireDirLock(path.dirname(dataDir), 'embedded database');
+  }
+  let client: PGlite;
+  try {
+    client = new PGlite({
+      ...(dataDir ? { dataDir } : {}),
+      ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+      // The default 128MB of shared buffers costs RSS for nothing at this scale.
+      postgresqlconf: ['shared_buffers=16MB'],
+    });
+    await client.waitReady;
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+  const query = async <R = Row>(text: string, params?: readonly unknown[]) => {
+    try {
+      return (await client.query<R>(text, params as unknown[])).rows;
+    } catch (e) {
+      return mapError(e);
+    }
+  };
+  return {
+    kind: 'pglite',
+    orm: drizzlePglite({ client }),
+    pglite: client,
+    pool: null,
+    query,
+    async exec(sql) {
+      try {
+        await client.exec(sql);
+      } catch (e) {
+        mapError(e);
+      }
+    },
+    transaction(fn) {
+      return client.transaction((t) =>
+        fn({
+          async query<R = Row>(text: string, params?: readonly unknown[]) {
+            try {
+              return (await t.query<R>(text, params as unknown[])).rows;
+            } catch (e) {
+              return mapError(e);
+            }
+          },
+        }),
+      );
+    },
+    async close() {
+      try {
+        if (!client.closed) await client.close();
+      } finally {
+        lock?.release();
+      }
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * PGlite does no cross-process locking, and two processes on one data directory corrupt it.
+ * We hold `<dir>/telelab.lock` containing our pid and host. A lock whose process is gone
+ * (left behind by `kill -9`) is taken over at once, so a crash never blocks the next start.
+ * A time-based stale rule (as in proper-lockfile) would block restarts for the stale period.
+ */
+import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface DirLock {
+  readonly file: string;
+  release(): void;
+}
+
+export class DirLockedError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly holder: { pid: number; host: string; startedAt: string },
+    what: string,
+  ) {
+    super(
+      `The ${what} in ${dir} is in use by process ${holder.pid} on ${holder.host} (since ${holder.startedAt}). ` +
+        'Stop that process, or point DATA_DIR at another directory (or use DATABASE_URL for a shared PostgreSQL).',
+    );
+    this.name = 'DirLockedError';
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readHolder(file: string): { pid: number; host: string; startedAt: string } | null {
+  try {
+    const h = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof h?.pid === 'number' ? h : null;
+  } catch {
+    return null;
+  }
+}
+
+export function acquireDirLock(dir: string, what = 'directory'): DirLock {
+  const file = path.join(dir, 'telelab.lock');
+  const me = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, JSON.stringify(me));
+      closeSync(fd);
+      let released = false;
+      return {
+        file,
+        release() {
+          if (released) return;
+          released = true;
+          if (readHolder(file)?.pid === me.pid) unlinkSync(file);
+        },
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let holder = readHolder(file);
+    if (!holder) {
+      // Maybe caught between another process's open and write: look again shortly.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      holder = readHolder(file);
+    }
+    if (holder && holder.host === me.host && holder.pid !== me.pid && alive(holder.pid)) {
+      throw new DirLockedError(dir, holder, what);
+    }
+    if (holder && holder.host !== me.host) throw new DirLockedError(dir, holder, what);
+    // Stale (or unreadable: a crash between open and write). Move it aside atomically so two
+    // starting processes cannot both delete and recreate it; the loser retries and sees the winner.
+    try {
+      renameSync(file, `${file}.stale-${me.pid}`);
+      unlinkSync(`${file}.stale-${me.pid}`);
+    } catch {
+      // Someone else took it over first; loop and look again.
+    }
+  }
+  throw new Error(`Could not take the lock ${file}`);
+}

@@ -1,0 +1,3 @@
+export * from './chisquare';
+export * from './descriptive';
+export * from './ttest';

@@ -1,0 +1,74 @@
+/**
+ * Test helpers: every test file gets its own database (see global-setup.ts) and its own app.
+ * The same tests run on PGlite and, with DATABASE_URL set, on PostgreSQL.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { afterAll } from 'vitest';
+import { type CreateAppOptions, createApp, type TelelabApp } from '../src/app';
+import { type Config, loadConfig } from '../src/platform/config';
+import { type Db, openDb } from '../src/platform/db';
+import { createLogger } from '../src/platform/logger';
+
+export const onPostgres = Boolean(process.env.DATABASE_URL);
+
+/** A fresh database cloned from the migrated template; dropped when closed. */
+export async function openTestDb(): Promise<Db> {
+  const template = process.env.TELELAB_TEST_TEMPLATE;
+  if (!template) throw new Error('test/global-setup.ts did not run (TELELAB_TEST_TEMPLATE unset)');
+  if (!onPostgres) {
+    return openDb({ memory: true, loadDataDir: new Blob([readFileSync(template)]) });
+  }
+  const url = process.env.DATABASE_URL!;
+  const name = `telelab_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+  } finally {
+    await admin.end();
+  }
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  const db = await openDb({ databaseUrl: u.toString(), poolSize: 5 });
+  const close = db.close.bind(db);
+  return Object.assign(db, {
+    async close() {
+      await close();
+      const a = new pg.Client({ connectionString: url });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => a.end());
+    },
+  });
+}
+
+/** The URL of a test database, for tests that start several processes on one PostgreSQL. */
+export function testConfig(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Config {
+  return loadConfig({ LOG_LEVEL: 'silent', ...env }, overrides);
+}
+
+export interface TestApp extends TelelabApp {}
+
+/**
+ * Builds the app on a fresh database; closed (with its database) after the file's tests.
+ * Pass `modules` to build only what a test needs.
+ */
+export async function buildTestApp(
+  opts: Partial<Omit<CreateAppOptions, 'config'>> & { env?: Record<string, string>; config?: Config } = {},
+): Promise<TestApp> {
+  const db = opts.db ?? (await openTestDb());
+  const app = await createApp({
+    role: 'serve',
+    ...opts,
+    config: opts.config ?? testConfig(opts.env),
+    db,
+    logger: opts.logger ?? createLogger('silent'),
+    migrate: opts.migrate ?? false,
+  });
+  afterAll(async () => {
+    await app.close();
+    if (!opts.db) await db.close();
+  });
+  return app;
+}
