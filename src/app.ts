@@ -3,6 +3,7 @@
  * Nothing else wires dependencies together.
  */
 import { readFileSync } from 'node:fs';
+import { createLogsModule } from './modules/logs';
 import type { Config } from './platform/config';
 import { type Db, openDb } from './platform/db';
 import { type App, bearerGuard, createHttp, sendProblem } from './platform/http';
@@ -17,7 +18,7 @@ export const VERSION: string = JSON.parse(
 ).version;
 
 /** Every module of the platform, in start order. */
-export const moduleFactories: ModuleFactory[] = [];
+export const moduleFactories: ModuleFactory[] = [createLogsModule];
 
 export type Role = 'serve' | 'api' | 'worker';
 

@@ -4,7 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { createApp, VERSION } from './app';
-import { ConfigError, configMarkdown, loadConfig } from './platform/config';
+import { manipulatorCommand, sensorCommand } from './modules/control/commands';
+import { latencyTargetCommand, loadCommand } from './modules/latency/commands';
+import { logClientCommand, logSyncCommand } from './modules/logs/commands';
+import { ConfigError, configMarkdown, configSpec, loadConfig } from './platform/config';
 import { openDb } from './platform/db';
 import { DirLockedError } from './platform/dir-lock';
 import { createLogger } from './platform/logger';
@@ -101,8 +104,21 @@ program
   .option('--markdown', 'as a Markdown table (the README uses this)')
   .action((opts: { markdown?: boolean }) => {
     if (opts.markdown) process.stdout.write(`${configMarkdown()}\n`);
-    else process.stdout.write(`${JSON.stringify(config(), (_k, v) => (v === undefined ? null : v), 2)}\n`);
+    else {
+      // Secrets (the API token, a DATABASE_URL with its password) are never echoed, as in ConfigError.
+      const secret = (k: string) => (configSpec as Record<string, { secret?: boolean }>)[k]?.secret === true;
+      const shown = (k: string, v: unknown) => (v === undefined ? null : secret(k) ? '<hidden>' : v);
+      process.stdout.write(`${JSON.stringify(config(), shown, 2)}\n`);
+    }
   });
+
+// The modules' own programs: the seeds' docker-compose services become commands.
+program.addCommand(sensorCommand());
+program.addCommand(manipulatorCommand());
+program.addCommand(logClientCommand());
+program.addCommand(logSyncCommand());
+program.addCommand(loadCommand());
+program.addCommand(latencyTargetCommand());
 
 /** Unknown commands, unknown flags and bad values exit 2 with commander's message. */
 function exitTwoOnUsageErrors(cmd: Command): void {

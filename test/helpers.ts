@@ -13,6 +13,18 @@ import { createLogger } from '../src/platform/logger';
 
 export const onPostgres = Boolean(process.env.DATABASE_URL);
 
+const testDbUrls = new WeakMap<Db, string>();
+
+/**
+ * Another handle on the same test database, as a second process would have: its own pool on
+ * PostgreSQL; on PGlite (one connection, one process) the same handle. Close it before the first.
+ */
+export async function openSecondHandle(db: Db): Promise<Db> {
+  const url = testDbUrls.get(db);
+  if (!url) return { ...db, close: async () => {} };
+  return openDb({ databaseUrl: url, poolSize: 5 });
+}
+
 /** A fresh database cloned from the migrated template; dropped when closed. */
 export async function openTestDb(): Promise<Db> {
   const template = process.env.TELELAB_TEST_TEMPLATE;
@@ -32,6 +44,7 @@ export async function openTestDb(): Promise<Db> {
   const u = new URL(url);
   u.pathname = `/${name}`;
   const db = await openDb({ databaseUrl: u.toString(), poolSize: 5 });
+  testDbUrls.set(db, u.toString());
   const close = db.close.bind(db);
   return Object.assign(db, {
     async close() {
@@ -50,6 +63,13 @@ export function testConfig(env: Record<string, string> = {}, overrides: Partial<
 
 export interface TestApp extends TelelabApp {}
 
+// vitest silently drops an `afterAll` registered inside a test or hook, so apps built there were
+// never closed (and their PostgreSQL databases never dropped). Register once, at import time.
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
 /**
  * Builds the app on a fresh database; closed (with its database) after the file's tests.
  * Pass `modules` to build only what a test needs.
@@ -66,7 +86,7 @@ export async function buildTestApp(
     logger: opts.logger ?? createLogger('silent'),
     migrate: opts.migrate ?? false,
   });
-  afterAll(async () => {
+  cleanups.push(async () => {
     await app.close();
     if (!opts.db) await db.close();
   });

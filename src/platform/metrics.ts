@@ -17,8 +17,15 @@ export function counter(registry: Metrics, name: string, help: string, labelName
   return new client.Counter({ name, help, labelNames, registers: [registry] });
 }
 
-export function gauge(registry: Metrics, name: string, help: string, labelNames: string[] = []) {
-  return new client.Gauge({ name, help, labelNames, registers: [registry] });
+/** `collect` runs at scrape time, for values read from elsewhere (the database, a loop's state). */
+export function gauge(
+  registry: Metrics,
+  name: string,
+  help: string,
+  labelNames: string[] = [],
+  collect?: (this: client.Gauge) => void | Promise<void>,
+) {
+  return new client.Gauge({ name, help, labelNames, registers: [registry], ...(collect ? { collect } : {}) });
 }
 
 export function histogram(

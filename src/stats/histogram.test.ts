@@ -25,7 +25,14 @@ describe('latency histogram', () => {
 
   it('summarizes an empty histogram as zeros', () => {
     expect(summarizeHistogram(createLatencyHistogram())).toEqual({
-      count: 0, min: 0, mean: 0, max: 0, p50: 0, p90: 0, p99: 0, p999: 0,
+      count: 0,
+      min: 0,
+      mean: 0,
+      max: 0,
+      p50: 0,
+      p90: 0,
+      p99: 0,
+      p999: 0,
     });
   });
 
@@ -70,7 +77,7 @@ describe('latency histogram', () => {
 
   it('encode/decode round-trips the counts exactly', () => {
     const h = createLatencyHistogram();
-    for (let i = 0; i < 5000; i++) recordMs(h, (i * 7919) % 2500 / 10 + 0.05);
+    for (let i = 0; i < 5000; i++) recordMs(h, ((i * 7919) % 2500) / 10 + 0.05);
     const encoded = encodeHistogram(h);
     expect(typeof encoded).toBe('string');
     expect(encoded).toMatch(/^[A-Za-z0-9+/]+=*$/);

@@ -61,7 +61,10 @@ describe('decide: alpha boundary', () => {
   const p = decide(prev, curr, 'down', { alpha: 0.5 }).p!;
 
   it('p equal to alpha is not significant (the rule is p < alpha)', () => {
-    expect(decide(prev, curr, 'down', { alpha: p })).toMatchObject({ changed: false, reason: 'not_significant' });
+    expect(decide(prev, curr, 'down', { alpha: p })).toMatchObject({
+      changed: false,
+      reason: 'not_significant',
+    });
   });
 
   it('alpha just above p changes the status', () => {
@@ -78,7 +81,13 @@ describe('decide: degenerate windows never throw', () => {
     [10, 0],
   ])('n = %i vs %i -> insufficient_data, status kept', (nPrev, nCurr) => {
     const d = decide(win(nPrev, 100, 5), win(nCurr, 200, 5), 'down', { alpha: 0.05 });
-    expect(d).toMatchObject({ status: 'down', changed: false, reason: 'insufficient_data', t: null, p: null });
+    expect(d).toMatchObject({
+      status: 'down',
+      changed: false,
+      reason: 'insufficient_data',
+      t: null,
+      p: null,
+    });
   });
 
   it('treats a NULL std from SQL (n = 1) as insufficient data, not bad input', () => {
@@ -88,12 +97,25 @@ describe('decide: degenerate windows never throw', () => {
 
   it('both variances zero, equal means -> no change', () => {
     const d = decide(win(5, 100, 0), win(7, 100, 0), 'up', { alpha: 0.05 });
-    expect(d).toMatchObject({ status: 'up', changed: false, reason: 'zero_variance_equal_means', t: 0, p: 1, df: null });
+    expect(d).toMatchObject({
+      status: 'up',
+      changed: false,
+      reason: 'zero_variance_equal_means',
+      t: 0,
+      p: 1,
+      df: null,
+    });
   });
 
   it('both variances zero, mean rose -> change up', () => {
     const d = decide(win(5, 100, 0), win(7, 101, 0), 'down', { alpha: 0.05 });
-    expect(d).toMatchObject({ status: 'up', changed: true, reason: 'zero_variance_increase', p: 0, df: null });
+    expect(d).toMatchObject({
+      status: 'up',
+      changed: true,
+      reason: 'zero_variance_increase',
+      p: 0,
+      df: null,
+    });
     expect(d.t).toBe(Number.POSITIVE_INFINITY);
   });
 

@@ -86,12 +86,16 @@ export function decide(
     ...test,
   });
 
-  if (!(opts.alpha > 0 && opts.alpha < 1)) return keep('invalid_input', `alpha must be in (0, 1), got ${opts.alpha}`);
+  if (!(opts.alpha > 0 && opts.alpha < 1))
+    return keep('invalid_input', `alpha must be in (0, 1), got ${opts.alpha}`);
   if (!validCount(prev.n) || !validCount(curr.n)) {
     return keep('invalid_input', `window sizes must be non-negative integers, got ${prev.n} and ${curr.n}`);
   }
   if (prev.n < 2 || curr.n < 2) {
-    return keep('insufficient_data', `need at least 2 readings per window, got ${prev.n} (previous) and ${curr.n} (current)`);
+    return keep(
+      'insufficient_data',
+      `need at least 2 readings per window, got ${prev.n} (previous) and ${curr.n} (current)`,
+    );
   }
   if (!finiteStats(prev) || !finiteStats(curr)) {
     return keep('invalid_input', 'window mean and std must be finite and std >= 0');
@@ -126,7 +130,11 @@ export function decide(
   } else {
     const stat = `t=${fmt(test.t)}, df=${fmt(test.df)}, p=${fmt(test.p)}`;
     if (!(test.p < opts.alpha)) {
-      return keep('not_significant', `mean ${fmt(prev.mean)} -> ${fmt(curr.mean)} not significant (${stat} >= alpha ${opts.alpha})`, numbers);
+      return keep(
+        'not_significant',
+        `mean ${fmt(prev.mean)} -> ${fmt(curr.mean)} not significant (${stat} >= alpha ${opts.alpha})`,
+        numbers,
+      );
     }
     reason = rose ? 'significant_increase' : 'significant_decrease';
     detail = `mean ${rose ? 'rose' : 'fell'} ${fmt(prev.mean)} -> ${fmt(curr.mean)} (${stat} < alpha ${opts.alpha})`;
@@ -138,7 +146,17 @@ export function decide(
   const minDwell = opts.minDwellDecisions ?? 0;
   const held = opts.decisionsSinceChange ?? Number.POSITIVE_INFINITY;
   if (held < minDwell) {
-    return keep('min_dwell', `${detail}; held ${held} of ${minDwell} decisions, staying ${currentStatus}`, numbers);
+    return keep(
+      'min_dwell',
+      `${detail}; held ${held} of ${minDwell} decisions, staying ${currentStatus}`,
+      numbers,
+    );
   }
-  return { status: target, changed: true, reason, detail: `${detail}; ${currentStatus} -> ${target}`, ...numbers };
+  return {
+    status: target,
+    changed: true,
+    reason,
+    detail: `${detail}; ${currentStatus} -> ${target}`,
+    ...numbers,
+  };
 }

@@ -11,7 +11,13 @@ const period = (from: string, to: string, status: ControlStatus) => ({
 });
 
 // The task's example: five 5-minute decisions, the last one ending at 12:25.
-const taskExample = [pt('12:00', 'up'), pt('12:05', 'up'), pt('12:10', 'up'), pt('12:15', 'down'), pt('12:20', 'down')];
+const taskExample = [
+  pt('12:00', 'up'),
+  pt('12:05', 'up'),
+  pt('12:10', 'up'),
+  pt('12:15', 'down'),
+  pt('12:20', 'down'),
+];
 
 describe('buildHistory', () => {
   it("merges the task's example into [12:00-12:15 UP] [12:15-12:25 DOWN]", () => {
@@ -89,8 +95,8 @@ describe('buildHistory', () => {
   });
 
   it('rejects after > before', () => {
-    expect(() => buildHistory(taskExample, { after: t('12:10'), before: t('12:05'), now: t('13:00') })).toThrow(
-      RangeError,
-    );
+    expect(() =>
+      buildHistory(taskExample, { after: t('12:10'), before: t('12:05'), now: t('13:00') }),
+    ).toThrow(RangeError);
   });
 });

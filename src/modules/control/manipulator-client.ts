@@ -6,7 +6,13 @@
 // With `ack: false` (a manipulator that never replies) it only means the line reached the kernel buffer.
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { type ControlLogger, encodeCommand, type ManipulatorCommand, parseCommandLine, silentLogger } from './manipulator';
+import {
+  type ControlLogger,
+  encodeCommand,
+  type ManipulatorCommand,
+  parseCommandLine,
+  silentLogger,
+} from './manipulator';
 
 export interface BackoffOptions {
   /** First reconnect delay (default 100 ms). */
@@ -147,7 +153,8 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
     socket.setNoDelay(true);
     socket.setTimeout(this.#opts.connectTimeoutMs);
     socket.on('timeout', () => {
-      if (!this.#connected) socket.destroy(new Error(`connect timeout after ${this.#opts.connectTimeoutMs} ms`));
+      if (!this.#connected)
+        socket.destroy(new Error(`connect timeout after ${this.#opts.connectTimeoutMs} ms`));
     });
     socket.on('connect', () => {
       socket.setTimeout(0);
@@ -172,13 +179,18 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
 
   #write(p: Pending): void {
     const socket = this.#socket;
-    if (!socket) return p.done({ delivered: false, error: this.#downReason() });
+    if (!socket) {
+      p.done({ delivered: false, error: this.#downReason() });
+      return;
+    }
     p.sent = true;
     if (this.#opts.ack) {
       this.#inflight.push(p);
       socket.write(p.line);
     } else {
-      socket.write(p.line, (err) => p.done(err ? { delivered: false, error: err.message } : { delivered: true }));
+      socket.write(p.line, (err) =>
+        p.done(err ? { delivered: false, error: err.message } : { delivered: true }),
+      );
     }
   }
 
@@ -205,7 +217,8 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
   #onTimeout(p: Pending, timeoutMs: number): void {
     if (!p.sent) {
       this.#waiting = this.#waiting.filter((w) => w !== p);
-      return p.done({ delivered: false, error: `not connected within ${timeoutMs} ms` });
+      p.done({ delivered: false, error: `not connected within ${timeoutMs} ms` });
+      return;
     }
     p.done({ delivered: false, error: `no acknowledgement within ${timeoutMs} ms` });
     // Replies are matched by order, so a missing one makes the connection unusable; start afresh.
@@ -227,7 +240,9 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
       this.#reportedDown = true;
       this.#opts.logger.warn(
         { host: this.#opts.host, port: this.#opts.port, error: reason },
-        wasConnected ? 'Lost connection to manipulator; reconnecting' : 'Cannot connect to manipulator; retrying',
+        wasConnected
+          ? 'Lost connection to manipulator; reconnecting'
+          : 'Cannot connect to manipulator; retrying',
       );
     }
     this.#scheduleReconnect();

@@ -23,7 +23,12 @@ export interface ControlLogger {
 
 export const silentLogger: ControlLogger = { info() {}, warn() {} };
 
-export type CommandErrorCode = 'invalid_json' | 'invalid_command' | 'invalid_status' | 'invalid_datetime' | 'line_too_long';
+export type CommandErrorCode =
+  | 'invalid_json'
+  | 'invalid_command'
+  | 'invalid_status'
+  | 'invalid_datetime'
+  | 'line_too_long';
 
 export type ParsedLine =
   | { ok: true; command: ManipulatorCommand }
@@ -50,10 +55,18 @@ export function parseCommandLine(line: string): ParsedLine {
   }
   const { datetime, status } = value as Record<string, unknown>;
   if (status !== 'up' && status !== 'down') {
-    return { ok: false, code: 'invalid_status', message: `status must be "up" or "down", got ${JSON.stringify(status)}` };
+    return {
+      ok: false,
+      code: 'invalid_status',
+      message: `status must be "up" or "down", got ${JSON.stringify(status)}`,
+    };
   }
   if (typeof datetime !== 'string' || parseSensorDatetime(datetime) === null) {
-    return { ok: false, code: 'invalid_datetime', message: 'datetime must be ISO 8601, e.g. 2024-05-01T12:00:05' };
+    return {
+      ok: false,
+      code: 'invalid_datetime',
+      message: 'datetime must be ISO 8601, e.g. 2024-05-01T12:00:05',
+    };
   }
   return { ok: true, command: { datetime, status } };
 }
@@ -106,7 +119,10 @@ export async function startManipulator(opts: ManipulatorOptions = {}): Promise<M
     const parsed = parseCommandLine(line);
     if (!parsed.ok) {
       rejected++;
-      logger.warn({ remote, code: parsed.code, line: line.slice(0, 200) }, `Ignoring invalid command: ${parsed.message}`);
+      logger.warn(
+        { remote, code: parsed.code, line: line.slice(0, 200) },
+        `Ignoring invalid command: ${parsed.message}`,
+      );
       if (ack && socket.writable) socket.write(`error ${parsed.code}\n`);
       return;
     }
@@ -174,7 +190,8 @@ export async function startManipulator(opts: ManipulatorOptions = {}): Promise<M
     });
     socket.on('close', () => {
       sockets.delete(socket);
-      if (partBytes > 0) logger.warn({ remote, bytes: partBytes }, 'Connection closed in the middle of a line; dropped it');
+      if (partBytes > 0)
+        logger.warn({ remote, bytes: partBytes }, 'Connection closed in the middle of a line; dropped it');
       logger.info({ remote }, 'Client disconnected');
     });
   });

@@ -41,8 +41,12 @@ describe('windowFor', () => {
 
 describe('decision times', () => {
   it('currentWindowStart is the last aligned decision time at or before now', () => {
-    expect(currentWindowStart(at('2024-05-01T12:00:04.999Z'), I).toISOString()).toBe('2024-05-01T12:00:00.000Z');
-    expect(currentWindowStart(at('2024-05-01T12:00:05.000Z'), I).toISOString()).toBe('2024-05-01T12:00:05.000Z');
+    expect(currentWindowStart(at('2024-05-01T12:00:04.999Z'), I).toISOString()).toBe(
+      '2024-05-01T12:00:00.000Z',
+    );
+    expect(currentWindowStart(at('2024-05-01T12:00:05.000Z'), I).toISOString()).toBe(
+      '2024-05-01T12:00:05.000Z',
+    );
   });
 
   it('nextDecisionAt is strictly after now, even when now is exactly a decision time', () => {

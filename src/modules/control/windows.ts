@@ -52,7 +52,10 @@ export function nextDecisionAt(now: Date | number, intervalMs: number): Date {
  * `decisionAt` is rounded down to its aligned time, so a loop that wakes a few ms late still reads the right
  * windows.
  */
-export function decisionWindows(decisionAt: Date | number, intervalMs: number): { prev: TimeWindow; curr: TimeWindow } {
+export function decisionWindows(
+  decisionAt: Date | number,
+  intervalMs: number,
+): { prev: TimeWindow; curr: TimeWindow } {
   checkInterval(intervalMs);
   const tk = slotStart(toMs(decisionAt), intervalMs);
   return {

@@ -14,9 +14,9 @@ export interface LatencyTargetOptions {
   /** Uniform extra delay in [0, jitterMs), ms. */
   jitterMs?: number;
   /**
-   * Every `stallEveryMs`, the next request is answered only after `stallMs` (one slow response, as a
-   * GC pause or a lock would cause). Used to show coordinated omission. `?stall=MS` does the same
-   * for a single request.
+   * After every `stallEveryMs` of normal service (counted from start, then from the end of the last
+   * stall), the next request is answered only after `stallMs`: one slow response, as a GC pause or a
+   * lock would cause. Used to show coordinated omission. `?stall=MS` stalls a single request.
    */
   stallEveryMs?: number;
   stallMs?: number;
@@ -69,7 +69,7 @@ export async function startLatencyTarget(opts: LatencyTargetOptions = {}): Promi
       if (stall > 0) wait = stall;
     }
     if (stallMs > 0 && Date.now() >= nextStallAt) {
-      nextStallAt = Date.now() + stallEveryMs;
+      nextStallAt = Date.now() + stallMs + stallEveryMs;
       wait = stallMs;
     }
     // Answer in the same tick when there is no delay: a timer would add ~1 ms to every response.
@@ -87,7 +87,8 @@ export async function startLatencyTarget(opts: LatencyTargetOptions = {}): Promi
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const urlHost =
+    host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   const origin = `http://${urlHost}:${port}`;
   return {
     url: origin,

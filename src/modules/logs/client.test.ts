@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,12 @@ import { runLogClient } from './client';
 import { parseLogLine } from './log-line';
 
 /** A stand-in for POST /api/data: 201 for a line that parses, 418 otherwise; records what it got. */
-async function startServer(): Promise<{ url: string; server: Server; received: string[]; connections: () => number }> {
+async function startServer(): Promise<{
+  url: string;
+  server: Server;
+  received: string[];
+  connections: () => number;
+}> {
   const received: string[] = [];
   let connections = 0;
   const server = createServer((req, res) => {
@@ -45,7 +50,14 @@ afterEach(async () => {
 
 describe('runLogClient', () => {
   it('sends exactly --count requests across threads, one log file per thread', async () => {
-    const result = await runLogClient({ target: srv.url, threads: 4, delayMs: 5, count: 200, invalidRatio: 0, logDir: dir });
+    const result = await runLogClient({
+      target: srv.url,
+      threads: 4,
+      delayMs: 5,
+      count: 200,
+      invalidRatio: 0,
+      logDir: dir,
+    });
 
     expect(result.sent).toBe(200);
     expect(srv.received).toHaveLength(200);
@@ -77,7 +89,14 @@ describe('runLogClient', () => {
   });
 
   it('sends about --invalid-ratio malformed lines, and the server rejects exactly those', async () => {
-    const result = await runLogClient({ target: srv.url, threads: 8, delayMs: 0, count: 2000, invalidRatio: 0.3, logDir: dir });
+    const result = await runLogClient({
+      target: srv.url,
+      threads: 8,
+      delayMs: 0,
+      count: 2000,
+      invalidRatio: 0.3,
+      logDir: dir,
+    });
 
     expect(result.sent).toBe(2000);
     // Binomial(2000, 0.3): sd ~ 20, so +-100 is a 5-sigma band.
@@ -88,7 +107,14 @@ describe('runLogClient', () => {
   });
 
   it('stops at --duration', async () => {
-    const result = await runLogClient({ target: srv.url, threads: 2, delayMs: 20, durationMs: 300, invalidRatio: 0, logDir: dir });
+    const result = await runLogClient({
+      target: srv.url,
+      threads: 2,
+      delayMs: 20,
+      durationMs: 300,
+      invalidRatio: 0,
+      logDir: dir,
+    });
     expect(result.durationMs).toBeGreaterThanOrEqual(290);
     expect(result.durationMs).toBeLessThan(1500);
     // Each thread waits 0..20 ms between requests, so ~30 requests per thread at most a few times over.
@@ -98,7 +124,14 @@ describe('runLogClient', () => {
   it('stops when the signal aborts and still closes its files', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
-    const result = await runLogClient({ target: srv.url, threads: 3, delayMs: 1000, invalidRatio: 0, logDir: dir, signal: controller.signal });
+    const result = await runLogClient({
+      target: srv.url,
+      threads: 3,
+      delayMs: 1000,
+      invalidRatio: 0,
+      logDir: dir,
+      signal: controller.signal,
+    });
     expect(result.durationMs).toBeLessThan(1000);
     expect(result.sent).toBeGreaterThanOrEqual(3);
   });
@@ -107,7 +140,14 @@ describe('runLogClient', () => {
     const { port } = srv.server.address() as AddressInfo;
     await new Promise((resolve) => srv.server.close(resolve));
     srv.server = createServer(); // afterEach closes whatever is here
-    const result = await runLogClient({ target: `http://127.0.0.1:${port}`, threads: 2, delayMs: 0, count: 4, invalidRatio: 0, logDir: dir });
+    const result = await runLogClient({
+      target: `http://127.0.0.1:${port}`,
+      threads: 2,
+      delayMs: 0,
+      count: 4,
+      invalidRatio: 0,
+      logDir: dir,
+    });
     expect(result.sent).toBe(4);
     expect(result.errors).toBe(4);
     expect(result.errorsByCode).toEqual({ ECONNREFUSED: 4 });
@@ -131,9 +171,18 @@ describe('runLogClient', () => {
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
   });
 
+  it('fails before sending anything when the log dir cannot be used', async () => {
+    const notADir = join(dir, 'file');
+    await writeFile(notADir, '');
+    await expect(
+      runLogClient({ target: srv.url, threads: 2, delayMs: 0, count: 5, invalidRatio: 0, logDir: notADir }),
+    ).rejects.toThrow();
+    expect(srv.received).toHaveLength(0);
+  });
+
   it('rejects impossible options', async () => {
-    await expect(runLogClient({ target: 'nope', threads: 0, delayMs: -1, invalidRatio: 2, logDir: dir })).rejects.toThrow(
-      /threads must be.*delayMs.*invalidRatio.*target/,
-    );
+    await expect(
+      runLogClient({ target: 'nope', threads: 0, delayMs: -1, invalidRatio: 2, logDir: dir }),
+    ).rejects.toThrow(/threads must be.*delayMs.*invalidRatio.*target/);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open } from 'node:fs/promises';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
@@ -65,12 +65,6 @@ export async function runLogClient(opts: LogClientOptions): Promise<LogClientRes
   const rng = opts.rng ?? Math.random;
   const base = new URL(opts.target);
   const path = `${base.pathname.replace(/\/+$/, '')}/api/data`;
-  // One keep-alive connection per thread: each thread has at most one request in flight.
-  const pool = new Pool(base.origin, {
-    connections: opts.threads,
-    headersTimeout: opts.timeoutMs ?? 10_000,
-    bodyTimeout: opts.timeoutMs ?? 10_000,
-  });
   await mkdir(opts.logDir, { recursive: true });
 
   const started = performance.now();
@@ -79,19 +73,36 @@ export async function runLogClient(opts: LogClientOptions): Promise<LogClientRes
   const byStatus: Record<string, number> = {};
   const errorsByCode: Record<string, number> = {};
   let claimed = 0;
+  let failed = false;
   const stopped = () =>
-    opts.signal?.aborted === true || performance.now() >= deadline || (opts.count !== undefined && claimed >= opts.count);
+    failed ||
+    opts.signal?.aborted === true ||
+    performance.now() >= deadline ||
+    (opts.count !== undefined && claimed >= opts.count);
 
-  const ids = uniqueShortIds(opts.threads);
-  const files = ids.map((id) => join(opts.logDir, `${id}.log`));
+  const files = uniqueShortIds(opts.threads).map((id) => join(opts.logDir, `${id}.log`));
+  // Opened up front so a bad log dir fails the run before any request is sent.
+  const handles = await openAll(files);
+  // One keep-alive connection per thread: each thread has at most one request in flight.
+  const pool = new Pool(base.origin, {
+    connections: opts.threads,
+    headersTimeout: opts.timeoutMs ?? 10_000,
+    bodyTimeout: opts.timeoutMs ?? 10_000,
+  });
   const progress = (): LogClientProgress => {
     const elapsedMs = performance.now() - started;
-    return { sent: stats.sent, byStatus: { ...byStatus }, errors: stats.errors, elapsedMs, ratePerSec: rate(stats.sent, elapsedMs) };
+    return {
+      sent: stats.sent,
+      byStatus: { ...byStatus },
+      errors: stats.errors,
+      elapsedMs,
+      ratePerSec: rate(stats.sent, elapsedMs),
+    };
   };
-  const timer = opts.onProgress && setInterval(() => opts.onProgress?.(progress()), opts.progressIntervalMs ?? 1000);
+  const timer =
+    opts.onProgress && setInterval(() => opts.onProgress?.(progress()), opts.progressIntervalMs ?? 1000);
 
-  async function thread(file: string): Promise<void> {
-    const out = await open(file, 'a');
+  async function thread(out: FileHandle): Promise<void> {
     try {
       for (let i = 0; !stopped(); i++) {
         if (i > 0) await pause(rng, opts.delayMs, deadline, opts.signal);
@@ -104,7 +115,8 @@ export async function runLogClient(opts: LogClientOptions): Promise<LogClientRes
         if (invalid) stats.invalidSent++;
         if (typeof outcome === 'number') {
           byStatus[outcome] = (byStatus[outcome] ?? 0) + 1;
-          if (invalid ? outcome < 300 : outcome >= 400 && outcome < 500) stats.unexpected++;
+          const accepted = outcome >= 200 && outcome < 300;
+          if (invalid ? accepted : outcome >= 400 && outcome < 500) stats.unexpected++;
         } else {
           stats.errors++;
           errorsByCode[outcome.code] = (errorsByCode[outcome.code] ?? 0) + 1;
@@ -112,19 +124,25 @@ export async function runLogClient(opts: LogClientOptions): Promise<LogClientRes
         const status = typeof outcome === 'number' ? outcome : `ERR ${outcome.code}`;
         await out.write(`${new Date().toISOString()} ${JSON.stringify(line)} -> ${status}\n`);
         // Without an answer there is no server pacing: don't spin against a dead target.
-        if (typeof outcome !== 'number') await pause(() => 1, ERROR_BACKOFF_MS, deadline, opts.signal);
+        if (typeof outcome !== 'number') await wait(ERROR_BACKOFF_MS, deadline, opts.signal);
       }
+    } catch (err) {
+      failed = true; // e.g. disk full: stop the other threads too rather than run on without logs
+      throw err;
     } finally {
       await out.close();
     }
   }
 
+  let results: PromiseSettledResult<void>[];
   try {
-    await Promise.all(files.map(thread));
+    results = await Promise.allSettled(handles.map(thread));
   } finally {
     if (timer) clearInterval(timer);
     await pool.close();
   }
+  const failure = results.find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
   const durationMs = performance.now() - started;
   opts.onProgress?.(progress());
   return {
@@ -154,11 +172,27 @@ async function post(pool: Pool, path: string, line: string): Promise<number | { 
   }
 }
 
-/** Random 0..maxMs pause, cut short by the deadline or the abort signal. */
-async function pause(rng: Rng, maxMs: number, deadline: number, signal: AbortSignal | undefined): Promise<void> {
-  const ms = Math.min(Math.floor(rng() * (maxMs + 1)), deadline - performance.now());
-  if (ms <= 0) return;
-  await sleep(ms, undefined, { signal }).catch(() => undefined);
+/** Random 0..maxMs pause between a thread's requests. */
+function pause(rng: Rng, maxMs: number, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  return wait(Math.floor(rng() * (maxMs + 1)), deadline, signal);
+}
+
+/** Sleeps, cut short by the deadline or the abort signal. */
+async function wait(ms: number, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  const capped = Math.min(ms, deadline - performance.now());
+  if (capped <= 0) return;
+  await sleep(capped, undefined, { signal }).catch(() => undefined);
+}
+
+async function openAll(files: string[]): Promise<FileHandle[]> {
+  const opened = await Promise.allSettled(files.map((file) => open(file, 'a')));
+  const handles = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failure = opened.find((r) => r.status === 'rejected');
+  if (failure) {
+    await Promise.all(handles.map((h) => h.close()));
+    throw failure.reason;
+  }
+  return handles;
 }
 
 /** First 8 characters of a uuid4, as the seed asks; collisions within one run are redrawn. */
@@ -175,7 +209,9 @@ function validate(opts: LogClientOptions): void {
   const problems: string[] = [];
   if (!Number.isInteger(opts.threads) || opts.threads < 1) problems.push('threads must be an integer >= 1');
   if (!Number.isFinite(opts.delayMs) || opts.delayMs < 0) problems.push('delayMs must be >= 0');
-  if (opts.count !== undefined && (!Number.isInteger(opts.count) || opts.count < 0)) problems.push('count must be an integer >= 0');
+  if (opts.count !== undefined && (!Number.isInteger(opts.count) || opts.count < 0)) {
+    problems.push('count must be an integer >= 0');
+  }
   if (opts.durationMs !== undefined && !(opts.durationMs >= 0)) problems.push('durationMs must be >= 0');
   if (!(opts.invalidRatio >= 0 && opts.invalidRatio <= 1)) problems.push('invalidRatio must be within 0..1');
   let url: URL | undefined;
@@ -184,7 +220,9 @@ function validate(opts: LogClientOptions): void {
   } catch {
     problems.push(`target ${JSON.stringify(opts.target)} is not a URL`);
   }
-  if (url && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('target must be http:// or https://');
+  if (url && url.protocol !== 'http:' && url.protocol !== 'https:') {
+    problems.push('target must be http:// or https://');
+  }
   if (problems.length > 0) {
     throw new ServiceError('LOGS_CLIENT_INVALID_OPTIONS', 400, `log client: ${problems.join('; ')}`);
   }

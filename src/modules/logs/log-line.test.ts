@@ -30,16 +30,40 @@ const failure = (line: string) => {
 
 describe('parseLogLine accepts', () => {
   it.each([
-    ['192.168.0.1 GET /index.html 200', { ip: '192.168.0.1', method: 'GET', uri: '/index.html', status_code: 200 }],
+    [
+      '192.168.0.1 GET /index.html 200',
+      { ip: '192.168.0.1', method: 'GET', uri: '/index.html', status_code: 200 },
+    ],
     ['0.0.0.0 HEAD / 100', { ip: '0.0.0.0', method: 'HEAD', uri: '/', status_code: 100 }],
-    ['255.255.255.255 PATCH /a?b=c&d=%20e 599', { ip: '255.255.255.255', method: 'PATCH', uri: '/a?b=c&d=%20e', status_code: 599 }],
+    [
+      '255.255.255.255 PATCH /a?b=c&d=%20e 599',
+      { ip: '255.255.255.255', method: 'PATCH', uri: '/a?b=c&d=%20e', status_code: 599 },
+    ],
     ['::1 POST /api/data 201', { ip: '::1', method: 'POST', uri: '/api/data', status_code: 201 }],
-    ['2001:db8::8a2e:370:7334 DELETE /x 404', { ip: '2001:db8::8a2e:370:7334', method: 'DELETE', uri: '/x', status_code: 404 }],
-    ['::ffff:10.0.0.1 OPTIONS /* 204', { ip: '::ffff:10.0.0.1', method: 'OPTIONS', uri: '/*', status_code: 204 }],
-    ['FE80::ABCD PUT /Upper/Case 409', { ip: 'FE80::ABCD', method: 'PUT', uri: '/Upper/Case', status_code: 409 }],
-    ['1.2.3.4 GET http://example.com/a?x=1 301', { ip: '1.2.3.4', method: 'GET', uri: 'http://example.com/a?x=1', status_code: 301 }],
-    ['1.2.3.4 TRACE HTTPS://example.com:8443 302', { ip: '1.2.3.4', method: 'TRACE', uri: 'HTTPS://example.com:8443', status_code: 302 }],
-    ['1.2.3.4 CONNECT http://[::1]:80/ 200', { ip: '1.2.3.4', method: 'CONNECT', uri: 'http://[::1]:80/', status_code: 200 }],
+    [
+      '2001:db8::8a2e:370:7334 DELETE /x 404',
+      { ip: '2001:db8::8a2e:370:7334', method: 'DELETE', uri: '/x', status_code: 404 },
+    ],
+    [
+      '::ffff:10.0.0.1 OPTIONS /* 204',
+      { ip: '::ffff:10.0.0.1', method: 'OPTIONS', uri: '/*', status_code: 204 },
+    ],
+    [
+      'FE80::ABCD PUT /Upper/Case 409',
+      { ip: 'FE80::ABCD', method: 'PUT', uri: '/Upper/Case', status_code: 409 },
+    ],
+    [
+      '1.2.3.4 GET http://example.com/a?x=1 301',
+      { ip: '1.2.3.4', method: 'GET', uri: 'http://example.com/a?x=1', status_code: 301 },
+    ],
+    [
+      '1.2.3.4 TRACE HTTPS://example.com:8443 302',
+      { ip: '1.2.3.4', method: 'TRACE', uri: 'HTTPS://example.com:8443', status_code: 302 },
+    ],
+    [
+      '1.2.3.4 CONNECT http://[::1]:80/ 200',
+      { ip: '1.2.3.4', method: 'CONNECT', uri: 'http://[::1]:80/', status_code: 200 },
+    ],
   ])('%j', (line, value) => {
     expect(parseLogLine(line)).toEqual({ ok: true, value });
   });
@@ -171,11 +195,21 @@ describe('generators', () => {
     const path = fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`));
     const query = fc.option(fc.webQueryParameters(), { nil: undefined });
     fc.assert(
-      fc.property(ip, fc.constantFrom(...LOG_METHODS), path, query, fc.integer({ min: 100, max: 599 }), (a, m, p, q, s) => {
-        const uri = q === undefined ? p : `${p}?${q}`;
-        const result = parseLogLine(`${a} ${m} ${uri} ${s}`);
-        expect(result, `${a} ${m} ${uri} ${s}`).toEqual({ ok: true, value: { ip: a, method: m, uri, status_code: s } });
-      }),
+      fc.property(
+        ip,
+        fc.constantFrom(...LOG_METHODS),
+        path,
+        query,
+        fc.integer({ min: 100, max: 599 }),
+        (a, m, p, q, s) => {
+          const uri = q === undefined ? p : `${p}?${q}`;
+          const result = parseLogLine(`${a} ${m} ${uri} ${s}`);
+          expect(result, `${a} ${m} ${uri} ${s}`).toEqual({
+            ok: true,
+            value: { ip: a, method: m, uri, status_code: s },
+          });
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -184,7 +218,8 @@ describe('generators', () => {
     const rng = seeded(7);
     const lines = Array.from({ length: 5000 }, () => parseLogLine(generateLogLine(rng)));
     const values = lines.map((r) => (r.ok ? r.value : undefined)).filter((v) => v !== undefined);
-    const share = (pred: (v: (typeof values)[number]) => boolean) => values.filter(pred).length / values.length;
+    const share = (pred: (v: (typeof values)[number]) => boolean) =>
+      values.filter(pred).length / values.length;
     expect(values).toHaveLength(5000);
     expect(share((v) => v.method === 'GET')).toBeGreaterThan(0.6);
     expect(share((v) => v.ip.includes(':'))).toBeGreaterThan(0.1);

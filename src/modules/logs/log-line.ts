@@ -15,7 +15,17 @@ import { isIP } from 'node:net';
  * - STATUS: three digits 100-599 (no sign, leading zero, decimals or exponent).
  */
 
-export const LOG_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
+export const LOG_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+] as const;
 export type LogMethod = (typeof LOG_METHODS)[number];
 export const MAX_URI_LENGTH = 2048;
 /** Lines far beyond any valid one are refused before splitting them. */
@@ -61,7 +71,10 @@ export function parseLogLine(line: string): ParseResult {
   const uriError = checkUri(uri);
   if (uriError) return fail('uri', `uri ${quote(uri)} ${uriError}`);
   if (!STATUS.test(status)) {
-    return fail('status_code', `status_code ${quote(status)} is not an integer 100-599 without sign or leading zeros`);
+    return fail(
+      'status_code',
+      `status_code ${quote(status)} is not an integer 100-599 without sign or leading zeros`,
+    );
   }
   return { ok: true, value: { ip, method: method as LogMethod, uri, status_code: Number(status) } };
 }
@@ -159,7 +172,19 @@ const STATUS_WEIGHTS: readonly (readonly [number, number])[] = [
   [101, 0.2],
 ];
 
-const SEGMENTS = ['api', 'v1', 'v2', 'users', 'items', 'orders', 'search', 'cart', 'products', 'blog', 'docs'];
+const SEGMENTS = [
+  'api',
+  'v1',
+  'v2',
+  'users',
+  'items',
+  'orders',
+  'search',
+  'cart',
+  'products',
+  'blog',
+  'docs',
+];
 const STATIC = ['static/app.js', 'static/style.css', 'img/logo.png', 'favicon.ico', 'robots.txt'];
 const QUERY_KEYS = ['q', 'page', 'limit', 'sort', 'lang', 'utm_source', 'ref', 'id'];
 const QUERY_VALUES = ['1', '20', 'asc', 'desc', 'en', 'ru', 'newsletter', 'shoes%20red', 'a-b_c.d~e'];
@@ -181,10 +206,15 @@ function generateIpv6(rng: Rng): string {
 function generatePath(rng: Rng): string {
   if (rng() < 0.15) return `/${pick(rng, STATIC)}`;
   const depth = int(rng, 1, 4);
-  const parts = Array.from({ length: depth }, () => (rng() < 0.25 ? String(int(rng, 1, 99999)) : pick(rng, SEGMENTS)));
+  const parts = Array.from({ length: depth }, () =>
+    rng() < 0.25 ? String(int(rng, 1, 99999)) : pick(rng, SEGMENTS),
+  );
   let path = `/${parts.join('/')}`;
   if (rng() < 0.4) {
-    const params = Array.from({ length: int(rng, 1, 3) }, () => `${pick(rng, QUERY_KEYS)}=${pick(rng, QUERY_VALUES)}`);
+    const params = Array.from(
+      { length: int(rng, 1, 3) },
+      () => `${pick(rng, QUERY_KEYS)}=${pick(rng, QUERY_VALUES)}`,
+    );
     path += `?${params.join('&')}`;
   }
   return path;
@@ -208,7 +238,8 @@ export interface InvalidLine {
 }
 
 type Fields = [string, string, string, string];
-const replaceField = (f: Fields, index: number, value: string): Fields => f.map((v, i) => (i === index ? value : v)) as Fields;
+const replaceField = (f: Fields, index: number, value: string): Fields =>
+  f.map((v, i) => (i === index ? value : v)) as Fields;
 
 /** Each mistake replaces or rearranges one part of an otherwise valid line. */
 const INVALID_KINDS: readonly { kind: string; field: LogField; make: (f: Fields, rng: Rng) => string }[] = [
@@ -217,14 +248,30 @@ const INVALID_KINDS: readonly { kind: string; field: LogField; make: (f: Fields,
   { kind: 'five fields', field: 'log', make: (f) => [...f, 'extra'].join(' ') },
   { kind: 'double space', field: 'log', make: (f) => `${f[0]}  ${f.slice(1).join(' ')}` },
   { kind: 'tab separator', field: 'log', make: (f) => f.join('\t') },
-  { kind: 'octet > 255', field: 'ip', make: (f, r) => replaceField(f, 0, `${int(r, 256, 999)}.1.2.3`).join(' ') },
-  { kind: 'leading zero', field: 'ip', make: (f, r) => replaceField(f, 0, `0${int(r, 1, 9)}.1.2.3`).join(' ') },
+  {
+    kind: 'octet > 255',
+    field: 'ip',
+    make: (f, r) => replaceField(f, 0, `${int(r, 256, 999)}.1.2.3`).join(' '),
+  },
+  {
+    kind: 'leading zero',
+    field: 'ip',
+    make: (f, r) => replaceField(f, 0, `0${int(r, 1, 9)}.1.2.3`).join(' '),
+  },
   { kind: 'zone id', field: 'ip', make: (f) => replaceField(f, 0, 'fe80::1%eth0').join(' ') },
   { kind: 'hostname', field: 'ip', make: (f) => replaceField(f, 0, 'localhost').join(' ') },
   { kind: 'bracketed v6', field: 'ip', make: (f) => replaceField(f, 0, '[::1]').join(' ') },
   { kind: 'three octets', field: 'ip', make: (f) => replaceField(f, 0, '10.0.1').join(' ') },
-  { kind: 'lower-case method', field: 'method', make: (f) => replaceField(f, 1, f[1].toLowerCase()).join(' ') },
-  { kind: 'unknown method', field: 'method', make: (f, r) => replaceField(f, 1, pick(r, ['FETCH', 'G3T', 'PURGE'])).join(' ') },
+  {
+    kind: 'lower-case method',
+    field: 'method',
+    make: (f) => replaceField(f, 1, f[1].toLowerCase()).join(' '),
+  },
+  {
+    kind: 'unknown method',
+    field: 'method',
+    make: (f, r) => replaceField(f, 1, pick(r, ['FETCH', 'G3T', 'PURGE'])).join(' '),
+  },
   { kind: 'relative uri', field: 'uri', make: (f) => replaceField(f, 2, 'index.html').join(' ') },
   { kind: 'other scheme', field: 'uri', make: (f) => replaceField(f, 2, 'ftp://example.com/file').join(' ') },
   { kind: 'no host', field: 'uri', make: (f) => replaceField(f, 2, 'http://').join(' ') },
@@ -233,10 +280,26 @@ const INVALID_KINDS: readonly { kind: string; field: LogField; make: (f: Fields,
   { kind: 'non-ascii', field: 'uri', make: (f) => replaceField(f, 2, '/caf\u00e9').join(' ') },
   { kind: 'bad percent', field: 'uri', make: (f) => replaceField(f, 2, '/a%zz').join(' ') },
   { kind: 'fragment', field: 'uri', make: (f) => replaceField(f, 2, '/page#top').join(' ') },
-  { kind: 'too long uri', field: 'uri', make: (f) => replaceField(f, 2, `/${'a'.repeat(MAX_URI_LENGTH)}`).join(' ') },
-  { kind: 'status < 100', field: 'status_code', make: (f, r) => replaceField(f, 3, String(int(r, 0, 99))).join(' ') },
-  { kind: 'status > 599', field: 'status_code', make: (f, r) => replaceField(f, 3, String(int(r, 600, 999))).join(' ') },
-  { kind: 'leading zero status', field: 'status_code', make: (f) => replaceField(f, 3, `0${f[3]}`).join(' ') },
+  {
+    kind: 'too long uri',
+    field: 'uri',
+    make: (f) => replaceField(f, 2, `/${'a'.repeat(MAX_URI_LENGTH)}`).join(' '),
+  },
+  {
+    kind: 'status < 100',
+    field: 'status_code',
+    make: (f, r) => replaceField(f, 3, String(int(r, 0, 99))).join(' '),
+  },
+  {
+    kind: 'status > 599',
+    field: 'status_code',
+    make: (f, r) => replaceField(f, 3, String(int(r, 600, 999))).join(' '),
+  },
+  {
+    kind: 'leading zero status',
+    field: 'status_code',
+    make: (f) => replaceField(f, 3, `0${f[3]}`).join(' '),
+  },
   { kind: 'signed status', field: 'status_code', make: (f) => replaceField(f, 3, `+${f[3]}`).join(' ') },
   { kind: 'decimal status', field: 'status_code', make: (f) => replaceField(f, 3, `${f[3]}.0`).join(' ') },
   { kind: 'word status', field: 'status_code', make: (f) => replaceField(f, 3, 'OK').join(' ') },

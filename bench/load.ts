@@ -1,0 +1,250 @@
+/**
+ * `npm run bench -- load` (or `tsx bench/load.ts [--seconds 5] [--connections 10] [--only throughput|accuracy|co]`).
+ * Three phases, each against a node:http target running in a child process (so the load generator
+ * does not share its event loop):
+ *   1. throughput: telelab engine vs autocannon vs wrk, same connections and duration;
+ *   2. accuracy: p50 against a 20 ms target, engine vs wrk (and autocannon);
+ *   3. coordinated omission: a target that stalls 1 s; open-model corrected vs raw p99.
+ * Prints tables; never asserts on time (machines are noisy).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { type LoadOptions, type LoadSummary, run } from '../src/modules/latency/engine';
+import type { LatencyTargetOptions } from '../src/modules/latency/target';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '10' },
+    only: { type: 'string' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const CONNECTIONS = Number(args.connections);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TARGET_MODULE = fileURLToPath(new URL('../src/modules/latency/target.ts', import.meta.url));
+
+interface AutocannonResult {
+  requests: { total: number; average: number };
+  latency: { p50: number; p90: number; p99: number; average: number };
+  duration: number;
+  errors: number;
+  non2xx: number;
+}
+type Autocannon = (opts: { url: string; connections: number; pipelining: number; duration: number }) => Promise<AutocannonResult>;
+// autocannon ships no types; this is the part of its programmatic API we use.
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+interface Child {
+  url: string;
+  proc: ChildProcess;
+}
+
+/** Starts `startLatencyTarget(opts)` in a child Node process and returns its URL. */
+async function startChildTarget(opts: LatencyTargetOptions): Promise<Child> {
+  const code =
+    `const { startLatencyTarget } = await import(${JSON.stringify(TARGET_MODULE)});` +
+    `const t = await startLatencyTarget(${JSON.stringify({ port: 0, ...opts })});` +
+    `console.log(t.latencyUrl);` +
+    `process.on('SIGTERM', () => t.close().then(() => process.exit(0)));`;
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(proc.stdout!, 'data')) as [Buffer];
+  return { url: String(line).trim(), proc };
+}
+
+async function stopChild(c: Child): Promise<void> {
+  c.proc.kill('SIGTERM');
+  if (c.proc.exitCode === null) await once(c.proc, 'exit');
+}
+
+async function hasWrk(): Promise<boolean> {
+  try {
+    await promisify(execFile)('wrk', ['--version']);
+    return true;
+  } catch (e) {
+    // `wrk --version` prints its banner and exits 1; only a missing binary is ENOENT.
+    return (e as { code?: unknown }).code !== 'ENOENT';
+  }
+}
+
+interface Measured {
+  tool: string;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  errors: number;
+  note?: string;
+}
+
+const toMs = (v: string, unit: string) => Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
+
+async function wrk(url: string, connections: number, seconds: number): Promise<Measured> {
+  const { stdout } = await promisify(execFile)('wrk', [
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--latency',
+    url,
+  ]);
+  const pct = (p: string) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)$`, 'm').exec(stdout);
+    return m ? toMs(m[1]!, m[2]!) : Number.NaN;
+  };
+  const errs = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
+  return {
+    tool: `wrk (-t1 -c${connections})`,
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? Number.NaN),
+    p50: pct('50'),
+    p90: pct('90'),
+    p99: pct('99'),
+    errors: errs ? Number(errs[1]) : 0,
+  };
+}
+
+async function cannon(url: string, connections: number, pipelining: number, seconds: number): Promise<Measured> {
+  const r = await autocannon({ url, connections, pipelining, duration: seconds });
+  return {
+    tool: `autocannon (-c${connections} -p${pipelining})`,
+    rps: r.requests.total / r.duration,
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+  };
+}
+
+async function engine(
+  url: string,
+  users: number,
+  pipelining: number,
+  seconds: number,
+  extra: Partial<LoadOptions> = {},
+): Promise<LoadSummary> {
+  const { summary } = await run({
+    target: { url },
+    stages: [{ users, durationSeconds: seconds, intervalSeconds: 0 }],
+    connections: Math.ceil(users / pipelining),
+    pipelining,
+    ...extra,
+  });
+  return summary;
+}
+
+const fromSummary = (tool: string, s: LoadSummary): Measured => ({
+  tool,
+  rps: s.rps,
+  p50: s.latency.p50,
+  p90: s.latency.p90,
+  p99: s.latency.p99,
+  errors: s.failures,
+});
+
+function table(rows: Measured[], extra?: (r: Measured) => string): void {
+  const head = ['tool', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', extra ? 'note' : ''];
+  const body = rows.map((r) => [
+    r.tool,
+    r.rps.toFixed(0),
+    r.p50.toFixed(3),
+    r.p90.toFixed(3),
+    r.p99.toFixed(3),
+    String(r.errors),
+    extra ? extra(r) : (r.note ?? ''),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(head).trimEnd());
+  for (const b of body) console.log(line(b).trimEnd());
+}
+
+async function throughput(wrkAvailable: boolean): Promise<void> {
+  console.log(`\n## 1. throughput: fast target (no delay), ${CONNECTIONS} connections, ${SECONDS} s each`);
+  const target = await startChildTarget({});
+  try {
+    // Warm up the target's JIT and sockets so that whoever runs first is not penalised.
+    await engine(target.url, CONNECTIONS, 1, 1);
+    const rows: Measured[] = [];
+    const e1 = fromSummary(`telelab engine (${CONNECTIONS} users, -p1)`, await engine(target.url, CONNECTIONS, 1, SECONDS));
+    const a1 = await cannon(target.url, CONNECTIONS, 1, SECONDS);
+    e1.note = `engine/autocannon = ${(e1.rps / a1.rps).toFixed(2)}`;
+    rows.push(e1, a1);
+    if (wrkAvailable) rows.push(await wrk(target.url, CONNECTIONS, SECONDS));
+    const p = 10;
+    const ep = fromSummary(
+      `telelab engine (${CONNECTIONS * p} users, -p${p})`,
+      await engine(target.url, CONNECTIONS * p, p, SECONDS),
+    );
+    const ap = await cannon(target.url, CONNECTIONS, p, SECONDS);
+    ep.note = `engine/autocannon = ${(ep.rps / ap.rps).toFixed(2)}`;
+    rows.push(ep, ap);
+    table(rows);
+    if (!wrkAvailable) console.log('(wrk not installed: `apt-get install -y wrk` to add it)');
+  } finally {
+    await stopChild(target);
+  }
+}
+
+async function accuracy(wrkAvailable: boolean): Promise<void> {
+  console.log(`\n## 2. accuracy: target with a 20 ms delay, ${CONNECTIONS} connections, ${SECONDS} s each`);
+  const target = await startChildTarget({ delayMs: 20 });
+  try {
+    await engine(target.url, CONNECTIONS, 1, 1);
+    const e = fromSummary('telelab engine', await engine(target.url, CONNECTIONS, 1, SECONDS));
+    const rows = [e, await cannon(target.url, CONNECTIONS, 1, SECONDS)];
+    if (wrkAvailable) rows.push(await wrk(target.url, CONNECTIONS, SECONDS));
+    const w = rows.find((r) => r.tool.startsWith('wrk'));
+    table(rows, (r) => (w ? `p50 - wrk p50 = ${(r.p50 - w.p50).toFixed(3)} ms` : ''));
+  } finally {
+    await stopChild(target);
+  }
+}
+
+async function coordinatedOmission(wrkAvailable: boolean): Promise<void> {
+  const rate = 200;
+  console.log(
+    `\n## 3. coordinated omission: one answer stalls 1 s after 2 s of service; ${rate} req/s, 1 in flight, ${SECONDS} s`,
+  );
+  const target = await startChildTarget({ stallEveryMs: 2000, stallMs: 1000 });
+  try {
+    const s = (
+      await run({
+        target: { url: target.url },
+        model: 'arrival-rate',
+        maxInFlight: 1,
+        stages: [{ users: rate, durationSeconds: SECONDS, intervalSeconds: 1 }],
+      })
+    ).summary;
+    const rows: Measured[] = [
+      { ...fromSummary('engine open model, corrected (from schedule)', s), note: `late ${s.late}, dropped ${s.dropped}` },
+      {
+        tool: 'engine open model, raw (from send)',
+        rps: s.rps,
+        p50: s.rawLatency!.p50,
+        p90: s.rawLatency!.p90,
+        p99: s.rawLatency!.p99,
+        errors: s.failures,
+      },
+    ];
+    if (wrkAvailable) {
+      const w = await wrk(target.url, 1, SECONDS);
+      rows.push({ ...w, note: 'closed loop: the stall is one sample' });
+    }
+    table(rows);
+  } finally {
+    await stopChild(target);
+  }
+}
+
+const wrkAvailable = await hasWrk();
+console.log(`# load engine benchmark — node ${process.version}, ${cpus().length} CPUs, target in a child process`);
+const phases = { throughput, accuracy, co: coordinatedOmission };
+for (const [name, phase] of Object.entries(phases)) if (!args.only || args.only === name) await phase(wrkAvailable);

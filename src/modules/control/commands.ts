@@ -1,0 +1,224 @@
+// CLI adapters for the control module's standalone programs: `telelab sensor` and `telelab manipulator`.
+// They parse flags, call the libraries and print; the root CLI attaches them with addCommand().
+// Exit codes: 0 done, 1 the run failed (no reading accepted), 2 bad usage.
+import { Command, type CommanderError, InvalidArgumentError } from 'commander';
+import pino from 'pino';
+import type { ControlLogger } from './manipulator';
+import { startManipulator } from './manipulator';
+import {
+  type MeanSchedule,
+  parseSchedule,
+  runSensors,
+  type SensorProgress,
+  type SensorReport,
+} from './sensor';
+
+export interface CommandIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Must not return; injected by tests. */
+  exit: (code: number) => never;
+}
+
+const defaultIo = (): CommandIo => ({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  exit: (code) => process.exit(code),
+});
+
+/** Plain log lines for people: `<ISO time> <message>`; warnings marked and followed by their fields as JSON. */
+export function plainLogger(out: NodeJS.WritableStream, now: () => Date = () => new Date()): ControlLogger {
+  const line = (text: string) => out.write(`${now().toISOString()} ${text}\n`);
+  return {
+    info: (_obj, msg) => line(msg),
+    // Warnings carry their context (remote address, error code) so they can be acted on.
+    warn: (obj, msg) => line(`WARN ${msg}${Object.keys(obj).length > 0 ? ` ${JSON.stringify(obj)}` : ''}`),
+  };
+}
+
+const integer = (min: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+  return n;
+};
+const positive = (value: string) => {
+  const n = Number(value);
+  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+const finite = (value: string) => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+};
+const nonNegative = (value: string) => {
+  const n = finite(value);
+  if (n < 0) throw new InvalidArgumentError('expected a number >= 0');
+  return n;
+};
+const schedule = (value: string): MeanSchedule => {
+  try {
+    return parseSchedule(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+/** Usage errors exit 2 (commander would use 1); help and version exit 0. */
+function exitOn(cmd: Command, io: CommandIo): Command {
+  return cmd.exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2));
+}
+
+/** First SIGINT/SIGTERM aborts gracefully; a second one exits at once. Returns the remover. */
+function onShutdown(abort: () => void, io: CommandIo): () => void {
+  let signalled = false;
+  const handler = () => {
+    if (signalled) io.exit(130);
+    signalled = true;
+    abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
+interface SensorFlags {
+  instances: number;
+  rps: number;
+  target: string;
+  mean: number;
+  std: number;
+  seed?: number;
+  schedule?: MeanSchedule;
+  duration?: number;
+  ms?: boolean;
+  json?: boolean;
+  maxInFlight?: number;
+  connections: number;
+  pipelining: number;
+}
+
+export function sensorCommand(io: CommandIo = defaultIo()): Command {
+  const cmd = new Command('sensor')
+    .description(
+      'Simulated sensors: each instance POSTs {"datetime","payload"} to <target>/sensor-data at an exact rate',
+    )
+    .option('--instances <n>', 'number of sensors', integer(1), 8)
+    .option('--rps <n>', 'messages per second per sensor, evenly spread', positive, 300)
+    .option('--target <url>', 'controller base URL', 'http://127.0.0.1:3000')
+    .option('--mean <x>', 'mean of the normal payload distribution', finite, 100)
+    .option('--std <x>', 'standard deviation of the payload distribution', nonNegative, 10)
+    .option('--seed <n>', 'random seed (1..4294967295; sensor i uses seed + i); default random', integer(1))
+    .option(
+      '--schedule <spec>',
+      'mean over time, e.g. "0:100,30:130" or repeating "0:100,30:130@60"',
+      schedule,
+    )
+    .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C)', nonNegative)
+    .option('--ms', 'add milliseconds to the datetime')
+    .option('--json', 'print the summary as JSON (no progress line)')
+    .option('--connections <n>', 'keep-alive connections per sensor (opened on demand)', integer(1), 16)
+    .option('--pipelining <n>', 'requests in flight per connection', integer(1), 1)
+    .option(
+      '--max-in-flight <n>',
+      'outstanding requests per sensor before sends wait (default connections x pipelining)',
+      integer(1),
+    )
+    .action(async (flags: SensorFlags) => {
+      const abort = new AbortController();
+      const removeHandlers = onShutdown(() => abort.abort(), io);
+      const showProgress = !flags.json && io.stderr.isTTY === true;
+      let report: SensorReport;
+      try {
+        report = await runSensors({
+          instances: flags.instances,
+          rps: flags.rps,
+          target: flags.target,
+          mean: flags.mean,
+          std: flags.std,
+          seed: flags.seed,
+          schedule: flags.schedule,
+          durationMs: flags.duration === undefined ? undefined : Math.round(flags.duration * 1000),
+          ms: flags.ms ?? false,
+          maxInFlight: flags.maxInFlight,
+          connections: flags.connections,
+          pipelining: flags.pipelining,
+          signal: abort.signal,
+          onProgress: showProgress ? (p) => io.stderr.write(`\r\x1b[K${progressLine(p)}`) : undefined,
+        });
+      } catch (e) {
+        if (e instanceof RangeError)
+          cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'telelab.invalidArgument' });
+        throw e;
+      } finally {
+        removeHandlers();
+        if (showProgress) io.stderr.write('\n');
+      }
+      io.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : summary(report, flags.target));
+      // Errors alone do not fail a long run (a controller restart is survivable); nothing accepted does.
+      if (report.sent > 0 && report.ok === 0) process.exitCode = 1;
+    });
+  return exitOn(cmd, io);
+}
+
+function progressLine(p: SensorProgress): string {
+  return (
+    `${(p.elapsedMs / 1000).toFixed(0)}s  sent ${p.sent}  ${p.currentRps.toFixed(0)}/s  ok ${p.ok}` +
+    `  http errors ${p.httpErrors}  errors ${p.errors}  late ${p.late}  in flight ${p.inFlight}`
+  );
+}
+
+function summary(r: SensorReport, target: string): string {
+  const statuses = Object.entries(r.statusCounts).map(([k, v]) => `${k}: ${v}`);
+  const errors = Object.entries(r.errorCodes).map(([k, v]) => `${k}: ${v}`);
+  return [
+    `Sensors -> ${target} (seed ${r.seed})`,
+    `  sent       ${r.sent} of ${r.scheduled} scheduled in ${(r.elapsedMs / 1000).toFixed(1)} s`,
+    `  rate       ${r.achievedRps.toFixed(1)}/s (target ${r.targetRps}/s)`,
+    `  late       ${r.late} (max lag ${r.maxLagMs.toFixed(1)} ms), unsent ${r.unsent}, abandoned ${r.abandoned}`,
+    `  responses  ${statuses.join(', ') || 'none'}`,
+    `  errors     ${errors.join(', ') || 'none'}`,
+    '',
+  ].join('\n');
+}
+
+interface ManipulatorFlags {
+  host: string;
+  port: number;
+  json?: boolean;
+}
+
+export function manipulatorCommand(io: CommandIo = defaultIo()): Command {
+  const cmd = new Command('manipulator')
+    .description('TCP server that receives the controller\'s {"datetime","status"} commands and logs them')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'TCP port (0 = any free port)', integer(0), 1234)
+    .option('--json', 'log as JSON lines (pino)')
+    .action(async (flags: ManipulatorFlags) => {
+      if (flags.port > 65535) cmd.error('error: --port must be at most 65535', { exitCode: 2 });
+      const logger: ControlLogger = flags.json
+        ? pino({ name: 'manipulator', timestamp: pino.stdTimeFunctions.isoTime })
+        : plainLogger(io.stdout);
+      let m: Awaited<ReturnType<typeof startManipulator>>;
+      try {
+        m = await startManipulator({ host: flags.host, port: flags.port, logger });
+      } catch (e) {
+        logger.warn({ err: e }, `Cannot listen on ${flags.host}:${flags.port}: ${(e as Error).message}`);
+        process.exitCode = 1;
+        return;
+      }
+      logger.info({ host: m.host, port: m.port }, `Manipulator listening on ${m.host}:${m.port}`);
+      let removeHandlers = () => {};
+      await new Promise<void>((resolve) => {
+        removeHandlers = onShutdown(() => {
+          logger.info({}, 'Shutting down');
+          m.close().then(resolve, resolve);
+        }, io);
+      });
+      removeHandlers();
+    });
+  return exitOn(cmd, io);
+}

@@ -1,0 +1,238 @@
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ControlLogger, type Manipulator, parseCommandLine, startManipulator } from './manipulator';
+import { ManipulatorClient } from './manipulator-client';
+
+const cmd = (status: 'up' | 'down', datetime = '2024-05-01T12:00:05') => ({ datetime, status });
+
+function captureLogger() {
+  const lines: { level: 'info' | 'warn'; msg: string; obj: object }[] = [];
+  const logger: ControlLogger = {
+    info: (obj, msg) => lines.push({ level: 'info', msg, obj }),
+    warn: (obj, msg) => lines.push({ level: 'warn', msg, obj }),
+  };
+  return { logger, lines };
+}
+
+/** Resources to close after each test, newest first. */
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function manipulator(opts: Parameters<typeof startManipulator>[0] = {}): Promise<Manipulator> {
+  const m = await startManipulator({ port: 0, ...opts });
+  cleanups.push(() => m.close());
+  return m;
+}
+
+function client(port: number, opts: Partial<ConstructorParameters<typeof ManipulatorClient>[0]> = {}) {
+  const c = new ManipulatorClient({
+    host: '127.0.0.1',
+    port,
+    backoff: { initialMs: 10, maxMs: 50 },
+    ...opts,
+  });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+/** A raw connection that collects reply lines, for speaking the protocol badly on purpose. */
+async function rawSocket(port: number) {
+  const socket = connect({ host: '127.0.0.1', port });
+  cleanups.push(() => void socket.destroy());
+  await once(socket, 'connect');
+  const replies: string[] = [];
+  let buf = '';
+  socket.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    replies.push(...parts);
+  });
+  const waitReplies = (n: number) => waitFor(() => replies.length >= n).then(() => replies);
+  return { socket, replies, waitReplies };
+}
+
+async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('parseCommandLine', () => {
+  it('accepts the task message', () => {
+    expect(parseCommandLine('{"datetime": "2024-05-01T12:00:05", "status": "up"}')).toEqual({
+      ok: true,
+      command: cmd('up'),
+    });
+  });
+
+  it.each([
+    ['not json', 'invalid_json'],
+    ['[1,2]', 'invalid_command'],
+    ['{"datetime":"2024-05-01T12:00:05","status":"UP"}', 'invalid_status'],
+    ['{"datetime":"2024-13-01T12:00:05","status":"up"}', 'invalid_datetime'],
+    ['{"status":"down"}', 'invalid_datetime'],
+  ])('rejects %s with %s', (line, code) => {
+    expect(parseCommandLine(line)).toMatchObject({ ok: false, code });
+  });
+});
+
+describe('manipulator + client over TCP', () => {
+  it('delivers a command, acknowledges it and logs "Received command: up"', async () => {
+    const { logger, lines } = captureLogger();
+    const m = await manipulator({ logger });
+    const c = client(m.port);
+    expect(await c.send(cmd('up'))).toEqual({ delivered: true });
+    expect(m.received).toBe(1);
+    expect(m.last?.command).toEqual(cmd('up'));
+    expect(lines.some((l) => l.level === 'info' && l.msg === 'Received command: up')).toBe(true);
+    expect(c.connected).toBe(true);
+  });
+
+  it('keeps one persistent connection across sends', async () => {
+    const m = await manipulator();
+    const c = client(m.port);
+    for (const s of ['up', 'down', 'up'] as const) expect((await c.send(cmd(s))).delivered).toBe(true);
+    expect(m.received).toBe(3);
+    expect(m.connections).toBe(1);
+  });
+
+  it('serves many connections at once', async () => {
+    const m = await manipulator();
+    const clients = [0, 1, 2, 3, 4].map(() => client(m.port));
+    const results = await Promise.all(clients.map((c) => c.send(cmd('down'))));
+    expect(results.every((r) => r.delivered)).toBe(true);
+    expect(m.received).toBe(5);
+  });
+
+  it('reports undelivered while the manipulator is down and reconnects by itself when it is back', async () => {
+    const first = await startManipulator({ port: 0 });
+    const port = first.port;
+    const c = client(port);
+    expect((await c.send(cmd('up'))).delivered).toBe(true);
+
+    const disconnected = once(c, 'disconnected');
+    await first.close();
+    await disconnected;
+    const whileDown = await c.send(cmd('down'));
+    expect(whileDown.delivered).toBe(false);
+    expect(whileDown.error).toMatch(/not connected/);
+
+    const second = await manipulator({ port });
+    await once(c, 'connected');
+    expect(await c.send(cmd('down'))).toEqual({ delivered: true });
+    expect(second.received).toBe(1);
+  });
+
+  it('answers within the timeout when the peer never acknowledges, then reconnects', async () => {
+    const silent = createServer(() => {});
+    const sockets: Socket[] = [];
+    silent.on('connection', (s) => sockets.push(s));
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    cleanups.push(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => silent.close(r));
+    });
+    const port = (silent.address() as { port: number }).port;
+    const c = client(port, { timeoutMs: 150 });
+    const started = Date.now();
+    const r = await c.send(cmd('up'));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(r).toEqual({ delivered: false, error: 'no acknowledgement within 150 ms' });
+    await waitFor(() => sockets.length >= 2); // the unacknowledged connection was replaced
+  });
+
+  it('never throws and reports undelivered after close()', async () => {
+    const m = await manipulator();
+    const c = client(m.port);
+    await c.close();
+    expect(await c.send(cmd('up'))).toEqual({ delivered: false, error: 'client closed' });
+  });
+
+  it('rejects an invalid command locally without sending it', async () => {
+    const m = await manipulator();
+    const c = client(m.port);
+    const r = await c.send({ datetime: 'yesterday', status: 'up' });
+    expect(r.delivered).toBe(false);
+    expect(m.rejected).toBe(0);
+  });
+});
+
+describe('manipulator robustness', () => {
+  it('warns about garbage, answers with an error code and keeps serving the same connection', async () => {
+    const { logger, lines } = captureLogger();
+    const m = await manipulator({ logger });
+    const raw = await rawSocket(m.port);
+    raw.socket.write('hello\n{"datetime":"2024-05-01T12:00:05","status":"sideways"}\n\n');
+    raw.socket.write('{"datetime":"2024-05-01T12:00:05","status":"up"}\r\n');
+    expect(await raw.waitReplies(3)).toEqual(['error invalid_json', 'error invalid_status', 'ok']);
+    expect(m.received).toBe(1);
+    expect(m.rejected).toBe(2);
+    expect(lines.filter((l) => l.level === 'warn')).toHaveLength(2);
+  });
+
+  it('buffers a command split across packets until its newline', async () => {
+    const m = await manipulator();
+    const raw = await rawSocket(m.port);
+    const line = '{"datetime":"2024-05-01T12:00:05","status":"down"}\n{"datetime":"2024-05-01T12:00:10",';
+    raw.socket.write(line.slice(0, 7));
+    await sleep(20);
+    raw.socket.write(line.slice(7, 30));
+    await sleep(20);
+    raw.socket.write(line.slice(30));
+    await sleep(20);
+    expect(m.received).toBe(1);
+    raw.socket.write('"status":"up"}\n');
+    expect(await raw.waitReplies(2)).toEqual(['ok', 'ok']);
+    expect(m.last?.command).toEqual(cmd('up', '2024-05-01T12:00:10'));
+  });
+
+  it('drops an oversized line once, skips to the next newline and keeps serving', async () => {
+    const m = await manipulator();
+    const raw = await rawSocket(m.port);
+    const chunk = 'x'.repeat(40 * 1024);
+    raw.socket.write(chunk);
+    raw.socket.write(chunk); // now over 64 KiB without a newline
+    raw.socket.write(`${chunk}\n`);
+    raw.socket.write('{"datetime":"2024-05-01T12:00:05","status":"up"}\n');
+    expect(await raw.waitReplies(2)).toEqual(['error line_too_long', 'ok']);
+    expect(m.rejected).toBe(1);
+    expect(m.received).toBe(1);
+  });
+
+  it('rejects a complete line that is too long', async () => {
+    const m = await manipulator({ maxLineBytes: 100 });
+    const raw = await rawSocket(m.port);
+    raw.socket.write(`{"datetime":"2024-05-01T12:00:05","status":"up","pad":"${'p'.repeat(100)}"}\n`);
+    expect(await raw.waitReplies(1)).toEqual(['error line_too_long']);
+  });
+
+  it('survives a client that resets the connection mid-line', async () => {
+    const m = await manipulator();
+    const raw = await rawSocket(m.port);
+    raw.socket.write('{"datetime":"2024-05-');
+    await sleep(20);
+    raw.socket.resetAndDestroy();
+    await waitFor(() => m.connections === 0);
+    const c = client(m.port);
+    expect((await c.send(cmd('up'))).delivered).toBe(true);
+  });
+
+  it('close() ends open connections and resolves', async () => {
+    const m = await startManipulator({ port: 0 });
+    const c = client(m.port);
+    await c.send(cmd('up'));
+    const disconnected = once(c, 'disconnected');
+    await m.close();
+    await disconnected;
+    expect(c.connected).toBe(false);
+  });
+});

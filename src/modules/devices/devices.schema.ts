@@ -1,0 +1,81 @@
+/**
+ * Device telemetry (seed 001). A reading's value is x + y + z, computed in queries rather than
+ * stored: float8 addition is IEEE in PostgreSQL and in JavaScript, so both sides agree bit for bit.
+ *
+ * No foreign key from readings to devices: the only writer registers a reading's device in the same
+ * statement (see readings.store.ts) and devices are never deleted, so the invariant holds without a
+ * per-row RI trigger and its KEY SHARE lock on a hot device row, which would cap ingest.
+ * The covering index (device_id, ts) INCLUDE (x, y, z) is in a custom migration (drizzle cannot
+ * express INCLUDE); with it every aggregate is an index-only scan.
+ */
+import { bigint, doublePrecision, index, integer, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+export const devicesSchema = pgSchema('devices');
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+
+export const users = devicesSchema.table('users', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  name: text('name').notNull(),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+});
+
+export const devices = devicesSchema.table(
+  'devices',
+  {
+    id: text('id').primaryKey(),
+    ownerId: bigint('owner_id', { mode: 'number' }).references(() => users.id, { onDelete: 'set null' }),
+    registeredAt: tstz('registered_at').notNull().defaultNow(),
+  },
+  (t) => [index('devices_owner_idx').on(t.ownerId)],
+);
+
+export const readings = devicesSchema.table('readings', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  deviceId: text('device_id').notNull(),
+  /** The device's time of the measurement (default: server time); periods filter on it. */
+  ts: tstz('ts').notNull(),
+  x: doublePrecision('x').notNull(),
+  y: doublePrecision('y').notNull(),
+  z: doublePrecision('z').notNull(),
+  /** When the server stored it. */
+  createdAt: tstz('created_at').notNull().defaultNow(),
+});
+
+const axisColumns = (axis: string) => ({
+  [`${axis}Min`]: doublePrecision(`${axis}_min`).notNull(),
+  [`${axis}Max`]: doublePrecision(`${axis}_max`).notNull(),
+  [`${axis}Sum`]: doublePrecision(`${axis}_sum`).notNull(),
+  [`${axis}Median`]: doublePrecision(`${axis}_median`).notNull(),
+});
+
+/** All-time aggregates per device, written by the recalculation job. */
+export const aggregates = devicesSchema.table('aggregates', {
+  deviceId: text('device_id').primaryKey(),
+  count: bigint('count', { mode: 'number' }).notNull(),
+  ...axisColumns('value'),
+  ...axisColumns('x'),
+  ...axisColumns('y'),
+  ...axisColumns('z'),
+  firstTs: tstz('first_ts').notNull(),
+  lastTs: tstz('last_ts').notNull(),
+  computedAt: tstz('computed_at').notNull(),
+  taskId: uuid('task_id').notNull(),
+});
+
+/**
+ * Progress of recalculation tasks, keyed by the pg-boss job id. The job's state (queued, running,
+ * completed, failed) stays in pg-boss; this row adds progress and the error, and outlives pg-boss's
+ * archive retention.
+ */
+export const tasks = devicesSchema.table('tasks', {
+  id: uuid('id').primaryKey(),
+  trigger: text('trigger').notNull(),
+  total: integer('total').notNull().default(0),
+  done: integer('done').notNull().default(0),
+  requestedAt: tstz('requested_at').notNull().defaultNow(),
+  startedAt: tstz('started_at'),
+  finishedAt: tstz('finished_at'),
+  status: text('status').notNull().default('queued'),
+  error: text('error'),
+});

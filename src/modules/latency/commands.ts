@@ -1,0 +1,279 @@
+import { readFileSync } from 'node:fs';
+import { Command, type CommanderError, InvalidArgumentError } from 'commander';
+import { isServiceError } from '../../platform/errors';
+import {
+  DEFAULT_TIMEOUT_MS,
+  type LoadOptions,
+  LoadRun,
+  type LoadStage,
+  type LoadSummary,
+  type SecondBucket,
+  type Thresholds,
+} from './engine';
+import { startLatencyTarget } from './target';
+
+/** `telelab load` exits with this when a threshold fails (k6 uses 99 too). */
+export const EXIT_THRESHOLD_FAILED = 99;
+export const EXIT_USAGE = 2;
+export const EXIT_FATAL = 1;
+
+const THRESHOLD_NAMES = ['p50_ms', 'p90_ms', 'p99_ms', 'mean_ms', 'success_rate', 'error_rate'] as const;
+
+// Bad flags exit 2 (a usage error), whatever the root program does with its own errors; help exits 0.
+const usageExit = (err: CommanderError) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number > 0');
+  return n;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be an integer > 0');
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port 0-65535');
+  return n;
+}
+
+function header(value: string, acc: Record<string, string> = {}): Record<string, string> {
+  const i = value.indexOf(':');
+  if (i <= 0) throw new InvalidArgumentError("expected 'Name: value'");
+  return { ...acc, [value.slice(0, i).trim()]: value.slice(i + 1).trim() };
+}
+
+function threshold(value: string, acc: Thresholds = {}): Thresholds {
+  const [name, raw] = value.split('=', 2);
+  if (!THRESHOLD_NAMES.includes(name as (typeof THRESHOLD_NAMES)[number]) || raw === undefined) {
+    throw new InvalidArgumentError(`expected NAME=VALUE with NAME one of ${THRESHOLD_NAMES.join(', ')}`);
+  }
+  const limit = Number(raw);
+  if (!Number.isFinite(limit) || limit < 0) throw new InvalidArgumentError('the limit must be a number >= 0');
+  return { ...acc, [name as keyof Thresholds]: limit };
+}
+
+function statusList(value: string): number[] {
+  const list = value.split(',').map(Number);
+  if (list.some((s) => !Number.isInteger(s) || s < 100 || s > 999)) {
+    throw new InvalidArgumentError('expected HTTP status codes, e.g. 200,204');
+  }
+  return list;
+}
+
+interface LoadFlags {
+  url: string;
+  method: string;
+  header?: Record<string, string>;
+  body?: string;
+  users?: number;
+  duration: number;
+  interval: number;
+  rate?: number;
+  connections?: number;
+  pipelining?: number;
+  threshold?: Thresholds;
+  successStatus?: number[];
+  timeout: number;
+  json?: boolean;
+}
+
+/** An arrival rate as a stage: `users / intervalSeconds` per second, exact for fractional rates too. */
+function rateStage(rate: number, durationSeconds: number): LoadStage {
+  return Number.isInteger(rate)
+    ? { users: rate, durationSeconds, intervalSeconds: 1 }
+    : { users: Math.round(rate * 1000), durationSeconds, intervalSeconds: 1000 };
+}
+
+export function loadCommand(): Command {
+  return new Command('load')
+    .description(
+      'Load an HTTP endpoint (closed model: N users; --rate: fixed arrival rate) and report latency',
+    )
+    .requiredOption('--url <url>', 'target URL')
+    .option('--method <method>', 'HTTP method', 'GET')
+    .option('--header <header>', "request header 'Name: value' (repeatable)", header)
+    .option('--body <body>', 'request body, or @file to read it from a file')
+    .option('--users <n>', 'virtual users (closed model); with --rate: most requests in flight', positiveInt)
+    .requiredOption('--duration <seconds>', 'how long to run', positiveNumber)
+    .option(
+      '--interval <seconds>',
+      'pause of each user between a response and its next request',
+      nonNegativeNumber,
+      0,
+    )
+    .option(
+      '--rate <rps>',
+      'arrival-rate model: requests per second, independent of responses',
+      positiveNumber,
+    )
+    .option(
+      '--connections <n>',
+      'sockets to the target (default: users, or min(in-flight cap, 100))',
+      positiveInt,
+    )
+    .option('--pipelining <n>', 'HTTP/1.1 pipelining depth per socket', positiveInt)
+    .option(
+      '--threshold <name=value>',
+      `fail (exit 99) unless it holds: ${THRESHOLD_NAMES.join(', ')}`,
+      threshold,
+    )
+    .option('--success-status <codes>', 'statuses counted as success (default: 2xx)', statusList)
+    .option('--timeout <ms>', 'connect / response / body timeout, each', positiveInt, DEFAULT_TIMEOUT_MS)
+    .option('--json', 'print one JSON summary instead of the table')
+    .exitOverride(usageExit)
+    .action(async (flags: LoadFlags, cmd: Command) => {
+      if (flags.rate === undefined && flags.users === undefined)
+        cmd.error('error: --users or --rate is required');
+      let body: string | Buffer | undefined = flags.body;
+      if (body?.startsWith('@')) {
+        try {
+          body = readFileSync(body.slice(1));
+        } catch (e) {
+          cmd.error(`error: cannot read the body file: ${(e as Error).message}`);
+        }
+      }
+      const opts: LoadOptions = {
+        target: { url: flags.url, method: flags.method, headers: flags.header, body: body ?? null },
+        model: flags.rate === undefined ? 'closed' : 'arrival-rate',
+        stages: [
+          flags.rate === undefined
+            ? { users: flags.users!, durationSeconds: flags.duration, intervalSeconds: flags.interval }
+            : rateStage(flags.rate, flags.duration),
+        ],
+        timeoutMs: flags.timeout,
+        connections: flags.connections,
+        pipelining: flags.pipelining,
+        maxInFlight: flags.rate === undefined ? undefined : flags.users,
+        successStatuses: flags.successStatus,
+        thresholds: flags.threshold,
+      };
+      let loadRun: LoadRun;
+      try {
+        loadRun = new LoadRun(opts);
+      } catch (e) {
+        if (isServiceError(e) && e.status === 400) cmd.error(`error: ${e.message}`);
+        throw e;
+      }
+      await execute(loadRun, flags, opts);
+    });
+}
+
+async function execute(loadRun: LoadRun, flags: LoadFlags, opts: LoadOptions): Promise<void> {
+  const live = !flags.json && process.stderr.isTTY === true;
+  if (live) loadRun.on('second', (b) => process.stderr.write(`\r\x1b[2K${progressLine(b, loadRun)}`));
+  // First Ctrl-C: stop and still print the summary; a second one leaves at once.
+  let interrupted = 0;
+  const onSignal = () => {
+    if (++interrupted > 1) process.exit(130);
+    void loadRun.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const { summary } = await loadRun.start();
+    if (live) process.stderr.write('\r\x1b[2K');
+    if (flags.json)
+      process.stdout.write(
+        `${JSON.stringify({ target: opts.target.url, stages: opts.stages, ...summary })}\n`,
+      );
+    else process.stdout.write(formatSummary(summary, flags, opts));
+    if (summary.thresholds && !summary.thresholds.passed) process.exitCode = EXIT_THRESHOLD_FAILED;
+  } catch (e) {
+    process.stderr.write(`telelab load: ${(e as Error).message}\n`);
+    process.exitCode = EXIT_FATAL;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const counts = (rec: Record<string, number>) =>
+  Object.entries(rec)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ') || '-';
+
+function progressLine(b: SecondBucket, loadRun: LoadRun): string {
+  const p = loadRun.progress();
+  const rps = b.durationMs > 0 ? Math.round((b.requests * 1000) / b.durationMs) : 0;
+  return (
+    `stage ${p.stageIndex + 1}/${p.stageCount} ${(p.elapsedInStageMs / 1000).toFixed(0)}/${p.stageDurationMs / 1000}s` +
+    `  ${rps} req/s  p50 ${ms(b.latency.p50)} ms  p99 ${ms(b.latency.p99)} ms  failures ${b.failures}` +
+    (b.late || b.dropped ? `  late ${b.late}  dropped ${b.dropped}` : '')
+  );
+}
+
+function formatSummary(s: LoadSummary, flags: LoadFlags, opts: LoadOptions): string {
+  const l = s.latency;
+  const latencyRow = (x: typeof l) =>
+    `min ${ms(x.min)}  mean ${ms(x.mean)}  p50 ${ms(x.p50)}  p90 ${ms(x.p90)}  p99 ${ms(x.p99)}  p99.9 ${ms(x.p999)}  max ${ms(x.max)}`;
+  const stage = opts.stages[0]!;
+  const shape =
+    s.model === 'closed'
+      ? `closed, ${stage.users} users, interval ${stage.intervalSeconds}s`
+      : `arrival rate ${flags.rate}/s`;
+  const rows: [string, string][] = [
+    ['target', `${flags.method.toUpperCase()} ${flags.url}`],
+    ['model', `${shape}, ${stage.durationSeconds}s`],
+    ['requests', `${s.requests} in ${(s.activeMs / 1000).toFixed(1)}s (${s.rps} req/s)`],
+    ['success rate', `${s.successRate} %  (no response: ${s.errorRate} %)`],
+    ['status codes', counts(s.statusCodes)],
+    ['failures', counts(s.failuresByKind)],
+    [s.model === 'closed' ? 'latency ms' : 'latency ms (from schedule)', latencyRow(l)],
+  ];
+  if (s.rawLatency) rows.push(['latency ms (from send)', latencyRow(s.rawLatency)]);
+  if (s.model === 'arrival-rate') rows.push(['late / dropped', `${s.late} / ${s.dropped}`]);
+  for (const c of s.thresholds?.checks ?? []) {
+    const op = c.name === 'success_rate' ? '>=' : '<=';
+    rows.push([
+      `threshold`,
+      `${c.name} ${op} ${c.limit}: ${c.actual ?? 'n/a'}  ${c.passed ? 'PASS' : 'FAIL'}`,
+    ]);
+  }
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
+}
+
+interface TargetFlags {
+  port: number;
+  host: string;
+  delayMs: number;
+  jitterMs: number;
+  stallEveryMs?: number;
+  stallMs?: number;
+}
+
+export function latencyTargetCommand(): Command {
+  return new Command('latency-target')
+    .description('Run the original\'s target server: GET /api/latency -> {"message":"pong"} after a delay')
+    .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--delay-ms <ms>', 'delay before each answer', nonNegativeNumber, 0)
+    .option('--jitter-ms <ms>', 'extra uniform random delay, 0..J', nonNegativeNumber, 0)
+    .option('--stall-every-ms <ms>', 'after this much normal service, stall one answer', positiveNumber)
+    .option('--stall-ms <ms>', 'how long a stalled answer takes', positiveNumber)
+    .exitOverride(usageExit)
+    .action(async (flags: TargetFlags) => {
+      const target = await startLatencyTarget(flags);
+      process.stdout.write(`latency target listening on ${target.latencyUrl}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void target.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

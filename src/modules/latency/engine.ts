@@ -1,0 +1,861 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { type Dispatcher, Pool, request } from 'undici';
+import { ServiceError } from '../../platform/errors';
+import {
+  createLatencyHistogram,
+  type LatencyHistogram,
+  type LatencySummary,
+  mergeInto,
+  recordMs,
+  summarizeHistogram,
+} from '../../stats/histogram';
+
+/**
+ * The load engine: one run against one HTTP target, in stages, with live pause/resume/stop.
+ * Library first (autocannon style): `new LoadRun(opts)` + events + `start()`, or `run(opts, signal)`.
+ * It knows nothing about HTTP routes, stores or jobs; callers persist what the events give them.
+ */
+
+export type LoadModel = 'closed' | 'arrival-rate';
+
+export interface LoadTarget {
+  /** Full URL (`http://host:port/path?query`); or give scheme/host/port/path. */
+  url?: string;
+  scheme?: 'http' | 'https';
+  host?: string;
+  port?: number;
+  path?: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer | null;
+}
+
+/** The seed's load profile. Open model: `users / intervalSeconds` requests per second. */
+export interface LoadStage {
+  users: number;
+  durationSeconds: number;
+  intervalSeconds: number;
+}
+
+/** Where to continue a run (e.g. after a restart): `elapsedMs` of stage `stageIndex` already ran. */
+export interface StartAt {
+  stageIndex: number;
+  elapsedMs: number;
+}
+
+export interface Thresholds {
+  p50_ms?: number;
+  p90_ms?: number;
+  p99_ms?: number;
+  mean_ms?: number;
+  /** Minimum percent (0-100) of requests answered with a success status. */
+  success_rate?: number;
+  /** Maximum percent (0-100) of requests that got no HTTP response at all (transport errors). */
+  error_rate?: number;
+}
+
+export interface ThresholdCheck {
+  name: keyof Thresholds;
+  limit: number;
+  /** null when there is nothing to measure (no requests / no latencies); such a check fails. */
+  actual: number | null;
+  passed: boolean;
+}
+
+export interface ThresholdReport {
+  passed: boolean;
+  checks: ThresholdCheck[];
+}
+
+/** One request, as the seed's ExperimentResult. Transport error: status_code 0, latency_ms null. */
+export interface RequestResult {
+  status_code: number;
+  latency_ms: number | null;
+  timestamp: string;
+  error: string | null;
+}
+
+export interface LoadOptions {
+  target: LoadTarget;
+  stages: LoadStage[];
+  model?: LoadModel;
+  /** Connect, response-headers and between-body-chunks timeout, each; default 10 000 ms. */
+  timeoutMs?: number;
+  /** Statuses that count as success; default every 2xx. */
+  successStatuses?: Iterable<number>;
+  /** Sockets to the target; default the largest stage's users (closed) or min(maxInFlight, 100) (open). */
+  connections?: number;
+  /** HTTP/1.1 pipelining depth per socket; default 1 (none). */
+  pipelining?: number;
+  /**
+   * Open model only: most requests outstanding at once (default 1000). A request due while the cap is
+   * reached waits and is sent late (its latency still counts from its scheduled time); one that waited
+   * longer than `timeoutMs`, or is still unsent when the stage ends or the run pauses, is dropped.
+   */
+  maxInFlight?: number;
+  thresholds?: Thresholds;
+  startAt?: StartAt;
+  /** Called for every finished request (for a raw-record sink); keep it cheap. */
+  onResult?: (result: RequestResult) => void;
+}
+
+export type LoadState = 'idle' | 'running' | 'paused' | 'stopping' | 'completed' | 'stopped';
+
+export interface LoadProgress {
+  state: LoadState;
+  stageIndex: number;
+  stageCount: number;
+  /** Active (not paused) time spent in the current stage; feed back as `startAt.elapsedMs`. */
+  elapsedInStageMs: number;
+  stageDurationMs: number;
+  /** Requests sent and not yet answered. */
+  inFlight: number;
+}
+
+export interface LoadCounters {
+  /** Finished requests: answered, or failed without an answer. */
+  requests: number;
+  successes: number;
+  failures: number;
+  /** `status` (answered with a non-success status) or a transport error kind (`timeout`, ...). */
+  failuresByKind: Record<string, number>;
+  statusCodes: Record<string, number>;
+  /** Open model: sent more than LATE_AFTER_MS after their scheduled time. */
+  late: number;
+  /** Open model: due but never sent (see `maxInFlight`). */
+  dropped: number;
+}
+
+/** One second of the run; `histogram` is in µs and can be encoded with `encodeHistogram`. */
+export interface SecondBucket extends LoadCounters {
+  timestamp: string;
+  durationMs: number;
+  stageIndex: number;
+  elapsedInStageMs: number;
+  latency: LatencySummary;
+  rawLatency: LatencySummary | null;
+  histogram: LatencyHistogram;
+  rawHistogram: LatencyHistogram | null;
+}
+
+export interface LoadSummary extends LoadCounters {
+  model: LoadModel;
+  state: LoadState;
+  startedAt: string;
+  endedAt: string | null;
+  /** Time spent running (pauses excluded). */
+  activeMs: number;
+  rps: number;
+  successRate: number;
+  errorRate: number;
+  /** Closed: from send to last body byte. Open: from the scheduled send time (coordinated-omission corrected). */
+  latency: LatencySummary;
+  /** Open model only: from the actual write to the socket, as a closed-loop tool would report. */
+  rawLatency: LatencySummary | null;
+  progress: LoadProgress;
+  thresholds: ThresholdReport | null;
+}
+
+export interface LoadResult {
+  summary: LoadSummary;
+  histogram: LatencyHistogram;
+  rawHistogram: LatencyHistogram | null;
+}
+
+export interface LoadRunEvents {
+  stage: [index: number, stage: LoadStage];
+  second: [bucket: SecondBucket];
+  state: [state: LoadState];
+  end: [result: LoadResult];
+}
+
+/** Sent later than this after its scheduled time counts as late (timers alone add ~1-2 ms). */
+export const LATE_AFTER_MS = 10;
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+
+const PUMP_TICK = 0;
+const PUMP_DROP = 1;
+const PUMP_STAGE_END = 2;
+type PumpMode = typeof PUMP_TICK | typeof PUMP_DROP | typeof PUMP_STAGE_END;
+
+const invalid = (message: string) => new ServiceError('LATENCY_INVALID_LOAD', 400, message);
+
+interface ResolvedTarget {
+  origin: string;
+  dispatch: Dispatcher.DispatchOptions;
+}
+
+export function resolveTarget(t: LoadTarget): ResolvedTarget {
+  let url: URL;
+  try {
+    if (t.url) url = new URL(t.url);
+    else {
+      if (!t.host) throw invalid('target needs a url or a host');
+      const host = t.host.includes(':') && !t.host.startsWith('[') ? `[${t.host}]` : t.host;
+      url = new URL(`${t.scheme ?? 'http'}://${host}${t.port ? `:${t.port}` : ''}`);
+      if (t.path) url = new URL(t.path, url);
+    }
+  } catch (e) {
+    if (e instanceof ServiceError) throw e;
+    throw invalid(`invalid target url: ${(e as Error).message}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('target must be http or https');
+  const headers: string[] = [];
+  for (const [k, v] of Object.entries(t.headers ?? {})) headers.push(k, v);
+  const method = (t.method ?? 'GET').toUpperCase();
+  return {
+    origin: url.origin,
+    dispatch: {
+      path: url.pathname + url.search,
+      method,
+      headers,
+      body: t.body ?? null,
+      // Without this undici will not pipeline behind a request until its headers arrive.
+      blocking: false,
+    },
+  };
+}
+
+function validate(opts: LoadOptions): void {
+  if (!Array.isArray(opts.stages) || opts.stages.length === 0)
+    throw invalid('at least one stage is required');
+  const open = opts.model === 'arrival-rate';
+  opts.stages.forEach((s, i) => {
+    if (!Number.isInteger(s.users) || s.users < 0)
+      throw invalid(`stages[${i}].users must be an integer >= 0`);
+    if (!(s.durationSeconds > 0)) throw invalid(`stages[${i}].durationSeconds must be > 0`);
+    if (!(s.intervalSeconds >= 0)) throw invalid(`stages[${i}].intervalSeconds must be >= 0`);
+    if (open && !(s.intervalSeconds > 0))
+      throw invalid(`stages[${i}].intervalSeconds must be > 0 for arrival-rate`);
+  });
+  const sa = opts.startAt;
+  if (sa && !(Number.isInteger(sa.stageIndex) && sa.stageIndex >= 0 && sa.elapsedMs >= 0)) {
+    throw invalid('startAt needs stageIndex >= 0 and elapsedMs >= 0');
+  }
+}
+
+const wallIso = (perfMs: number) => new Date(performance.timeOrigin + perfMs).toISOString();
+const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** A transport error's kind (a counter name) from undici's / Node's error codes. */
+export function errorKind(err: Error & { code?: string }): string {
+  switch (err.code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connect_timeout';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'timeout';
+    case 'ECONNREFUSED':
+      return 'connection_refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+      return 'connection_reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'dns';
+    case 'UND_ERR_ABORTED':
+    case 'ABORT_ERR':
+      return 'aborted';
+    default:
+      return 'other';
+  }
+}
+
+const errorText = (err: Error & { code?: string }) =>
+  err.code ? `${err.code}: ${err.message}` : err.message;
+
+class Bucket implements LoadCounters {
+  requests = 0;
+  successes = 0;
+  failures = 0;
+  failuresByKind: Record<string, number> = {};
+  statusCodes: Record<string, number> = {};
+  late = 0;
+  dropped = 0;
+  readonly histogram = createLatencyHistogram();
+  readonly rawHistogram: LatencyHistogram | null;
+  constructor(
+    public startedAt: number,
+    withRaw: boolean,
+  ) {
+    this.rawHistogram = withRaw ? createLatencyHistogram() : null;
+  }
+  addTo(total: Bucket): void {
+    total.requests += this.requests;
+    total.successes += this.successes;
+    total.failures += this.failures;
+    total.late += this.late;
+    total.dropped += this.dropped;
+    for (const k in this.failuresByKind)
+      total.failuresByKind[k] = (total.failuresByKind[k] ?? 0) + this.failuresByKind[k]!;
+    for (const k in this.statusCodes)
+      total.statusCodes[k] = (total.statusCodes[k] ?? 0) + this.statusCodes[k]!;
+    mergeInto(total.histogram, this.histogram);
+    if (this.rawHistogram && total.rawHistogram) mergeInto(total.rawHistogram, this.rawHistogram);
+  }
+  counters(): LoadCounters {
+    const { requests, successes, failures, late, dropped } = this;
+    return {
+      requests,
+      successes,
+      failures,
+      failuresByKind: { ...this.failuresByKind },
+      statusCodes: { ...this.statusCodes },
+      late,
+      dropped,
+    };
+  }
+}
+
+/**
+ * One in-flight request, as an undici dispatch handler. Uses undici's original handler interface:
+ * the Client speaks it natively, whereas the newer controller interface wraps every request in an
+ * adapter and parses the response headers, which a load generator never reads. Objects are reused:
+ * one per virtual user (closed model) or from a free list (open model).
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  /** Latency origin: dispatch time (closed) or scheduled time (open). */
+  startedAt = 0;
+  sentAt = 0;
+  status = 0;
+  generation = 0;
+  timer: NodeJS.Timeout | null = null;
+  readonly fire = () => this.run.sendClosed(this);
+  constructor(readonly run: LoadRun) {}
+  onConnect(): void {
+    this.sentAt = performance.now();
+  }
+  onHeaders(statusCode: number): boolean {
+    if (statusCode >= 200) this.status = statusCode;
+    return true;
+  }
+  onData(): boolean {
+    return true;
+  }
+  onComplete(): void {
+    this.run.complete(this, null);
+  }
+  onError(err: Error): void {
+    this.run.complete(this, err);
+  }
+}
+
+export class LoadRun extends EventEmitter<LoadRunEvents> {
+  readonly model: LoadModel;
+  private readonly stages: LoadStage[];
+  private readonly timeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly success = new Uint8Array(1000);
+  private readonly onResult: ((r: RequestResult) => void) | undefined;
+  private readonly thresholds: Thresholds | undefined;
+  private readonly pool: Pool;
+  private readonly dispatchOpts: Dispatcher.DispatchOptions;
+
+  private _state: LoadState = 'idle';
+  private startedAtPerf = 0;
+  private endedAtPerf: number | null = null;
+  private stageIndex = 0;
+  /** Active ms of the current stage before the current running segment began. */
+  private stageActiveBefore = 0;
+  private segmentStart = 0;
+  private runActiveBefore = 0;
+  private generation = 0;
+  private inFlight = 0;
+  private finishing = false;
+  private closed = false;
+
+  private stageTimer: NodeJS.Timeout | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private pumpTimer: NodeJS.Timeout | null = null;
+  private users: Exchange[] = [];
+  private parked: Exchange[] = [];
+  private free: Exchange[] = [];
+  /** Open model: index (within the stage) of the next request to send, and the gap between them. */
+  private nextIndex = 0;
+  private periodMs = 0;
+
+  private bucket: Bucket;
+  private readonly total: Bucket;
+  private resolveDone!: (r: LoadResult) => void;
+  readonly done: Promise<LoadResult>;
+
+  constructor(opts: LoadOptions) {
+    super();
+    validate(opts);
+    this.model = opts.model ?? 'closed';
+    this.stages = opts.stages.map((s) => ({ ...s }));
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+    this.onResult = opts.onResult;
+    this.thresholds = opts.thresholds;
+    if (opts.successStatuses) for (const s of opts.successStatuses) this.success[s] = 1;
+    else this.success.fill(1, 200, 300);
+
+    const target = resolveTarget(opts.target);
+    this.dispatchOpts = target.dispatch;
+    const pipelining = Math.max(1, opts.pipelining ?? 1);
+    const open = this.model === 'arrival-rate';
+    const maxUsers = Math.max(1, ...this.stages.map((s) => s.users));
+    const connections =
+      opts.connections ?? (open ? Math.min(this.maxInFlight, 100) : Math.ceil(maxUsers / pipelining));
+    this.pool = new Pool(target.origin, {
+      connections,
+      pipelining,
+      connectTimeout: this.timeoutMs,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+    if (opts.startAt) {
+      this.stageIndex = opts.startAt.stageIndex;
+      this.stageActiveBefore = opts.startAt.elapsedMs;
+    }
+    this.total = new Bucket(0, open);
+    this.bucket = new Bucket(0, open);
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+  }
+
+  get state(): LoadState {
+    return this._state;
+  }
+
+  /** Starts the run; resolves when every stage has run or `stop()` was called. */
+  start(): Promise<LoadResult> {
+    if (this._state !== 'idle') throw new ServiceError('LATENCY_RUN_STARTED', 409, 'run already started');
+    const now = performance.now();
+    this.startedAtPerf = now;
+    this.bucket.startedAt = now;
+    this.setState('running');
+    this.ticker = setInterval(() => this.flushSecond(false), 1000);
+    this.enterStage(now);
+    return this.done;
+  }
+
+  /** Stops issuing requests now; in-flight ones finish and are recorded. */
+  pause(): void {
+    if (this._state !== 'running') return;
+    const now = performance.now();
+    if (this.model === 'arrival-rate') this.pump(now, PUMP_DROP);
+    this.stageActiveBefore += now - this.segmentStart;
+    this.runActiveBefore += now - this.segmentStart;
+    // Sleeping virtual users keep their timers: they wake, see the pause and park themselves.
+    this.clearTimers(false);
+    this.setState('paused');
+  }
+
+  /** Continues the current stage for the time it had left when paused. */
+  resume(): void {
+    if (this._state !== 'paused') return;
+    const now = performance.now();
+    this.segmentStart = now;
+    this.setState('running');
+    this.armStageTimer();
+    if (this.model === 'arrival-rate') this.pump(now, PUMP_TICK);
+    else {
+      const parked = this.parked;
+      this.parked = [];
+      for (const u of parked) this.sendClosed(u);
+    }
+  }
+
+  /** Ends the run: no new requests; in-flight ones finish or are aborted after the timeout. */
+  stop(): Promise<LoadResult> {
+    if (this._state === 'idle') {
+      this.setState('stopped');
+      this.closeRun('stopped', performance.now());
+    } else if (this._state === 'running' || this._state === 'paused') {
+      const now = performance.now();
+      if (this._state === 'running') {
+        if (this.model === 'arrival-rate') this.pump(now, PUMP_DROP);
+        this.stageActiveBefore += now - this.segmentStart;
+        this.runActiveBefore += now - this.segmentStart;
+      }
+      void this.finish('stopped', now);
+    }
+    return this.done;
+  }
+
+  progress(): LoadProgress {
+    const running = this._state === 'running';
+    const stage = this.stages[Math.min(this.stageIndex, this.stages.length - 1)]!;
+    const stageDurationMs = stage.durationSeconds * 1000;
+    const elapsed = this.stageActiveBefore + (running ? performance.now() - this.segmentStart : 0);
+    return {
+      state: this._state,
+      stageIndex: this.stageIndex,
+      stageCount: this.stages.length,
+      elapsedInStageMs: Math.round(Math.min(elapsed, stageDurationMs)),
+      stageDurationMs,
+      inFlight: this.inFlight,
+    };
+  }
+
+  /** Totals so far (including the current, unfinished second). */
+  snapshot(): LoadSummary {
+    const view = new Bucket(0, this.model === 'arrival-rate');
+    this.total.addTo(view);
+    this.bucket.addTo(view);
+    return this.summarize(view);
+  }
+
+  // ---- stages -------------------------------------------------------------------------------
+
+  private enterStage(now: number): void {
+    while (this.stageIndex < this.stages.length) {
+      const stage = this.stages[this.stageIndex]!;
+      if (this.stageActiveBefore < stage.durationSeconds * 1000) break;
+      this.stageIndex++;
+      this.stageActiveBefore = 0;
+    }
+    if (this.stageIndex >= this.stages.length) {
+      void this.finish('completed', now);
+      return;
+    }
+    const stage = this.stages[this.stageIndex]!;
+    this.generation++;
+    this.segmentStart = now;
+    this.emit('stage', this.stageIndex, stage);
+    this.armStageTimer();
+    if (this.model === 'arrival-rate') {
+      this.periodMs =
+        stage.users > 0 ? (stage.intervalSeconds * 1000) / stage.users : Number.POSITIVE_INFINITY;
+      this.nextIndex = Math.ceil(this.stageActiveBefore / this.periodMs);
+      this.pump(now, PUMP_TICK);
+    } else {
+      this.users = [];
+      for (let i = 0; i < stage.users; i++) {
+        const u = new Exchange(this);
+        u.generation = this.generation;
+        this.users.push(u);
+        this.sendClosed(u);
+      }
+    }
+  }
+
+  private armStageTimer(): void {
+    const stage = this.stages[this.stageIndex]!;
+    const remaining = stage.durationSeconds * 1000 - this.stageActiveBefore;
+    this.stageTimer = setTimeout(this.onStageTimer, Math.max(0, remaining));
+  }
+
+  private readonly onStageTimer = () => this.endStage();
+
+  private endStage(): void {
+    if (this._state !== 'running') return;
+    const now = performance.now();
+    if (this.model === 'arrival-rate') this.pump(now, PUMP_STAGE_END);
+    this.runActiveBefore += now - this.segmentStart;
+    this.clearTimers(true);
+    this.parked = [];
+    this.stageIndex++;
+    this.stageActiveBefore = 0;
+    this.enterStage(now);
+  }
+
+  private clearTimers(users: boolean): void {
+    if (this.stageTimer) clearTimeout(this.stageTimer);
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    this.stageTimer = null;
+    this.pumpTimer = null;
+    if (users) for (const u of this.users) if (u.timer) clearTimeout(u.timer);
+  }
+
+  // ---- closed model -------------------------------------------------------------------------
+
+  /** A virtual user's next request, unless its stage is over or the run is paused. */
+  sendClosed(u: Exchange): void {
+    if (u.generation !== this.generation || this.finishing) return;
+    if (this._state === 'paused') {
+      this.parked.push(u);
+      return;
+    }
+    u.status = 0;
+    u.startedAt = performance.now();
+    u.sentAt = u.startedAt;
+    this.inFlight++;
+    this.pool.dispatch(this.dispatchOpts, u);
+  }
+
+  private nextClosed(u: Exchange, failed: boolean): void {
+    if (u.generation !== this.generation || this.finishing) return;
+    const intervalMs = this.stages[this.stageIndex]!.intervalSeconds * 1000;
+    if (intervalMs > 0) {
+      // One timer per user, re-armed with refresh(): no allocation per request.
+      if (u.timer) u.timer.refresh();
+      else u.timer = setTimeout(u.fire, intervalMs);
+    } else if (failed) {
+      // An error can be reported synchronously from dispatch(); never recurse into it.
+      setImmediate(u.fire);
+    } else {
+      this.sendClosed(u);
+    }
+  }
+
+  // ---- open model ---------------------------------------------------------------------------
+
+  /**
+   * Sends every request whose scheduled time has come, up to `maxInFlight`. On a pause, stop or stage
+   * end, whatever is due but cannot be sent now is dropped (a stage end counts the stage as fully due,
+   * as its timer may fire a fraction of a millisecond early).
+   */
+  private pump(now: number, mode: PumpMode): void {
+    if (this._state !== 'running' || this.finishing) return;
+    const stage = this.stages[this.stageIndex]!;
+    const durationMs = stage.durationSeconds * 1000;
+    const activeNow =
+      mode === PUMP_STAGE_END
+        ? durationMs
+        : Math.min(this.stageActiveBefore + (now - this.segmentStart), durationMs);
+    const period = this.periodMs;
+    if (!Number.isFinite(period)) return;
+    // Due requests that waited longer than the timeout would only measure our own backlog: drop them.
+    const oldestUseful = Math.ceil((activeNow - this.timeoutMs) / period);
+    if (oldestUseful > this.nextIndex) {
+      this.bucket.dropped += oldestUseful - this.nextIndex;
+      this.nextIndex = oldestUseful;
+    }
+    while (this.inFlight < this.maxInFlight) {
+      const due = this.nextIndex * period;
+      if (due > activeNow || due >= durationMs) break;
+      this.nextIndex++;
+      const scheduledAt = this.segmentStart + (due - this.stageActiveBefore);
+      if (now - scheduledAt > LATE_AFTER_MS) this.bucket.late++;
+      const x = this.free.pop() ?? new Exchange(this);
+      x.status = 0;
+      x.startedAt = scheduledAt;
+      x.sentAt = now;
+      this.inFlight++;
+      this.pool.dispatch(this.dispatchOpts, x);
+    }
+    if (mode !== PUMP_TICK) {
+      const dueCount = Math.min(Math.floor(activeNow / period) + 1, Math.ceil(durationMs / period));
+      if (dueCount > this.nextIndex) {
+        this.bucket.dropped += dueCount - this.nextIndex;
+        this.nextIndex = dueCount;
+      }
+      return;
+    }
+    // Woken by a timer for the next due request; when capped, completions pump instead.
+    if (this.pumpTimer === null && this.inFlight < this.maxInFlight) {
+      const due = this.nextIndex * period;
+      if (due < durationMs) {
+        const wait = this.segmentStart + (due - this.stageActiveBefore) - now;
+        this.pumpTimer = setTimeout(this.onPumpTimer, Math.max(0, wait));
+      }
+    }
+  }
+
+  private readonly onPumpTimer = () => {
+    this.pumpTimer = null;
+    this.pump(performance.now(), PUMP_TICK);
+  };
+
+  // ---- recording ----------------------------------------------------------------------------
+
+  /** Called by an Exchange when its request ends (err: no response). */
+  complete(x: Exchange, err: Error | null): void {
+    if (this.closed) return;
+    this.inFlight--;
+    const now = performance.now();
+    const b = this.bucket;
+    b.requests++;
+    let ok = false;
+    let latency: number | null = null;
+    if (err === null) {
+      const status = x.status;
+      b.statusCodes[status] = (b.statusCodes[status] ?? 0) + 1;
+      ok = this.success[status] === 1;
+      if (ok) b.successes++;
+      else {
+        b.failures++;
+        b.failuresByKind.status = (b.failuresByKind.status ?? 0) + 1;
+      }
+      latency = now - x.startedAt;
+      recordMs(b.histogram, latency);
+      if (b.rawHistogram) recordMs(b.rawHistogram, now - x.sentAt);
+    } else {
+      b.failures++;
+      const kind = errorKind(err);
+      b.failuresByKind[kind] = (b.failuresByKind[kind] ?? 0) + 1;
+    }
+    if (this.onResult) {
+      this.onResult({
+        status_code: err === null ? x.status : 0,
+        latency_ms: latency === null ? null : round3(latency),
+        timestamp: wallIso(x.startedAt),
+        error: err === null ? null : errorText(err),
+      });
+    }
+    if (this.model === 'arrival-rate') {
+      this.free.push(x);
+      if (this._state === 'running') this.pump(now, PUMP_TICK);
+    } else {
+      this.nextClosed(x, err !== null);
+    }
+  }
+
+  private flushSecond(final: boolean): void {
+    const now = performance.now();
+    const b = this.bucket;
+    this.bucket = new Bucket(now, this.model === 'arrival-rate');
+    b.addTo(this.total);
+    // Nothing happens while paused; an empty series point would only say "paused" again.
+    if (b.requests === 0 && b.dropped === 0 && (this._state === 'paused' || final)) return;
+    const p = this.progress();
+    this.emit('second', {
+      ...b.counters(),
+      timestamp: wallIso(b.startedAt),
+      durationMs: Math.round(now - b.startedAt),
+      stageIndex: p.stageIndex,
+      elapsedInStageMs: p.elapsedInStageMs,
+      latency: summarizeHistogram(b.histogram),
+      rawLatency: b.rawHistogram ? summarizeHistogram(b.rawHistogram) : null,
+      histogram: b.histogram,
+      rawHistogram: b.rawHistogram,
+    });
+  }
+
+  // ---- end ----------------------------------------------------------------------------------
+
+  private async finish(state: 'completed' | 'stopped', now: number): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    this.clearTimers(true);
+    this.parked = [];
+    if (state === 'stopped') this.setState('stopping');
+    this.endedAtPerf = now;
+    // Let in-flight requests finish; each is bounded by the timeouts, so this is too.
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(resolve, this.timeoutMs + 1000, 'timeout');
+    });
+    const drained = await Promise.race([this.pool.close().then(() => 'closed' as const), grace]);
+    clearTimeout(timer);
+    if (drained === 'timeout') await this.pool.destroy().catch(() => undefined);
+    this.closeRun(state, now);
+  }
+
+  private closeRun(state: 'completed' | 'stopped', endedAt: number): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    this.flushSecond(true);
+    this.closed = true;
+    this.endedAtPerf = endedAt;
+    this.setState(state);
+    const result: LoadResult = {
+      summary: this.summarize(this.total),
+      histogram: this.total.histogram,
+      rawHistogram: this.total.rawHistogram,
+    };
+    this.emit('end', result);
+    this.resolveDone(result);
+    if (!this.finishing) void this.pool.close();
+  }
+
+  private summarize(t: Bucket): LoadSummary {
+    const running = this._state === 'running';
+    const activeMs = this.runActiveBefore + (running ? performance.now() - this.segmentStart : 0);
+    const transportErrors = t.failures - (t.failuresByKind.status ?? 0);
+    const summary: LoadSummary = {
+      ...t.counters(),
+      model: this.model,
+      state: this._state,
+      startedAt: wallIso(this.startedAtPerf),
+      endedAt: this.endedAtPerf === null ? null : wallIso(this.endedAtPerf),
+      activeMs: Math.round(activeMs),
+      rps: activeMs > 0 ? Math.round((t.requests / activeMs) * 1e5) / 100 : 0,
+      successRate: t.requests > 0 ? Math.round((t.successes / t.requests) * 1e5) / 1000 : 0,
+      errorRate: t.requests > 0 ? Math.round((transportErrors / t.requests) * 1e5) / 1000 : 0,
+      latency: summarizeHistogram(t.histogram),
+      rawLatency: t.rawHistogram ? summarizeHistogram(t.rawHistogram) : null,
+      progress: this.progress(),
+      thresholds: null,
+    };
+    if (this.thresholds) summary.thresholds = evaluateThresholds(this.thresholds, summary);
+    return summary;
+  }
+
+  private setState(state: LoadState): void {
+    this._state = state;
+    this.emit('state', state);
+  }
+}
+
+/** Runs to the end (or until `signal` aborts, which stops the run) and returns the result. */
+export function run(opts: LoadOptions, signal?: AbortSignal): Promise<LoadResult> {
+  const r = new LoadRun(opts);
+  if (signal) {
+    if (signal.aborted) return r.stop();
+    signal.addEventListener('abort', () => void r.stop(), { once: true });
+  }
+  return r.start();
+}
+
+export function evaluateThresholds(
+  t: Thresholds,
+  s: Pick<LoadSummary, 'requests' | 'latency' | 'successRate' | 'errorRate'>,
+): ThresholdReport {
+  const checks: ThresholdCheck[] = [];
+  const hasLatency = s.latency.count > 0;
+  const max = (name: keyof Thresholds, actual: number | null) => {
+    const limit = t[name];
+    if (limit !== undefined) checks.push({ name, limit, actual, passed: actual !== null && actual <= limit });
+  };
+  max('p50_ms', hasLatency ? s.latency.p50 : null);
+  max('p90_ms', hasLatency ? s.latency.p90 : null);
+  max('p99_ms', hasLatency ? s.latency.p99 : null);
+  max('mean_ms', hasLatency ? s.latency.mean : null);
+  if (t.success_rate !== undefined) {
+    const actual = s.requests > 0 ? s.successRate : null;
+    checks.push({
+      name: 'success_rate',
+      limit: t.success_rate,
+      actual,
+      passed: actual !== null && actual >= t.success_rate,
+    });
+  }
+  max('error_rate', s.requests > 0 ? s.errorRate : null);
+  return { passed: checks.every((c) => c.passed), checks };
+}
+
+/** One request (for `GET /test-latency`): never throws; a failure is status_code 0 with `error`. */
+export async function measureOnce(
+  target: LoadTarget,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+): Promise<RequestResult> {
+  const timestamp = new Date().toISOString();
+  let resolved: ResolvedTarget;
+  try {
+    resolved = resolveTarget(target);
+  } catch (e) {
+    return { status_code: 0, latency_ms: null, timestamp, error: (e as Error).message };
+  }
+  const { path, method, headers, body } = resolved.dispatch;
+  const started = performance.now();
+  try {
+    const res = await request(resolved.origin + path, {
+      method,
+      headers: headers as string[],
+      body: body as string | Buffer | null,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await res.body.dump({ limit: Number.MAX_SAFE_INTEGER });
+    return {
+      status_code: res.statusCode,
+      latency_ms: round3(performance.now() - started),
+      timestamp,
+      error: null,
+    };
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const text = err.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : errorText(err);
+    return { status_code: 0, latency_ms: null, timestamp, error: text };
+  }
+}

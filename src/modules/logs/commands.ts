@@ -1,0 +1,263 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import pino from 'pino';
+import { type LogClientResult, runLogClient } from './client';
+import { runSyncer, type SyncLogger, type SyncReport, syncOnce } from './syncer';
+
+/**
+ * Thin CLI adapters over client.ts and syncer.ts. The root CLI adds them with addCommand().
+ * Environment variables read here (flags win over them), as the seed names them:
+ *   THREADS         log-client --threads   concurrent request loops          (default 4)
+ *   REQUESTS_DELAY  log-client --delay     max random pause between requests (ms, default 500)
+ *   TARGET_FILE     log-sync --target-file NDJSON file shared by all syncers  (default ./.telelab/logs.ndjson)
+ * Bad flags or variables exit with 2; a run that could not do its job exits with 1.
+ */
+
+const DEFAULT_API = 'http://127.0.0.1:8000';
+
+interface LogClientFlags {
+  threads: number;
+  delay: number;
+  target: string;
+  count?: number;
+  duration?: number;
+  invalidRatio: number;
+  logDir: string;
+  json?: boolean;
+}
+
+interface LogSyncFlags {
+  targetFile: string;
+  interval: number;
+  source: string;
+  pageLimit: number;
+  once?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function logClientCommand(): Command {
+  return usageErrorsExit2(new Command('log-client'))
+    .description(
+      'simulate clients: POST generated access-log lines to <target>/api/data from N concurrent loops',
+    )
+    .addOption(
+      new Option('--threads <n>', 'concurrent request loops')
+        .env('THREADS')
+        .default(4)
+        .argParser(integer(1, 10_000)),
+    )
+    .addOption(
+      new Option('--delay <ms>', "max random pause between one loop's requests (0..ms)")
+        .env('REQUESTS_DELAY')
+        .default(500)
+        .argParser(integer(0, 3_600_000)),
+    )
+    .addOption(new Option('--target <url>', 'API base URL').default(DEFAULT_API).argParser(httpUrl))
+    .addOption(
+      new Option('--count <n>', 'stop after n requests in total').argParser(
+        integer(0, Number.MAX_SAFE_INTEGER),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--duration <time>',
+        'stop after this long: 500ms, 30s, 5m; a bare number is seconds',
+      ).argParser(duration),
+    )
+    .addOption(
+      new Option('--invalid-ratio <r>', 'share of malformed lines, 0..1').default(0).argParser(ratio),
+    )
+    .addOption(
+      new Option('--log-dir <dir>', 'where each loop writes <short_id>.log').default('./.telelab/log-client'),
+    )
+    .option('--json', 'print the summary as JSON')
+    .action(async (flags: LogClientFlags) => {
+      const controller = stopOnSignals();
+      const status = statusLine(!flags.json);
+      const result = await runLogClient({
+        target: flags.target,
+        threads: flags.threads,
+        delayMs: flags.delay,
+        count: flags.count,
+        durationMs: flags.duration,
+        invalidRatio: flags.invalidRatio,
+        logDir: flags.logDir,
+        signal: controller.signal,
+        onProgress: (p) =>
+          status.update(
+            `${p.sent} sent, ${p.ratePerSec} req/s, ${p.errors} errors, ${formatStatuses(p.byStatus)}`,
+          ),
+      });
+      status.clear();
+      process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatClientSummary(result, flags));
+      // No HTTP answer at all means the target was not there: that run did not do its job.
+      if (result.errors > 0) process.exitCode = 1;
+    });
+}
+
+export function logSyncCommand(): Command {
+  return usageErrorsExit2(new Command('log-sync'))
+    .description('append the records of <source>/api/data to an NDJSON file; any number may share the file')
+    .addOption(
+      new Option('--target-file <file>', 'NDJSON file, shared by all syncers')
+        .env('TARGET_FILE')
+        .default('./.telelab/logs.ndjson'),
+    )
+    .addOption(
+      new Option('--interval <ms>', 'pause between sync cycles')
+        .default(1000)
+        .argParser(integer(0, 86_400_000)),
+    )
+    .addOption(new Option('--source <url>', 'API base URL').default(DEFAULT_API).argParser(httpUrl))
+    .addOption(
+      new Option('--page-limit <n>', 'records per request').default(1000).argParser(integer(1, 100_000)),
+    )
+    .option('--once', 'sync until caught up, then exit (1 if that failed)')
+    .option('--json', 'print every cycle report as one JSON line on stdout')
+    .option('--verbose', 'log every cycle, not only changes')
+    .action(async (flags: LogSyncFlags) => {
+      const controller = stopOnSignals();
+      const status = statusLine(!flags.json);
+      const logger = syncLogger(status, flags.verbose === true);
+      const base = {
+        source: flags.source,
+        targetFile: flags.targetFile,
+        pageLimit: flags.pageLimit,
+        signal: controller.signal,
+      };
+      let total = 0;
+      const onSync = (report: SyncReport) => {
+        total += report.fetched;
+        if (flags.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+        const lag = report.lagMs === null ? '-' : `${(report.lagMs / 1000).toFixed(1)} s`;
+        status.update(`${total} appended, last +${report.fetched} (${report.outcome}), lag ${lag}`);
+      };
+      if (flags.once) {
+        const report = await syncOnce(base);
+        onSync(report);
+        status.clear();
+        if (report.outcome !== 'synced') {
+          logger.error(
+            { file: flags.targetFile, ...report },
+            report.error?.message ?? `log sync ${report.outcome}`,
+          );
+          process.exitCode = 1;
+        }
+        return;
+      }
+      const summary = await runSyncer({ ...base, intervalMs: flags.interval, logger, onSync });
+      status.clear();
+      logger.info({ file: flags.targetFile, ...summary }, 'log sync stopped');
+    });
+}
+
+/** commander exits 1 on a usage error; scripts tell usage errors from failures by exit code 2. */
+function usageErrorsExit2(command: Command): Command {
+  return command.showHelpAfterError('(add --help for usage)').exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+}
+
+/** First SIGINT/SIGTERM stops gracefully (in-flight work finishes); a second one exits at once. */
+function stopOnSignals(): AbortController {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.stderr.write(`\n${signal}: stopping (send it again to exit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller;
+}
+
+interface StatusLine {
+  update(text: string): void;
+  clear(): void;
+}
+
+/** A single self-overwriting progress line on stderr, only when stderr is a terminal. */
+function statusLine(wanted: boolean): StatusLine {
+  if (!wanted || !process.stderr.isTTY) return { update() {}, clear() {} };
+  let shown = false;
+  return {
+    update(text) {
+      process.stderr.write(`\r\x1b[2K${text.slice(0, (process.stderr.columns || 120) - 1)}`);
+      shown = true;
+    },
+    clear() {
+      if (shown) process.stderr.write('\r\x1b[2K');
+      shown = false;
+    },
+  };
+}
+
+/** pino on stderr; the progress line is cleared first so log lines are not glued to it. */
+function syncLogger(status: StatusLine, verbose: boolean): SyncLogger {
+  const log = pino(
+    { name: 'log-sync', level: verbose ? 'debug' : 'info' },
+    pino.destination({ dest: 2, sync: true }),
+  );
+  const wrap =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (obj: object, msg?: string): void => {
+      if (!log.isLevelEnabled(level)) return;
+      status.clear();
+      log[level](obj, msg);
+    };
+  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+}
+
+function formatStatuses(byStatus: Record<string, number>): string {
+  const parts = Object.entries(byStatus).map(([status, n]) => `${status}: ${n}`);
+  return parts.length > 0 ? parts.join(', ') : 'no answers yet';
+}
+
+function formatClientSummary(r: LogClientResult, flags: LogClientFlags): string {
+  const errors = Object.entries(r.errorsByCode).map(([code, n]) => `${code}: ${n}`);
+  return [
+    `log-client: ${r.sent} requests in ${(r.durationMs / 1000).toFixed(1)} s = ${r.ratePerSec} req/s (${flags.threads} threads)`,
+    `  answers: ${formatStatuses(r.byStatus)}`,
+    `  invalid lines sent: ${r.invalidSent}; answers contradicting the line: ${r.unexpected}`,
+    `  transport errors: ${r.errors}${errors.length > 0 ? ` (${errors.join(', ')})` : ''}`,
+    `  per-thread logs: ${flags.logDir} (${r.files.length} files)`,
+    '',
+  ].join('\n');
+}
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number');
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected ${min}..${max}`);
+    return n;
+  };
+}
+
+function ratio(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1))
+    throw new InvalidArgumentError('expected a number from 0 to 1');
+  return n;
+}
+
+function httpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected a URL such as http://127.0.0.1:8000');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError('expected http:// or https://');
+  return value;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Milliseconds from "500ms", "30s", "5m", "1h" or a bare number of seconds. */
+function duration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration such as 500ms, 30s, 5m');
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!);
+}
