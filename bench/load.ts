@@ -12,20 +12,21 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { type LoadOptions, type LoadSummary, run } from '../src/modules/latency/engine';
 import type { LatencyTargetOptions } from '../src/modules/latency/target';
 
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
     only: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
+const ROUNDS = Number(args.rounds);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TARGET_MODULE = fileURLToPath(new URL('../src/modules/latency/target.ts', import.meta.url));
 
@@ -36,7 +37,12 @@ interface AutocannonResult {
   errors: number;
   non2xx: number;
 }
-type Autocannon = (opts: { url: string; connections: number; pipelining: number; duration: number }) => Promise<AutocannonResult>;
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  pipelining: number;
+  duration: number;
+}) => Promise<AutocannonResult>;
 // autocannon ships no types; this is the part of its programmatic API we use.
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
@@ -82,6 +88,9 @@ interface Measured {
   p90: number;
   p99: number;
   errors: number;
+  requests?: number;
+  /** Client CPU time per request, µs (in-process tools only). */
+  cpuUsPerReq?: number;
   note?: string;
 }
 
@@ -110,11 +119,17 @@ async function wrk(url: string, connections: number, seconds: number): Promise<M
   };
 }
 
-async function cannon(url: string, connections: number, pipelining: number, seconds: number): Promise<Measured> {
+async function cannon(
+  url: string,
+  connections: number,
+  pipelining: number,
+  seconds: number,
+): Promise<Measured> {
   const r = await autocannon({ url, connections, pipelining, duration: seconds });
   return {
     tool: `autocannon (-c${connections} -p${pipelining})`,
     rps: r.requests.total / r.duration,
+    requests: r.requests.total,
     p50: r.latency.p50,
     p90: r.latency.p90,
     p99: r.latency.p99,
@@ -142,6 +157,7 @@ async function engine(
 const fromSummary = (tool: string, s: LoadSummary): Measured => ({
   tool,
   rps: s.rps,
+  requests: s.requests,
   p50: s.latency.p50,
   p90: s.latency.p90,
   p99: s.latency.p99,
@@ -149,10 +165,11 @@ const fromSummary = (tool: string, s: LoadSummary): Measured => ({
 });
 
 function table(rows: Measured[], extra?: (r: Measured) => string): void {
-  const head = ['tool', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', extra ? 'note' : ''];
+  const head = ['tool', 'req/s', 'cpu µs/req', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'note'];
   const body = rows.map((r) => [
     r.tool,
     r.rps.toFixed(0),
+    r.cpuUsPerReq === undefined ? '-' : r.cpuUsPerReq.toFixed(1),
     r.p50.toFixed(3),
     r.p90.toFixed(3),
     r.p99.toFixed(3),
@@ -161,31 +178,70 @@ function table(rows: Measured[], extra?: (r: Measured) => string): void {
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    cells
+      .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ');
   console.log(line(head).trimEnd());
   for (const b of body) console.log(line(b).trimEnd());
 }
 
+/** Runs `fn` and adds the CPU time this process spent per request (for the in-process tools). */
+async function withCpu(fn: () => Promise<Measured>): Promise<Measured> {
+  const c0 = process.cpuUsage();
+  const m = await fn();
+  const c = process.cpuUsage(c0);
+  return { ...m, cpuUsPerReq: (c.user + c.system) / (m.requests ?? Number.NaN) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 async function throughput(wrkAvailable: boolean): Promise<void> {
-  console.log(`\n## 1. throughput: fast target (no delay), ${CONNECTIONS} connections, ${SECONDS} s each`);
+  const p = 10;
+  console.log(
+    `\n## 1. throughput: fast target (no delay), ${CONNECTIONS} connections; median of ${ROUNDS} interleaved ` +
+      `${Math.max(1, Math.round(SECONDS / ROUNDS))} s rounds per tool (the machine is shared and noisy)`,
+  );
+  const seconds = Math.max(1, Math.round(SECONDS / ROUNDS));
   const target = await startChildTarget({});
   try {
     // Warm up the target's JIT and sockets so that whoever runs first is not penalised.
     await engine(target.url, CONNECTIONS, 1, 1);
-    const rows: Measured[] = [];
-    const e1 = fromSummary(`telelab engine (${CONNECTIONS} users, -p1)`, await engine(target.url, CONNECTIONS, 1, SECONDS));
-    const a1 = await cannon(target.url, CONNECTIONS, 1, SECONDS);
-    e1.note = `engine/autocannon = ${(e1.rps / a1.rps).toFixed(2)}`;
-    rows.push(e1, a1);
-    if (wrkAvailable) rows.push(await wrk(target.url, CONNECTIONS, SECONDS));
-    const p = 10;
-    const ep = fromSummary(
-      `telelab engine (${CONNECTIONS * p} users, -p${p})`,
-      await engine(target.url, CONNECTIONS * p, p, SECONDS),
+    const tools: [string, () => Promise<Measured>][] = [
+      [
+        `telelab engine (${CONNECTIONS} users)`,
+        () => withCpu(async () => fromSummary('', await engine(target.url, CONNECTIONS, 1, seconds))),
+      ],
+      [`autocannon (-c${CONNECTIONS})`, () => withCpu(() => cannon(target.url, CONNECTIONS, 1, seconds))],
+    ];
+    if (wrkAvailable) tools.push([`wrk (-t1 -c${CONNECTIONS})`, () => wrk(target.url, CONNECTIONS, seconds)]);
+    tools.push(
+      [
+        `telelab engine (${CONNECTIONS * p} users, -p${p})`,
+        () => withCpu(async () => fromSummary('', await engine(target.url, CONNECTIONS * p, p, seconds))),
+      ],
+      [
+        `autocannon (-c${CONNECTIONS} -p${p})`,
+        () => withCpu(() => cannon(target.url, CONNECTIONS, p, seconds)),
+      ],
     );
-    const ap = await cannon(target.url, CONNECTIONS, p, SECONDS);
-    ep.note = `engine/autocannon = ${(ep.rps / ap.rps).toFixed(2)}`;
-    rows.push(ep, ap);
+    const runs = new Map<string, Measured[]>(tools.map(([name]) => [name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, fn] of tools) runs.get(name)!.push(await fn());
+    }
+    const rows = tools.map(([name]) => {
+      const ms = runs.get(name)!;
+      const pick = ms.find((m) => m.rps === median(ms.map((x) => x.rps)))!;
+      return {
+        ...pick,
+        tool: name,
+        rps: pick.rps,
+        note: `rounds: ${ms.map((m) => m.rps.toFixed(0)).join(' / ')}`,
+      };
+    });
+    const ratio = (a: number, b: number) => `engine/autocannon = ${(rows[a]!.rps / rows[b]!.rps).toFixed(2)}`;
+    const ac = rows.findIndex((r) => r.tool.startsWith('autocannon'));
+    rows[0]!.note += `; ${ratio(0, ac)}`;
+    rows[rows.length - 2]!.note += `; ${ratio(rows.length - 2, rows.length - 1)}`;
     table(rows);
     if (!wrkAvailable) console.log('(wrk not installed: `apt-get install -y wrk` to add it)');
   } finally {
@@ -224,7 +280,10 @@ async function coordinatedOmission(wrkAvailable: boolean): Promise<void> {
       })
     ).summary;
     const rows: Measured[] = [
-      { ...fromSummary('engine open model, corrected (from schedule)', s), note: `late ${s.late}, dropped ${s.dropped}` },
+      {
+        ...fromSummary('engine open model, corrected (from schedule)', s),
+        note: `late ${s.late}, dropped ${s.dropped}`,
+      },
       {
         tool: 'engine open model, raw (from send)',
         rps: s.rps,
@@ -234,9 +293,14 @@ async function coordinatedOmission(wrkAvailable: boolean): Promise<void> {
         errors: s.failures,
       },
     ];
+    // Closed-loop tools with one connection send nothing during the stall, so it is a single sample.
+    rows.push({ ...(await cannon(target.url, 1, 1, SECONDS)), note: 'closed loop, uncorrected' });
     if (wrkAvailable) {
       const w = await wrk(target.url, 1, SECONDS);
-      rows.push({ ...w, note: 'closed loop: the stall is one sample' });
+      rows.push({
+        ...w,
+        note: 'closed loop, corrected afterwards from the mean interval (wrk stats_correct)',
+      });
     }
     table(rows);
   } finally {
@@ -245,6 +309,9 @@ async function coordinatedOmission(wrkAvailable: boolean): Promise<void> {
 }
 
 const wrkAvailable = await hasWrk();
-console.log(`# load engine benchmark — node ${process.version}, ${cpus().length} CPUs, target in a child process`);
+console.log(
+  `# load engine benchmark — node ${process.version}, ${cpus().length} CPUs, target in a child process`,
+);
 const phases = { throughput, accuracy, co: coordinatedOmission };
-for (const [name, phase] of Object.entries(phases)) if (!args.only || args.only === name) await phase(wrkAvailable);
+for (const [name, phase] of Object.entries(phases))
+  if (!args.only || args.only === name) await phase(wrkAvailable);

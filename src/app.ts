@@ -3,6 +3,8 @@
  * Nothing else wires dependencies together.
  */
 import { readFileSync } from 'node:fs';
+import { createAbModule } from './modules/ab';
+import { createDevicesModule } from './modules/devices';
 import { createLogsModule } from './modules/logs';
 import type { Config } from './platform/config';
 import { type Db, openDb } from './platform/db';
@@ -18,7 +20,7 @@ export const VERSION: string = JSON.parse(
 ).version;
 
 /** Every module of the platform, in start order. */
-export const moduleFactories: ModuleFactory[] = [createLogsModule];
+export const moduleFactories: ModuleFactory[] = [createLogsModule, createDevicesModule, createAbModule];
 
 export type Role = 'serve' | 'api' | 'worker';
 

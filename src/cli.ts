@@ -12,6 +12,7 @@ import { openDb } from './platform/db';
 import { DirLockedError } from './platform/dir-lock';
 import { createLogger } from './platform/logger';
 import { migrate, migrationSetsOnDisk } from './platform/migrate';
+import { runUp } from './up';
 
 function config() {
   try {
@@ -77,6 +78,33 @@ program
   .description('API + background work (jobs, control loop, experiment runs)')
   .option('--api-only', 'serve HTTP only; leave background work to `telelab worker` processes')
   .action((opts: { apiOnly?: boolean }) => serve(opts.apiOnly ? 'api' : 'serve'));
+
+program
+  .command('up')
+  .description(
+    'The whole system: API + dashboard, manipulator, 8 sensors, log client, 2 log syncers, latency target',
+  )
+  .option('--no-manipulator', 'do not start the manipulator')
+  .option('--no-sensors', 'do not start the 8 sensors')
+  .option('--no-log-client', 'do not start the log client')
+  .option('--no-log-sync', 'do not start the two log syncers')
+  .option('--no-latency-target', 'do not start the latency target (nor the demo group)')
+  .option('--no-demo', 'do not create the demo experiment group')
+  .option('--verbose', "echo every child's output (always written to DATA_DIR/logs/<name>.log)")
+  .action(async (opts: Record<string, boolean>) => {
+    const up = await runUp({
+      config: config(),
+      api: true,
+      manipulator: opts.manipulator !== false,
+      sensors: opts.sensors !== false,
+      logClient: opts.logClient !== false,
+      logSync: opts.logSync !== false,
+      latencyTarget: opts.latencyTarget !== false,
+      demo: opts.demo !== false,
+      verbose: Boolean(opts.verbose),
+    });
+    untilSignal(() => up.stop());
+  });
 
 program
   .command('worker')

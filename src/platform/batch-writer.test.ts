@@ -178,8 +178,9 @@ describe('BatchWriter', () => {
     expect(w.queued).toBe(3);
     await w.drain();
     await expect(Promise.all(accepted)).resolves.toEqual(['r1', 'r2', 'r3']);
-    await expect(w.write(5).then((r) => r)).resolves.toBeDefined(); // room again once flushed
+    const later = w.write(5); // room again once flushed
     await w.close();
+    await expect(later).resolves.toBe('r5');
   });
 
   it('writeMany resolves with every result once all rows have committed', async () => {

@@ -178,8 +178,15 @@ export async function createHttp(opts: HttpOptions): Promise<App> {
   app.setValidatorCompiler(validatorCompilers());
   app.addSchema(ProblemSchema);
   enableSse(app as unknown as FastifyInstance);
+  // A keep-alive connection whose response finishes after close() began would idle on for
+  // keepAliveTimeout (72 s) and hold close() open: tell the client to close it instead.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {

@@ -45,7 +45,8 @@ export function versionSeed(seed: number, version: number): number {
  */
 export function buildDeck(weights: readonly number[], seed: number): number[] {
   for (const w of weights) {
-    if (!Number.isSafeInteger(w) || w < 1) throw new RangeError(`weights must be positive integers, got ${w}`);
+    if (!Number.isSafeInteger(w) || w < 1)
+      throw new RangeError(`weights must be positive integers, got ${w}`);
   }
   const reduced = reduceWeights(weights);
   const deck: number[] = [];

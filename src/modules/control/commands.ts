@@ -2,9 +2,8 @@
 // They parse flags, call the libraries and print; the root CLI attaches them with addCommand().
 // Exit codes: 0 done, 1 the run failed (no reading accepted), 2 bad usage.
 import { Command, type CommanderError, InvalidArgumentError } from 'commander';
-import pino from 'pino';
-import type { ControlLogger } from './manipulator';
-import { startManipulator } from './manipulator';
+import { createLogger } from '../../platform/logger';
+import { type ControlLogger, startManipulator } from './manipulator';
 import {
   type MeanSchedule,
   parseSchedule,
@@ -108,7 +107,7 @@ export function sensorCommand(io: CommandIo = defaultIo()): Command {
     )
     .option('--instances <n>', 'number of sensors', integer(1), 8)
     .option('--rps <n>', 'messages per second per sensor, evenly spread', positive, 300)
-    .option('--target <url>', 'controller base URL', 'http://127.0.0.1:3000')
+    .option('--target <url>', 'controller base URL', 'http://127.0.0.1:8000')
     .option('--mean <x>', 'mean of the normal payload distribution', finite, 100)
     .option('--std <x>', 'standard deviation of the payload distribution', nonNegative, 10)
     .option('--seed <n>', 'random seed (1..4294967295; sensor i uses seed + i); default random', integer(1))
@@ -120,7 +119,7 @@ export function sensorCommand(io: CommandIo = defaultIo()): Command {
     .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C)', nonNegative)
     .option('--ms', 'add milliseconds to the datetime')
     .option('--json', 'print the summary as JSON (no progress line)')
-    .option('--connections <n>', 'keep-alive connections per sensor (opened on demand)', integer(1), 16)
+    .option('--connections <n>', 'keep-alive connections per sensor (opened on demand)', integer(1), 64)
     .option('--pipelining <n>', 'requests in flight per connection', integer(1), 1)
     .option(
       '--max-in-flight <n>',
@@ -199,9 +198,7 @@ export function manipulatorCommand(io: CommandIo = defaultIo()): Command {
     .option('--json', 'log as JSON lines (pino)')
     .action(async (flags: ManipulatorFlags) => {
       if (flags.port > 65535) cmd.error('error: --port must be at most 65535', { exitCode: 2 });
-      const logger: ControlLogger = flags.json
-        ? pino({ name: 'manipulator', timestamp: pino.stdTimeFunctions.isoTime })
-        : plainLogger(io.stdout);
+      const logger: ControlLogger = flags.json ? createLogger('info', 'manipulator') : plainLogger(io.stdout);
       let m: Awaited<ReturnType<typeof startManipulator>>;
       try {
         m = await startManipulator({ host: flags.host, port: flags.port, logger });

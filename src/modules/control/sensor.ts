@@ -88,7 +88,7 @@ export interface SensorOptions {
   lateThresholdMs?: number;
   /** Outstanding requests per instance; default connections x pipelining, so a sent request is on the wire. */
   maxInFlight?: number;
-  /** Keep-alive connections per instance, opened only when needed (default 16: 300 rps survives 50 ms replies). */
+  /** Keep-alive connections per instance, opened only when needed (default 64: 300 rps survives 200 ms replies). */
   connections?: number;
   /** Requests per connection at once (default 1). */
   pipelining?: number;
@@ -153,7 +153,7 @@ export async function runSensors(opts: SensorOptions): Promise<SensorReport> {
   validate(opts);
   const tickMs = opts.tickMs ?? 10;
   const lateThresholdMs = opts.lateThresholdMs ?? tickMs + 15;
-  const connections = opts.connections ?? 16;
+  const connections = opts.connections ?? 64;
   const pipelining = opts.pipelining ?? 1;
   // Beyond connections x pipelining undici would queue internally, hiding the wait from the late count.
   const maxInFlight = opts.maxInFlight ?? connections * pipelining;
@@ -237,14 +237,14 @@ export async function runSensors(opts: SensorOptions): Promise<SensorReport> {
       inst.total,
       upTo ?? (elapsed < inst.phase ? 0 : Math.floor((elapsed - inst.phase) / periodMs) + 1),
     );
-    const mean = meanAt(opts.schedule, opts.mean, elapsed / 1000);
     while (inst.next < due && inst.inFlight < maxInFlight) {
       const slot = inst.phase + inst.next * periodMs;
       inst.next++;
       const lag = elapsed - slot;
       if (lag > lateThresholdMs) c.late++;
       if (lag > c.maxLagMs) c.maxLagMs = lag;
-      // The reading is stamped with its scheduled time: that is when the sensor "measured" it.
+      // Stamp and mean follow the scheduled time, which is when the sensor "measured" the value.
+      const mean = opts.schedule ? meanAt(opts.schedule, opts.mean, slot / 1000) : opts.mean;
       const body = `{"datetime":"${datetimeAt(wallStart + slot)}","payload":${inst.payload(mean)}}`;
       inst.inFlight++;
       c.inFlight++;

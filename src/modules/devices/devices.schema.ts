@@ -8,7 +8,16 @@
  * The covering index (device_id, ts) INCLUDE (x, y, z) is in a custom migration (drizzle cannot
  * express INCLUDE); with it every aggregate is an index-only scan.
  */
-import { bigint, doublePrecision, index, integer, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  doublePrecision,
+  index,
+  integer,
+  pgSchema,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 export const devicesSchema = pgSchema('devices');
 

@@ -138,6 +138,19 @@ describe('closed model', () => {
     expect(summary.progress.stageIndex).toBe(2);
   });
 
+  it('pipelined requests (writes batched per tick) are all answered and counted once', async () => {
+    const before = target.served;
+    const { summary } = await run({
+      target: { url: target.latencyUrl },
+      stages: [{ users: 16, durationSeconds: 0.3, intervalSeconds: 0 }],
+      connections: 2,
+      pipelining: 8,
+    });
+    expect(summary.requests).toBeGreaterThan(100);
+    expect(summary.successes).toBe(summary.requests);
+    expect(target.served - before).toBe(summary.requests);
+  });
+
   it('a transport error is recorded as status_code 0, latency_ms null and an error text', async () => {
     const port = await closedPort();
     const results: RequestResult[] = [];

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { type Dispatcher, Pool, request } from 'undici';
+import { buildConnector, type Dispatcher, Pool, request } from 'undici';
 import { ServiceError } from '../../platform/errors';
 import {
   createLatencyHistogram,
@@ -15,6 +16,10 @@ import {
  * The load engine: one run against one HTTP target, in stages, with live pause/resume/stop.
  * Library first (autocannon style): `new LoadRun(opts)` + events + `start()`, or `run(opts, signal)`.
  * It knows nothing about HTTP routes, stores or jobs; callers persist what the events give them.
+ *
+ * A stage's clock counts running time only: pause() freezes it, resume() runs what is left. progress()
+ * (and every 'second' event) gives { stageIndex, elapsedInStageMs }; a new LoadRun with `startAt` set to
+ * them continues an interrupted run, e.g. after a restart.
  */
 
 export type LoadModel = 'closed' | 'arrival-rate';
@@ -408,6 +413,7 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
       keepAliveTimeout: 30_000,
+      connect: pipelining > 1 ? corkingConnector(this.timeoutMs) : undefined,
     });
     if (opts.startAt) {
       this.stageIndex = opts.startAt.stageIndex;
@@ -567,7 +573,7 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
 
   // ---- closed model -------------------------------------------------------------------------
 
-  /** A virtual user's next request, unless its stage is over or the run is paused. */
+  /** @internal A virtual user's next request, unless its stage is over or the run is paused. */
   sendClosed(u: Exchange): void {
     if (u.generation !== this.generation || this.finishing) return;
     if (this._state === 'paused') {
@@ -657,7 +663,7 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
 
   // ---- recording ----------------------------------------------------------------------------
 
-  /** Called by an Exchange when its request ends (err: no response). */
+  /** @internal Called by an Exchange when its request ends (err: no response). */
   complete(x: Exchange, err: Error | null): void {
     if (this.closed) return;
     this.inFlight--;
@@ -784,6 +790,32 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
     this._state = state;
     this.emit('state', state);
   }
+}
+
+const uncork = (socket: Socket) => socket.uncork();
+
+/**
+ * With pipelining, several requests go to one socket in the same tick and each would cost its own write
+ * syscall (most of a load generator's CPU on loopback). Corking the socket until the end of the tick sends
+ * them in one writev, as wrk does. Without pipelining there is at most one request per socket per tick.
+ */
+function corkingConnector(timeoutMs: number): buildConnector.connector {
+  const connect = buildConnector({ timeout: timeoutMs });
+  return (opts, callback) =>
+    connect(opts, (...args) => {
+      const socket = args[1];
+      if (socket) {
+        const write = socket.write;
+        socket.write = function (this: Socket, ...writeArgs: Parameters<Socket['write']>) {
+          if (this.writableCorked === 0) {
+            this.cork();
+            process.nextTick(uncork, this);
+          }
+          return write.apply(this, writeArgs as Parameters<typeof write>);
+        } as Socket['write'];
+      }
+      callback(...args);
+    });
 }
 
 /** Runs to the end (or until `signal` aborts, which stops the run) and returns the result. */

@@ -1,7 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { type LogClientResult, runLogClient } from './client';
-import { runSyncer, type SyncLogger, type SyncReport, syncOnce } from './syncer';
+import {
+  defaultSyncerName,
+  runSyncer,
+  SYNCER_NAME,
+  type SyncLogger,
+  type SyncReport,
+  syncOnce,
+} from './syncer';
 
 /**
  * Thin CLI adapters over client.ts and syncer.ts. The root CLI adds them with addCommand().
@@ -9,6 +16,8 @@ import { runSyncer, type SyncLogger, type SyncReport, syncOnce } from './syncer'
  *   THREADS         log-client --threads   concurrent request loops          (default 4)
  *   REQUESTS_DELAY  log-client --delay     max random pause between requests (ms, default 500)
  *   TARGET_FILE     log-sync --target-file NDJSON file shared by all syncers  (default ./.telelab/logs.ndjson)
+ * log-sync reports its position after each successful cycle (PUT <source>/api/data/syncers/<name>,
+ * --name, default <file name>-<interval>ms; --no-report to stop); a failed report never stops syncing.
  * Bad flags or variables exit with 2; a run that could not do its job exits with 1.
  */
 
@@ -30,6 +39,8 @@ interface LogSyncFlags {
   interval: number;
   source: string;
   pageLimit: number;
+  name?: string;
+  report: boolean;
   once?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -112,6 +123,14 @@ export function logSyncCommand(): Command {
     .addOption(
       new Option('--page-limit <n>', 'records per request').default(1000).argParser(integer(1, 100_000)),
     )
+    .addOption(
+      new Option(
+        '--name <name>',
+        'name this syncer reports its position under (PUT <source>/api/data/syncers/<name>); ' +
+          'default <target file name>-<interval>ms',
+      ).argParser(syncerName),
+    )
+    .option('--no-report', 'do not report the position to the source')
     .option('--once', 'sync until caught up, then exit (1 if that failed)')
     .option('--json', 'print every cycle report as one JSON line on stdout')
     .option('--verbose', 'log every cycle, not only changes')
@@ -145,7 +164,16 @@ export function logSyncCommand(): Command {
         }
         return;
       }
-      const summary = await runSyncer({ ...base, intervalMs: flags.interval, logger, onSync });
+      const name = flags.report
+        ? (flags.name ?? defaultSyncerName(flags.targetFile, flags.interval))
+        : undefined;
+      const summary = await runSyncer({
+        ...base,
+        intervalMs: flags.interval,
+        logger,
+        onSync,
+        ...(name !== undefined ? { name } : {}),
+      });
       status.clear();
       logger.info({ file: flags.targetFile, ...summary }, 'log sync stopped');
     });
@@ -232,6 +260,11 @@ function integer(min: number, max: number) {
     if (n < min || n > max) throw new InvalidArgumentError(`expected ${min}..${max}`);
     return n;
   };
+}
+
+function syncerName(value: string): string {
+  if (!SYNCER_NAME.test(value)) throw new InvalidArgumentError('expected 1-64 of A-Z a-z 0-9 . _ : -');
+  return value;
 }
 
 function ratio(value: string): number {

@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
+import type { FastifyError } from 'fastify';
 import { Type } from 'typebox';
+import { isServiceError } from '../../platform/errors';
 import { type App, problemResponses } from '../../platform/http';
 import type { LogsService } from './logs.service';
 import { INVALID_STATUS } from './logs.service';
@@ -71,7 +73,25 @@ function jsonArrayStream(rows: AsyncIterable<LogRecord>): Readable {
   );
 }
 
+/** The rejection reason of an input error raised before the handler: the field it names. */
+function rejectionReason(err: FastifyError): string {
+  if (err.statusCode === 413) return 'body_too_large';
+  const v = err.validation?.[0];
+  if (!v) return 'body';
+  const missing = (v.params as { missingProperty?: unknown }).missingProperty;
+  if (v.instancePath === '/log' || missing === 'log') return 'log';
+  return 'body';
+}
+
 export function logsRoutes(app: App, service: LogsService): void {
+  // Input the HTTP layer refuses before a handler runs (not JSON, wrong content type, schema, size)
+  // is a rejected line too; the service counts what it rejects itself.
+  app.addHook('onError', async (req, _reply, err) => {
+    if (req.routeOptions.config?.inputErrorStatus !== INVALID_STATUS || isServiceError(err)) return;
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) service.rejected(rejectionReason(err));
+  });
+
   // NDJSON bodies for the batch route: one JSON object per line; a line that is not JSON is rejected
   // by index like any other bad line instead of failing the whole batch.
   app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_req, body, done) => {

@@ -38,6 +38,11 @@ export function createLogsService(deps: LogsServiceDeps) {
   });
 
   function parse(item: unknown): LogEntry {
+    // The NDJSON body parser hands over a SyntaxError for a line that is not JSON.
+    if (item instanceof SyntaxError) {
+      deps.onRejected?.('body');
+      throw new ServiceError('LOGS_INVALID_JSON', INVALID_STATUS, `body: ${item.message}`);
+    }
     const line = (item as { log?: unknown } | null)?.log;
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
       deps.onRejected?.('body');
@@ -97,7 +102,8 @@ export function createLogsService(deps: LogsServiceDeps) {
           rejected.push({ index, detail: (e as Error).message });
         }
       });
-      for (let i = 0; i < rows.length; i += 5000) await store.insert(rows.slice(i, i + 5000));
+      // All or nothing: a client retrying a failed batch must not find half of it already stored.
+      await store.insertAll(rows);
       deps.onAccepted?.(rows.length);
       return { accepted: rows.length, ids: rows.map((r) => r.id), rejected };
     },
@@ -126,6 +132,11 @@ export function createLogsService(deps: LogsServiceDeps) {
         const last = page[page.length - 1]!;
         after = { txid: last.txid, seq: last.seq };
       }
+    },
+
+    /** Counts input the HTTP layer refused before it reached `ingest` (bad JSON, schema, size). */
+    rejected(reason: string): void {
+      deps.onRejected?.(reason);
     },
 
     reportSyncer: store.reportSyncer,

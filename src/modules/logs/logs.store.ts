@@ -38,6 +38,8 @@ const toRecord = (r: Row): LogRecord => ({
   log: { ip: r.ip, method: r.method, uri: r.uri, status_code: r.status_code },
 });
 
+const INSERT_CHUNK = 5000;
+
 const HORIZON = `(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint`;
 
 export interface SyncerPosition {
@@ -68,6 +70,19 @@ export function createLogsStore(db: Pick<Db, 'query' | 'transaction'>) {
       );
       const byId = new Map(out.map((r) => [r.id, r.created]));
       return rows.map((r) => byId.get(r.id)!);
+    },
+
+    /** Any number of rows in one transaction, 5000 per statement. */
+    async insertAll(rows: NewLogRecord[]): Promise<void> {
+      if (rows.length <= INSERT_CHUNK) {
+        await this.insert(rows);
+        return;
+      }
+      await db.transaction(async (tx) => {
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+          await this.insert(rows.slice(i, i + INSERT_CHUNK), tx);
+        }
+      });
     },
 
     async cursorOf(id: string): Promise<Cursor | null> {
@@ -119,6 +134,7 @@ export function createLogsStore(db: Pick<Db, 'query' | 'transaction'>) {
       }>(
         `SELECT s.name, s.target_file, s.last_id, s.records_written, s.reported_at,
            CASE WHEN s.last_id IS NULL THEN (SELECT count(*) FROM logs.entries)
+                WHEN c.seq IS NULL THEN NULL
                 ELSE (SELECT count(*) FROM logs.entries e WHERE e.seq > c.seq) END AS lag
          FROM logs.syncers s LEFT JOIN logs.entries c ON c.id = s.last_id
          ORDER BY s.name`,

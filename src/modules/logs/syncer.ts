@@ -1,5 +1,5 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { Agent, type Dispatcher, request } from 'undici';
@@ -68,6 +68,34 @@ export interface SyncerOptions extends SyncOnceOptions {
   intervalMs: number;
   logger?: SyncLogger;
   onSync?: (report: SyncReport) => void;
+  /**
+   * After each successful cycle, report the position as `PUT <source>/api/data/syncers/<name>`
+   * (`[A-Za-z0-9._:-]{1,64}`, see `defaultSyncerName`). Best effort: a failed report is logged at
+   * debug and never stops syncing. Unset: no reports.
+   */
+  name?: string;
+}
+
+/** What a syncer reports after each successful cycle. */
+export interface PositionReport {
+  target_file: string;
+  /** The file's last record, null while it is empty. */
+  last_id: string | null;
+  /** Records this syncer process appended since it started (other syncers on the file count apart). */
+  records_written: number;
+}
+
+export const SYNCER_NAME = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * A name that stays the same across restarts of the same syncer (so its row on the dashboard is
+ * updated, not multiplied) and differs between the seed's two syncers on one file (different
+ * intervals): `<file name>-<interval>ms`, reduced to the characters the API accepts.
+ */
+export function defaultSyncerName(targetFile: string, intervalMs: number): string {
+  const suffix = `-${intervalMs}ms`;
+  const base = basename(targetFile).replace(/[^A-Za-z0-9._:-]+/g, '_') || 'syncer';
+  return base.slice(0, 64 - suffix.length) + suffix;
 }
 
 /**
@@ -105,6 +133,35 @@ const MAX_LINE_BYTES = 1 << 20;
 
 const silent: SyncLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
+const REPORT_TIMEOUT_MS = 2000;
+
+/** PUT the position; any failure is the dashboard's loss only, so it is logged at debug and dropped. */
+async function reportPosition(
+  opts: SyncerOptions,
+  dispatcher: Dispatcher,
+  logger: SyncLogger,
+  position: PositionReport,
+): Promise<void> {
+  const url = `${opts.source.replace(/\/+$/, '')}/api/data/syncers/${encodeURIComponent(opts.name!)}`;
+  try {
+    const res = await request(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(position),
+      dispatcher,
+      headersTimeout: Math.min(opts.timeoutMs ?? REPORT_TIMEOUT_MS, REPORT_TIMEOUT_MS),
+      bodyTimeout: Math.min(opts.timeoutMs ?? REPORT_TIMEOUT_MS, REPORT_TIMEOUT_MS),
+      // No abort signal: the report of the last cycle before a graceful stop is still sent.
+    });
+    const detail = (await res.body.text()).slice(0, 200);
+    if (res.statusCode >= 300) {
+      logger.debug({ url, status: res.statusCode, detail }, 'log sync: position report refused');
+    }
+  } catch (err) {
+    logger.debug({ url, err: errorMessage(err) }, 'log sync: position report failed');
+  }
+}
+
 /** Runs cycles every intervalMs until the signal aborts; a cycle in progress finishes its page first. */
 export async function runSyncer(opts: SyncerOptions): Promise<SyncerSummary> {
   const logger = opts.logger ?? silent;
@@ -119,6 +176,13 @@ export async function runSyncer(opts: SyncerOptions): Promise<SyncerSummary> {
       summary.repairedBytes += report.repairedBytes;
       previousProblem = logReport(logger, opts.targetFile, report, previousProblem);
       opts.onSync?.(report);
+      if (opts.name !== undefined && report.outcome === 'synced') {
+        await reportPosition(opts, dispatcher, logger, {
+          target_file: resolve(opts.targetFile),
+          last_id: report.lastId,
+          records_written: summary.appended,
+        });
+      }
       await sleep(opts.intervalMs, undefined, { signal: opts.signal }).catch(() => undefined);
     }
   } finally {

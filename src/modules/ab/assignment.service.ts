@@ -1,0 +1,195 @@
+/**
+ * Answers `GET /api/v1/experiments`: a device's experiments and values, fixed at its first request.
+ *
+ * Returning devices come from a bounded in-process LRU of serialized answers. An answer can only change
+ * when an experiment the device is in is deleted: stopping keeps values, a weight change applies to later
+ * devices only, and a new experiment never takes a device already seen. A delete bumps the database's
+ * answers epoch; this process clears its cache at once, other processes within EPOCH_POLL_MS. An answer
+ * read while the epoch moved is not cached, so a read racing a delete cannot put a stale entry back.
+ *
+ * New devices are entered in micro-batches (BatchWriter: one transaction per batch), and concurrent
+ * first requests for one token in this process share one promise; across processes the unique token
+ * decides (INSERT ... ON CONFLICT DO NOTHING, the loser reads the winner's committed row).
+ */
+import { BatchWriter } from '../../platform/batch-writer';
+import { ServiceError } from '../../platform/errors';
+import type { Clock } from '../../platform/module';
+import type { AssignmentStore, EnterResult, NewDevice } from './assignment.store';
+import { LruCache } from './lru';
+import { type DeviceRecord, takesNewDevice } from './model';
+
+/** How often a process checks whether another process deleted an experiment. */
+export const EPOCH_POLL_MS = 1000;
+
+export interface AssignmentServiceDeps {
+  store: AssignmentStore;
+  clock: Clock;
+  cacheSize: number;
+  batch: { maxRows: number; maxDelayMs: number; maxQueue: number };
+  observe?: { cacheHit(): void; cacheMiss(): void; devicesEntered(n: number): void };
+}
+
+/** The seed's response shape `[{"button_color": "#FF0000"}, {"price": 10}]`, serialized once. */
+export function answerJson(record: DeviceRecord): string {
+  return JSON.stringify(record.values.map((v) => ({ [v.name]: v.value })));
+}
+
+export type ExplainReason =
+  | 'assigned'
+  | 'started_after_first_seen'
+  | 'stopped_before_first_seen'
+  | 'not_recorded'
+  | 'would_enter'
+  | 'stopped';
+
+export interface ExplainItem {
+  name: string;
+  participating: boolean;
+  value: string | number | null;
+  reason: ExplainReason;
+  detail: string;
+  assignment: { version: number; k: number; slot: number; option: number } | null;
+}
+
+export interface Explanation {
+  known: boolean;
+  firstSeenAt: Date | null;
+  experiments: ExplainItem[];
+}
+
+export type AssignmentService = ReturnType<typeof createAssignmentService>;
+
+export function createAssignmentService(deps: AssignmentServiceDeps) {
+  const { store, clock } = deps;
+  const cache = new LruCache<string, string>(deps.cacheSize);
+  const inflight = new Map<string, Promise<string>>();
+  let epoch = 0;
+  let poller: NodeJS.Timeout | null = null;
+
+  const writer = new BatchWriter<NewDevice, EnterResult>({
+    name: 'ab new devices',
+    flush: async (rows) => {
+      const out = await store.enter(rows);
+      deps.observe?.devicesEntered(out.filter((r) => r !== null).length);
+      return out;
+    },
+    ...deps.batch,
+  });
+
+  // The epoch only grows; an older value from a slow poll must not clear the cache again.
+  function setEpoch(next: number): void {
+    if (next <= epoch) return;
+    epoch = next;
+    cache.clear();
+  }
+
+  async function resolve(token: string): Promise<string> {
+    const epochAtStart = epoch;
+    const firstSeenAt = new Date(clock.now());
+    const record =
+      (await store.device(token)) ??
+      (await writer.write({ token, firstSeenAt })) ??
+      (await store.device(token));
+    if (!record) {
+      // Only possible if the device row vanished between its insert and this read.
+      throw new ServiceError('AB_DEVICE_NOT_RECORDED', 503, 'The device could not be recorded; retry', {
+        retryAfter: 1,
+      });
+    }
+    const json = answerJson(record);
+    if (epoch === epochAtStart) cache.set(token, json);
+    return json;
+  }
+
+  /** The cached answer of a returning device, without touching the database. */
+  function cached(token: string): string | undefined {
+    const hit = cache.get(token);
+    if (hit !== undefined) deps.observe?.cacheHit();
+    return hit;
+  }
+
+  return {
+    cached,
+
+    /** The device's answer as JSON text; records the device and assigns it on its first request. */
+    answer(token: string): Promise<string> {
+      const hit = cached(token);
+      if (hit !== undefined) return Promise.resolve(hit);
+      deps.observe?.cacheMiss();
+      let pending = inflight.get(token);
+      if (!pending) {
+        pending = resolve(token).finally(() => inflight.delete(token));
+        inflight.set(token, pending);
+      }
+      return pending;
+    },
+
+    /** Why a device has (or would get) each experiment; never records the device. */
+    async explain(token: string): Promise<Explanation> {
+      const { firstSeenAt, experiments } = await store.explain(token);
+      const iso = (d: Date) => d.toISOString();
+      const items = experiments.map((e): ExplainItem => {
+        const base = { name: e.name, participating: false, value: null, assignment: null };
+        if (e.assigned) {
+          const slot = e.assigned.k % e.assigned.deckSize;
+          return {
+            ...base,
+            participating: true,
+            value: e.values[e.assigned.option]!,
+            reason: 'assigned',
+            detail:
+              `entered when first seen: device #${e.assigned.k} of deck version ${e.assigned.version}, ` +
+              `slot ${slot} of ${e.assigned.deckSize}`,
+            assignment: { version: e.assigned.version, k: e.assigned.k, slot, option: e.assigned.option },
+          };
+        }
+        if (!firstSeenAt) {
+          return e.stoppedAt
+            ? { ...base, reason: 'stopped', detail: `stopped at ${iso(e.stoppedAt)}; takes no new devices` }
+            : { ...base, reason: 'would_enter', detail: 'device not seen yet: its first request enters it' };
+        }
+        if (e.startedAt > firstSeenAt) {
+          return {
+            ...base,
+            reason: 'started_after_first_seen',
+            detail: `started at ${iso(e.startedAt)}, after the device was first seen at ${iso(firstSeenAt)}; experiments take new devices only`,
+          };
+        }
+        if (e.stoppedAt && !takesNewDevice(e, firstSeenAt)) {
+          return {
+            ...base,
+            reason: 'stopped_before_first_seen',
+            detail: `stopped at ${iso(e.stoppedAt)}, before the device was first seen at ${iso(firstSeenAt)}`,
+          };
+        }
+        return { ...base, reason: 'not_recorded', detail: 'eligible by time, but no assignment is recorded' };
+      });
+      return { known: firstSeenAt !== null, firstSeenAt, experiments: items };
+    },
+
+    /** An admin change altered given answers (see the file comment); `next` is the new epoch. */
+    answersChanged(next: number): void {
+      setEpoch(next);
+    },
+
+    get cacheSize(): number {
+      return cache.size;
+    },
+
+    async start(): Promise<void> {
+      setEpoch(await store.epoch());
+      poller = setInterval(() => {
+        store.epoch().then(setEpoch, () => {
+          // The database is unreachable: requests report it; keep polling.
+        });
+      }, EPOCH_POLL_MS);
+      poller.unref();
+    },
+
+    async stop(): Promise<void> {
+      if (poller) clearInterval(poller);
+      poller = null;
+      await writer.close();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Controller tables (seed 003).
+ *
+ * `readings` is append-only and read by time range only: the decision's window statistics and the
+ * dashboard's live means are range aggregates over `datetime`, so one btree on it is all it needs (no
+ * primary key: nothing ever addresses one reading). The leader deletes readings older than the retention
+ * (see controller.ts), so the table holds about an hour, not everything ever sent.
+ *
+ * `decisions` has one row per decision time t_k; the primary key on `decided_at` also fences a stale
+ * leader: a second insert for the same t_k does nothing. History reads the few rows where the status
+ * changed through a partial index.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  check,
+  doublePrecision,
+  index,
+  integer,
+  pgSchema,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+
+export const controlSchema = pgSchema('control');
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+
+export const readings = controlSchema.table(
+  'readings',
+  {
+    /** The sensor's time of the measurement: decides the window. */
+    datetime: tstz('datetime').notNull(),
+    payload: integer('payload').notNull(),
+    /** When the controller accepted it. */
+    receivedAt: tstz('received_at').notNull(),
+  },
+  (t) => [index('readings_datetime_idx').on(t.datetime)],
+);
+
+export const decisions = controlSchema.table(
+  'decisions',
+  {
+    /** t_k: the aligned decision time; the command carries it as its datetime. */
+    decidedAt: tstz('decided_at').primaryKey(),
+    /** When the leader had the result (decided_at + loop lag). */
+    madeAt: tstz('made_at').notNull(),
+    prevStart: tstz('prev_start').notNull(),
+    prevEnd: tstz('prev_end').notNull(),
+    prevN: integer('prev_n').notNull(),
+    prevMean: doublePrecision('prev_mean'),
+    prevStd: doublePrecision('prev_std'),
+    currStart: tstz('curr_start').notNull(),
+    currEnd: tstz('curr_end').notNull(),
+    currN: integer('curr_n').notNull(),
+    currMean: doublePrecision('curr_mean'),
+    currStd: doublePrecision('curr_std'),
+    /** Welch's t (±Infinity for constant windows), degrees of freedom, two-sided p; null when not run. */
+    t: doublePrecision('t'),
+    df: doublePrecision('df'),
+    p: doublePrecision('p'),
+    previousStatus: text('previous_status').notNull(),
+    status: text('status').notNull(),
+    changed: boolean('changed').notNull(),
+    reason: text('reason').notNull(),
+    detail: text('detail').notNull(),
+    /** Decisions that kept the status since the last change (0 = this one changed); null = never changed. */
+    sinceChange: integer('since_change'),
+    /** Decision times skipped right before this one (the loop was late by more than an interval). */
+    missed: integer('missed').notNull().default(0),
+    /** Null while the command is in flight; then whether the manipulator acknowledged it. */
+    delivered: boolean('delivered'),
+    deliveryError: text('delivery_error'),
+    leaderId: text('leader_id').notNull(),
+  },
+  (t) => [
+    index('decisions_changes_idx').on(t.decidedAt).where(sql`${t.changed}`),
+    check('decisions_status_check', sql`${t.status} IN ('up', 'down') AND ${t.previousStatus} IN ('up', 'down')`),
+  ],
+);

@@ -1,0 +1,269 @@
+/**
+ * SQL of the controller. Rows become domain objects here: Dates, numbers, NaN for a missing statistic
+ * (SQL NULL: avg of no rows, stddev_samp of one row), which is what decide() expects.
+ */
+import type { Db, Queryable } from '../../platform/db';
+import type { ControlStatus, DecisionReason, WindowStats } from './decider';
+import type { StatusPoint } from './history';
+import type { TimeWindow } from './windows';
+
+export interface NewReading {
+  datetime: Date;
+  payload: number;
+  receivedAt: Date;
+}
+
+export interface StoredDecision {
+  decidedAt: Date;
+  madeAt: Date;
+  prev: WindowStats;
+  curr: WindowStats;
+  t: number | null;
+  df: number | null;
+  p: number | null;
+  previousStatus: ControlStatus;
+  status: ControlStatus;
+  changed: boolean;
+  reason: DecisionReason;
+  detail: string;
+  sinceChange: number | null;
+  missed: number;
+  delivered: boolean | null;
+  deliveryError: string | null;
+  leaderId: string;
+}
+
+export interface DecisionQuery {
+  after?: Date;
+  before?: Date;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+interface DecisionRow {
+  decided_at: Date;
+  made_at: Date;
+  prev_start: Date;
+  prev_end: Date;
+  prev_n: number;
+  prev_mean: number | null;
+  prev_std: number | null;
+  curr_start: Date;
+  curr_end: Date;
+  curr_n: number;
+  curr_mean: number | null;
+  curr_std: number | null;
+  t: number | null;
+  df: number | null;
+  p: number | null;
+  previous_status: ControlStatus;
+  status: ControlStatus;
+  changed: boolean;
+  reason: DecisionReason;
+  detail: string;
+  since_change: number | null;
+  missed: number;
+  delivered: boolean | null;
+  delivery_error: string | null;
+  leader_id: string;
+}
+
+interface StatsRow {
+  prev_n: number;
+  prev_mean: number | null;
+  prev_std: number | null;
+  curr_n: number;
+  curr_mean: number | null;
+  curr_std: number | null;
+}
+
+// pg returns float8 as number but 'Infinity'/'NaN' as numbers too; PGlite likewise. Only NULL needs care.
+const num = (v: number | string | null): number => (v === null ? Number.NaN : Number(v));
+const nullable = (v: number | string | null): number | null => (v === null ? null : Number(v));
+const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
+
+const toDecision = (r: DecisionRow): StoredDecision => ({
+  decidedAt: r.decided_at,
+  madeAt: r.made_at,
+  prev: {
+    n: Number(r.prev_n),
+    mean: num(r.prev_mean),
+    std: num(r.prev_std),
+    start: r.prev_start,
+    end: r.prev_end,
+  },
+  curr: {
+    n: Number(r.curr_n),
+    mean: num(r.curr_mean),
+    std: num(r.curr_std),
+    start: r.curr_start,
+    end: r.curr_end,
+  },
+  t: nullable(r.t),
+  df: nullable(r.df),
+  p: nullable(r.p),
+  previousStatus: r.previous_status,
+  status: r.status,
+  changed: r.changed,
+  reason: r.reason,
+  detail: r.detail,
+  sinceChange: r.since_change === null ? null : Number(r.since_change),
+  missed: Number(r.missed),
+  delivered: r.delivered,
+  deliveryError: r.delivery_error,
+  leaderId: r.leader_id,
+});
+
+const DECISION_COLUMNS = `decided_at, made_at, prev_start, prev_end, prev_n, prev_mean, prev_std,
+  curr_start, curr_end, curr_n, curr_mean, curr_std, t, df, p, previous_status, status, changed, reason,
+  detail, since_change, missed, delivered, delivery_error, leader_id`;
+
+/**
+ * Both windows in one pass over one index range. float8 aggregates (not numeric): faster, and
+ * stddev_samp(float8) uses the numerically stable Youngs-Cramer update.
+ */
+const WINDOW_STATS_SQL = `
+SELECT count(*) FILTER (WHERE datetime < $2) AS prev_n,
+       avg(payload::float8) FILTER (WHERE datetime < $2) AS prev_mean,
+       stddev_samp(payload::float8) FILTER (WHERE datetime < $2) AS prev_std,
+       count(*) FILTER (WHERE datetime >= $2) AS curr_n,
+       avg(payload::float8) FILTER (WHERE datetime >= $2) AS curr_mean,
+       stddev_samp(payload::float8) FILTER (WHERE datetime >= $2) AS curr_std
+FROM control.readings
+WHERE datetime >= $1 AND datetime < $3`;
+
+export function createControlStore(db: Pick<Db, 'query'>) {
+  return {
+    /** One statement per batch (the BatchWriter's flush). */
+    async insertReadings(rows: readonly NewReading[], tx: Queryable = db): Promise<void> {
+      if (rows.length === 0) return;
+      await tx.query(
+        `INSERT INTO control.readings (datetime, payload, received_at)
+         SELECT * FROM unnest($1::timestamptz[], $2::int4[], $3::timestamptz[])`,
+        [
+          rows.map((r) => r.datetime.toISOString()),
+          rows.map((r) => r.payload),
+          rows.map((r) => r.receivedAt.toISOString()),
+        ],
+      );
+    },
+
+    /** n, mean, sample std of two adjacent windows (prev.end must equal curr.start). */
+    async windowStats(
+      prev: TimeWindow,
+      curr: TimeWindow,
+      tx: Queryable = db,
+    ): Promise<{ prev: WindowStats; curr: WindowStats }> {
+      const [r] = await tx.query<StatsRow>(WINDOW_STATS_SQL, [
+        prev.start.toISOString(),
+        curr.start.toISOString(),
+        curr.end.toISOString(),
+      ]);
+      const row = r!;
+      return {
+        prev: { n: Number(row.prev_n), mean: num(row.prev_mean), std: num(row.prev_std), ...prev },
+        curr: { n: Number(row.curr_n), mean: num(row.curr_mean), std: num(row.curr_std), ...curr },
+      };
+    },
+
+    async lastDecision(tx: Queryable = db): Promise<StoredDecision | null> {
+      const rows = await tx.query<DecisionRow>(
+        `SELECT ${DECISION_COLUMNS} FROM control.decisions ORDER BY decided_at DESC LIMIT 1`,
+      );
+      return rows[0] ? toDecision(rows[0]) : null;
+    },
+
+    /** Inserts unless a decision for that time exists (another leader got there); true when inserted. */
+    async insertDecision(d: StoredDecision, tx: Queryable = db): Promise<boolean> {
+      const rows = await tx.query(
+        `INSERT INTO control.decisions (${DECISION_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                 $21, $22, $23, $24, $25)
+         ON CONFLICT (decided_at) DO NOTHING
+         RETURNING decided_at`,
+        [
+          d.decidedAt.toISOString(),
+          d.madeAt.toISOString(),
+          d.prev.start.toISOString(),
+          d.prev.end.toISOString(),
+          d.prev.n,
+          orNull(d.prev.mean),
+          orNull(d.prev.std),
+          d.curr.start.toISOString(),
+          d.curr.end.toISOString(),
+          d.curr.n,
+          orNull(d.curr.mean),
+          orNull(d.curr.std),
+          d.t === null ? null : String(d.t), // 'Infinity' survives as text; a JS Infinity param would not
+          d.df,
+          d.p,
+          d.previousStatus,
+          d.status,
+          d.changed,
+          d.reason,
+          d.detail,
+          d.sinceChange,
+          d.missed,
+          d.delivered,
+          d.deliveryError,
+          d.leaderId,
+        ],
+      );
+      return rows.length > 0;
+    },
+
+    async recordDelivery(decidedAt: Date, delivered: boolean, error: string | null): Promise<void> {
+      await db.query(
+        'UPDATE control.decisions SET delivered = $2, delivery_error = $3 WHERE decided_at = $1',
+        [decidedAt.toISOString(), delivered, error],
+      );
+    },
+
+    /** Decisions with after < decided_at < before (either optional). */
+    async listDecisions(q: DecisionQuery): Promise<StoredDecision[]> {
+      const rows = await db.query<DecisionRow>(
+        `SELECT ${DECISION_COLUMNS} FROM control.decisions
+         WHERE ($1::timestamptz IS NULL OR decided_at > $1) AND ($2::timestamptz IS NULL OR decided_at < $2)
+         ORDER BY decided_at ${q.order === 'asc' ? 'ASC' : 'DESC'}
+         LIMIT $3`,
+        [q.after?.toISOString() ?? null, q.before?.toISOString() ?? null, q.limit],
+      );
+      return rows.map(toDecision);
+    },
+
+    /**
+     * What buildHistory needs for [after, before): the decision in force at `after`, the first decision
+     * after it (the start when nothing was in force yet) and every status change in between. Three index
+     * probes, however many decisions the range holds.
+     */
+    async statusPoints(after: Date | undefined, before: Date): Promise<StatusPoint[]> {
+      const rows = await db.query<{ decided_at: Date; status: ControlStatus }>(
+        `(SELECT decided_at, status FROM control.decisions
+          WHERE $1::timestamptz IS NOT NULL AND decided_at <= $1 ORDER BY decided_at DESC LIMIT 1)
+         UNION ALL
+         (SELECT decided_at, status FROM control.decisions
+          WHERE ($1::timestamptz IS NULL OR decided_at > $1) AND decided_at < $2
+          ORDER BY decided_at LIMIT 1)
+         UNION ALL
+         (SELECT decided_at, status FROM control.decisions
+          WHERE changed AND ($1::timestamptz IS NULL OR decided_at > $1) AND decided_at < $2
+          ORDER BY decided_at)`,
+        [after?.toISOString() ?? null, before.toISOString()],
+      );
+      return rows
+        .map((r) => ({ at: r.decided_at, status: r.status }))
+        .sort((a, b) => a.at.getTime() - b.at.getTime());
+    },
+
+    /** Deletes readings older than `cutoff`; returns how many. */
+    async deleteReadingsBefore(cutoff: Date, tx: Queryable = db): Promise<number> {
+      const rows = await tx.query<{ n: number }>(
+        'WITH d AS (DELETE FROM control.readings WHERE datetime < $1 RETURNING 1) SELECT count(*) AS n FROM d',
+        [cutoff.toISOString()],
+      );
+      return Number(rows[0]!.n);
+    },
+  };
+}
+
+export type ControlStore = ReturnType<typeof createControlStore>;

@@ -1,0 +1,212 @@
+/**
+ * HTTP shapes of the devices module (TypeBox: validation, OpenAPI, types), and the conversions from
+ * domain objects to them. Timestamps go out as ISO 8601 UTC with Z.
+ */
+import { type Static, Type } from 'typebox';
+import { badRequest } from '../../platform/errors';
+import { type Aggregates, effectivePeriod, type Period, type Stat } from './model';
+import { parseTimestamp } from './timestamps';
+
+/** Beyond it x + y + z or a sum over many rows could overflow float8 (1.8e308); no sensor comes near. */
+export const AXIS_LIMIT = 1e100;
+
+export const DeviceId = Type.String({
+  pattern: '^[A-Za-z0-9._:-]{1,64}$',
+  description: '1-64 characters of A-Z a-z 0-9 . _ : -',
+  examples: ['42', 'sensor-7'],
+});
+
+const Axis = (name: string) =>
+  Type.Number({
+    minimum: -AXIS_LIMIT,
+    maximum: AXIS_LIMIT,
+    description: `${name} axis (finite, |${name}| <= 1e100)`,
+  });
+
+const TimestampIn = (description: string) =>
+  Type.String({
+    format: 'iso-date-time',
+    description: `${description}; ISO 8601, offset optional (default UTC)`,
+  });
+const TimestampOut = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });
+
+export const ReadingBody = Type.Object(
+  {
+    x: Axis('x'),
+    y: Axis('y'),
+    z: Axis('z'),
+    ts: Type.Optional(TimestampIn('Device time of the measurement; default: server time')),
+  },
+  { additionalProperties: false },
+);
+
+export const ReadingResponse = Type.Object({
+  id: Type.Integer(),
+  device_id: Type.String(),
+  x: Type.Number(),
+  y: Type.Number(),
+  z: Type.Number(),
+  ts: TimestampOut,
+  created_at: TimestampOut,
+});
+
+export const BatchItem = Type.Object(
+  {
+    device_id: DeviceId,
+    x: Axis('x'),
+    y: Axis('y'),
+    z: Axis('z'),
+    ts: Type.Optional(TimestampIn('Device time of the measurement; default: server time')),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchAccepted = Type.Object({ accepted: Type.Integer() });
+
+export const PeriodQuery = Type.Object(
+  {
+    start_date: Type.Optional(TimestampIn('Inclusive start; open when omitted')),
+    end_date: Type.Optional(TimestampIn('Inclusive end; open when omitted')),
+  },
+  { additionalProperties: false },
+);
+
+export const PageQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+    after: Type.Optional(DeviceId),
+  },
+  { additionalProperties: false },
+);
+
+const StatSchema = Type.Object({
+  min: Type.Number(),
+  max: Type.Number(),
+  sum: Type.Number(),
+  median: Type.Number(),
+  count: Type.Integer(),
+});
+
+const aggregateProperties = {
+  min_value: Type.Number({ description: 'min of x + y + z' }),
+  max_value: Type.Number({ description: 'max of x + y + z' }),
+  count: Type.Integer(),
+  summation: Type.Number({ description: 'sum of x + y + z (float8)' }),
+  median: Type.Number({ description: 'exact median of x + y + z (mean of the two middle values)' }),
+  axes: Type.Object({ x: StatSchema, y: StatSchema, z: StatSchema }),
+  period: Type.Object(
+    { start: TimestampOut, end: TimestampOut },
+    { description: 'The requested bounds; an open side is the first/last reading time' },
+  ),
+};
+
+export const DeviceAggregates = Type.Object({ device_id: Type.String(), ...aggregateProperties });
+
+export const UserAggregatesResponse = Type.Object({
+  user_id: Type.Integer(),
+  ...aggregateProperties,
+  devices: Type.Record(Type.String(), DeviceAggregates, {
+    description: 'Each device with data in the period',
+  }),
+});
+
+export const StoredAggregatesResponse = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      device_id: Type.String(),
+      ...aggregateProperties,
+      computed_at: TimestampOut,
+      task_id: Type.String({ format: 'uuid' }),
+    }),
+  ),
+  next_after: Type.Union([Type.String(), Type.Null()], { description: 'Pass as ?after= for the next page' }),
+});
+
+export const DeviceListResponse = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      device_id: Type.String(),
+      owner_id: Type.Union([Type.Integer(), Type.Null()]),
+      registered_at: TimestampOut,
+      last_seen: Type.Union([TimestampOut, Type.Null()], { description: 'Latest reading time' }),
+      count: Type.Integer({ description: 'Readings stored' }),
+    }),
+  ),
+  next_after: Type.Union([Type.String(), Type.Null()], { description: 'Pass as ?after= for the next page' }),
+});
+
+export const UserBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+export const UserResponse = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  created_at: TimestampOut,
+  device_ids: Type.Array(Type.String()),
+});
+export const UserIdParams = Type.Object({ user_id: Type.Integer({ minimum: 1 }) });
+
+export const OwnerBody = Type.Object(
+  {
+    user_id: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+      description: 'null clears the owner',
+    }),
+  },
+  { additionalProperties: false },
+);
+export const OwnerResponse = Type.Object({
+  device_id: Type.String(),
+  user_id: Type.Union([Type.Integer(), Type.Null()]),
+});
+
+export const TaskResponse = Type.Object({
+  task_id: Type.String({ format: 'uuid' }),
+  status: Type.Union([
+    Type.Literal('queued'),
+    Type.Literal('running'),
+    Type.Literal('completed'),
+    Type.Literal('failed'),
+  ]),
+  progress: Type.Object({ done: Type.Integer(), total: Type.Integer() }),
+  started_at: Type.Union([TimestampOut, Type.Null()]),
+  finished_at: Type.Union([TimestampOut, Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** Input timestamp (shape already checked by the schema) to a Date; a 400 naming the field otherwise. */
+export function timestampField(field: string, text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseTimestamp(text);
+  if (!parsed.ok) throw badRequest('VALIDATION_FAILED', `${field}: ${parsed.reason}`);
+  return parsed.value;
+}
+
+export function periodOf(query: Static<typeof PeriodQuery>): Period {
+  return {
+    start: timestampField('querystring.start_date', query.start_date) ?? null,
+    end: timestampField('querystring.end_date', query.end_date) ?? null,
+  };
+}
+
+const statJson = (s: Stat, count: number) => ({
+  min: s.min,
+  max: s.max,
+  sum: s.sum,
+  median: s.median,
+  count,
+});
+
+/** Aggregates in the original's shape plus axes and period. */
+export function aggregatesJson(a: Aggregates, period: Period) {
+  const { start, end } = effectivePeriod(period, a);
+  return {
+    min_value: a.value.min,
+    max_value: a.value.max,
+    count: a.count,
+    summation: a.value.sum,
+    median: a.value.median,
+    axes: { x: statJson(a.x, a.count), y: statJson(a.y, a.count), z: statJson(a.z, a.count) },
+    period: { start: start.toISOString(), end: end.toISOString() },
+  };
+}

@@ -1,0 +1,140 @@
+/** Routes of the seed's telemetry API: ingest, per-device aggregates, device list. */
+import { Type } from 'typebox';
+import type { App } from '../../platform/http';
+import { problemResponses } from '../../platform/http';
+import {
+  aggregatesJson,
+  BatchAccepted,
+  BatchItem,
+  DeviceAggregates,
+  DeviceId,
+  DeviceListResponse,
+  PageQuery,
+  PeriodQuery,
+  periodOf,
+  ReadingBody,
+  ReadingResponse,
+  timestampField,
+} from './api.schemas';
+import type { ReadingsService } from './readings.service';
+
+const DeviceParams = Type.Object({ device_id: DeviceId });
+
+export function readingsRoutes(app: App, service: ReadingsService, opts: { batchLimit: number }): void {
+  app.post(
+    '/devices/:device_id/data',
+    {
+      schema: {
+        operationId: 'postDeviceData',
+        tags: ['devices'],
+        summary: 'Store one reading (x, y, z) of a device; registers an unknown device',
+        description: 'Answered after the reading is committed.',
+        params: DeviceParams,
+        body: ReadingBody,
+        response: { 201: ReadingResponse, ...problemResponses(400, 413, 415, 503) },
+      },
+    },
+    async (req, reply) => {
+      const { x, y, z, ts } = req.body;
+      const r = await service.ingest(req.params.device_id, { x, y, z, ts: timestampField('body.ts', ts) });
+      return reply.code(201).send({
+        id: r.id,
+        device_id: r.deviceId,
+        x: r.x,
+        y: r.y,
+        z: r.z,
+        ts: r.ts.toISOString(),
+        created_at: r.createdAt.toISOString(),
+      });
+    },
+  );
+
+  app.post(
+    '/devices/data/batch',
+    {
+      schema: {
+        operationId: 'postDeviceDataBatch',
+        tags: ['devices'],
+        summary: `Store up to ${opts.batchLimit} readings of any devices, all or nothing`,
+        description:
+          'Validated as a whole: the first bad item is named by its index (e.g. body.3.x). ' +
+          'Stored in one statement, so a failed batch stores nothing and can be retried as is.',
+        body: Type.Array(BatchItem, { maxItems: opts.batchLimit }),
+        response: { 201: BatchAccepted, ...problemResponses(400, 413, 415, 503) },
+      },
+    },
+    async (req, reply) => {
+      const items = req.body.map((item, i) => ({
+        deviceId: item.device_id,
+        x: item.x,
+        y: item.y,
+        z: item.z,
+        ts: timestampField(`body.${i}.ts`, item.ts),
+      }));
+      return reply.code(201).send({ accepted: await service.ingestBatch(items) });
+    },
+  );
+
+  app.get(
+    '/devices/:device_id/data',
+    {
+      schema: {
+        operationId: 'getDeviceAggregates',
+        tags: ['devices'],
+        summary: 'Aggregates of a device over a period (inclusive bounds, either optional)',
+        params: DeviceParams,
+        querystring: PeriodQuery,
+        response: { 200: DeviceAggregates, ...problemResponses(400, 404, 503) },
+      },
+    },
+    async (req) => {
+      const period = periodOf(req.query);
+      const a = await service.deviceAggregates(req.params.device_id, period);
+      return { device_id: req.params.device_id, ...aggregatesJson(a, period) };
+    },
+  );
+
+  app.get(
+    '/devices/:device_id/data/all',
+    {
+      schema: {
+        operationId: 'getDeviceAggregatesAllTime',
+        tags: ['devices'],
+        summary: 'Aggregates of a device over all its readings',
+        params: DeviceParams,
+        response: { 200: DeviceAggregates, ...problemResponses(400, 404, 503) },
+      },
+    },
+    async (req) => {
+      const period = { start: null, end: null };
+      const a = await service.deviceAggregates(req.params.device_id, period);
+      return { device_id: req.params.device_id, ...aggregatesJson(a, period) };
+    },
+  );
+
+  app.get(
+    '/devices',
+    {
+      schema: {
+        operationId: 'listDevices',
+        tags: ['devices'],
+        summary: 'Devices in id order, with their reading count and last reading time',
+        querystring: PageQuery,
+        response: { 200: DeviceListResponse, ...problemResponses(400, 503) },
+      },
+    },
+    async (req) => {
+      const page = await service.listDevices({ after: req.query.after ?? null, limit: req.query.limit });
+      return {
+        items: page.items.map((d) => ({
+          device_id: d.deviceId,
+          owner_id: d.ownerId,
+          registered_at: d.registeredAt.toISOString(),
+          last_seen: d.lastSeen?.toISOString() ?? null,
+          count: d.count,
+        })),
+        next_after: page.nextAfter,
+      };
+    },
+  );
+}

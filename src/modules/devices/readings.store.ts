@@ -1,0 +1,86 @@
+/**
+ * SQL for readings and the device registry. Rows become domain objects here (Date, number).
+ */
+import type { Db, Queryable } from '../../platform/db';
+import type { DeviceSummary, NewReading, Page, PageRequest } from './model';
+
+/**
+ * One statement per batch: register unknown devices and insert the readings. Being one statement it
+ * is atomic on its own, and `ON CONFLICT DO NOTHING` makes concurrent first posts of a new device
+ * race-free (the later inserter waits for the earlier one's commit, then skips). Devices are inserted
+ * in id order so two batches that share new devices take their locks in the same order (no deadlock).
+ * PostgreSQL emits RETURNING rows in insertion order, which follows `ORDER BY n` here.
+ */
+const INSERT_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[])
+    WITH ORDINALITY AS i(device_id, ts, x, y, z, n)
+), registered AS (
+  INSERT INTO devices.devices (id)
+  SELECT DISTINCT device_id FROM input ORDER BY device_id
+  ON CONFLICT (id) DO NOTHING
+)
+INSERT INTO devices.readings (device_id, ts, x, y, z)
+SELECT device_id, ts, x, y, z FROM input ORDER BY n
+RETURNING id, created_at`;
+
+interface DeviceRow {
+  id: string;
+  owner_id: number | null;
+  registered_at: Date;
+  count: number;
+  last_seen: Date | null;
+}
+
+export function createReadingsStore(db: Pick<Db, 'query'>) {
+  return {
+    /** Stores readings (registering their devices); returns id and commit time of each, in order. */
+    async insert(
+      rows: readonly NewReading[],
+      tx: Queryable = db,
+    ): Promise<{ id: number; createdAt: Date }[]> {
+      if (rows.length === 0) return [];
+      const out = await tx.query<{ id: number; created_at: Date }>(INSERT_SQL, [
+        rows.map((r) => r.deviceId),
+        rows.map((r) => r.ts.toISOString()),
+        rows.map((r) => r.x),
+        rows.map((r) => r.y),
+        rows.map((r) => r.z),
+      ]);
+      return out.map((r) => ({ id: Number(r.id), createdAt: r.created_at }));
+    },
+
+    async deviceExists(deviceId: string, tx: Queryable = db): Promise<boolean> {
+      const rows = await tx.query('SELECT 1 FROM devices.devices WHERE id = $1', [deviceId]);
+      return rows.length > 0;
+    },
+
+    /**
+     * Devices in id order (keyset pagination: stable while devices are added). Count and last
+     * reading come from the covering index: max(ts) is one index probe, count an index-only scan.
+     */
+    async listDevices(page: PageRequest, tx: Queryable = db): Promise<Page<DeviceSummary>> {
+      const rows = await tx.query<DeviceRow>(
+        `SELECT d.id, d.owner_id, d.registered_at, s.count, s.last_seen
+         FROM devices.devices d
+         CROSS JOIN LATERAL (
+           SELECT count(*) AS count, max(r.ts) AS last_seen FROM devices.readings r WHERE r.device_id = d.id
+         ) s
+         WHERE $1::text IS NULL OR d.id > $1
+         ORDER BY d.id
+         LIMIT $2`,
+        [page.after, page.limit + 1],
+      );
+      const items = rows.slice(0, page.limit).map((r) => ({
+        deviceId: r.id,
+        ownerId: r.owner_id === null ? null : Number(r.owner_id),
+        registeredAt: r.registered_at,
+        count: Number(r.count),
+        lastSeen: r.last_seen,
+      }));
+      return { items, nextAfter: rows.length > page.limit ? items[items.length - 1]!.deviceId : null };
+    },
+  };
+}
+
+export type ReadingsStore = ReturnType<typeof createReadingsStore>;

@@ -1,0 +1,75 @@
+/** The seed's background recalculation: start it, follow it, read what it stored. */
+import type { preHandlerAsyncHookHandler } from 'fastify';
+import { Type } from 'typebox';
+import type { App } from '../../platform/http';
+import { problemResponses } from '../../platform/http';
+import { aggregatesJson, PageQuery, StoredAggregatesResponse, TaskResponse } from './api.schemas';
+import type { RecalcService, TaskView } from './recalc.service';
+
+const taskJson = (t: TaskView) => ({
+  task_id: t.taskId,
+  status: t.status,
+  progress: t.progress,
+  started_at: t.startedAt?.toISOString() ?? null,
+  finished_at: t.finishedAt?.toISOString() ?? null,
+  error: t.error,
+});
+
+export function tasksRoutes(app: App, service: RecalcService, adminGuard: preHandlerAsyncHookHandler): void {
+  app.post(
+    '/tasks/recalculate',
+    {
+      preHandler: adminGuard,
+      schema: {
+        operationId: 'recalculateDeviceAggregates',
+        tags: ['devices'],
+        summary: 'Queue a recalculation of every device’s all-time aggregates',
+        description:
+          'At most one recalculation runs at a time (across all processes); one requested meanwhile ' +
+          'is queued and runs after it. Follow it at GET /tasks/{task_id}.',
+        security: [{ bearer: [] }],
+        response: { 202: TaskResponse, ...problemResponses(401, 503) },
+      },
+    },
+    async (_req, reply) => reply.code(202).send(taskJson(await service.request())),
+  );
+
+  app.get(
+    '/tasks/:task_id',
+    {
+      schema: {
+        operationId: 'getRecalculationTask',
+        tags: ['devices'],
+        summary: 'Status and progress of a recalculation',
+        params: Type.Object({ task_id: Type.String({ format: 'uuid' }) }),
+        response: { 200: TaskResponse, ...problemResponses(400, 404, 503) },
+      },
+    },
+    async (req) => taskJson(await service.status(req.params.task_id)),
+  );
+
+  app.get(
+    '/devices/aggregates',
+    {
+      schema: {
+        operationId: 'listStoredAggregates',
+        tags: ['devices'],
+        summary: 'All-time aggregates stored by the last recalculation, per device, with computation time',
+        querystring: PageQuery,
+        response: { 200: StoredAggregatesResponse, ...problemResponses(400, 503) },
+      },
+    },
+    async (req) => {
+      const page = await service.listStored({ after: req.query.after ?? null, limit: req.query.limit });
+      return {
+        items: page.items.map((a) => ({
+          device_id: a.deviceId,
+          ...aggregatesJson(a, { start: null, end: null }),
+          computed_at: a.computedAt.toISOString(),
+          task_id: a.taskId,
+        })),
+        next_after: page.nextAfter,
+      };
+    },
+  );
+}
