@@ -4,7 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createAbModule } from './modules/ab';
+import { createControlModule } from './modules/control';
 import { createDevicesModule } from './modules/devices';
+import { createLatencyModule } from './modules/latency';
 import { createLogsModule } from './modules/logs';
 import type { Config } from './platform/config';
 import { type Db, openDb } from './platform/db';
@@ -14,13 +16,20 @@ import { createLogger, type Logger } from './platform/logger';
 import { createMetrics, registerMetricsRoute } from './platform/metrics';
 import { migrate, pendingMigrations } from './platform/migrate';
 import { type Clock, type ModuleFactory, systemClock, type TelelabModule } from './platform/module';
+import { registerDashboard } from './platform/web';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
 ).version;
 
 /** Every module of the platform, in start order. */
-export const moduleFactories: ModuleFactory[] = [createLogsModule, createDevicesModule, createAbModule];
+export const moduleFactories: ModuleFactory[] = [
+  createLogsModule,
+  createDevicesModule,
+  createAbModule,
+  createControlModule,
+  createLatencyModule,
+];
 
 export type Role = 'serve' | 'api' | 'worker';
 
@@ -35,6 +44,8 @@ export interface CreateAppOptions {
   modules?: ModuleFactory[];
   /** Apply migrations at start (default true). */
   migrate?: boolean;
+  /** Serve the built dashboard from this folder at `/` (not in worker processes). */
+  dashboard?: { distDir: string };
 }
 
 export interface TelelabApp {
@@ -112,6 +123,7 @@ export async function createApp(opts: CreateAppOptions): Promise<TelelabApp> {
       },
     );
     for (const m of modules) if (m.routes) await http.register(async (scope) => m.routes!(scope as App));
+    if (opts.dashboard && role !== 'worker') await registerDashboard(http, opts.dashboard);
 
     const background = role !== 'api';
     await jobs.start({ work: background });

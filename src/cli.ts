@@ -12,6 +12,7 @@ import { openDb } from './platform/db';
 import { DirLockedError } from './platform/dir-lock';
 import { createLogger } from './platform/logger';
 import { migrate, migrationSetsOnDisk } from './platform/migrate';
+import { DEFAULT_DIST_DIR, ensureDashboardBuilt } from './platform/web';
 import { runUp } from './up';
 
 function config() {
@@ -48,7 +49,17 @@ function untilSignal(close: () => Promise<void>): void {
 async function serve(role: 'serve' | 'api' | 'worker') {
   const cfg = config();
   const logger = createLogger(cfg.LOG_LEVEL);
-  const app = await createApp({ config: cfg, role, logger });
+  if (role !== 'worker') {
+    await ensureDashboardBuilt(DEFAULT_DIST_DIR, { log: (m) => logger.info(m) }).catch((err) =>
+      logger.warn({ err }, 'dashboard build failed; serving the API without it'),
+    );
+  }
+  const app = await createApp({
+    config: cfg,
+    role,
+    logger,
+    ...(role !== 'worker' ? { dashboard: { distDir: DEFAULT_DIST_DIR } } : {}),
+  });
   untilSignal(() => app.close());
   if (role === 'worker') {
     logger.info({ database: app.db.kind }, 'worker started: background work only');
@@ -92,6 +103,9 @@ program
   .option('--no-demo', 'do not create the demo experiment group')
   .option('--verbose', "echo every child's output (always written to DATA_DIR/logs/<name>.log)")
   .action(async (opts: Record<string, boolean>) => {
+    await ensureDashboardBuilt(DEFAULT_DIST_DIR, { log: (m) => process.stdout.write(`${m}\n`) }).catch(
+      (err) => process.stderr.write(`dashboard build failed (${String(err)}); the API runs without it\n`),
+    );
     const up = await runUp({
       config: config(),
       api: true,
@@ -152,7 +166,8 @@ program.addCommand(latencyTargetCommand());
 function exitTwoOnUsageErrors(cmd: Command): void {
   cmd.exitOverride((err) => {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
-    if (err.code === 'commander.help') process.exit(0);
+    // Bare `telelab` (no command) is a usage error; `telelab help` is not.
+    if (err.code === 'commander.help') process.exit(process.argv.length > 2 ? 0 : 2);
     process.exit(2);
   });
   for (const sub of cmd.commands) exitTwoOnUsageErrors(sub);

@@ -7,7 +7,7 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { App } from './http';
+import { type App, sendProblem } from './http';
 
 /** The dashboard's source folder (holds vite.config.ts and index.html). */
 export const WEB_ROOT = fileURLToPath(new URL('../../web', import.meta.url));
@@ -31,6 +31,13 @@ const HTML_HEADERS: Record<string, string> = {
  * problem+json 404 handler.
  */
 export async function registerDashboard(app: App, opts: { distDir: string }): Promise<void> {
+  if (!existsSync(join(opts.distDir, 'index.html'))) {
+    // The API works without the dashboard; say why `/` is empty instead of a bare 404.
+    app.get('/', { schema: { hide: true } }, (_req, reply) =>
+      sendProblem(reply, 503, 'DASHBOARD_NOT_BUILT', 'The dashboard is not built; run `npm run build:web`.'),
+    );
+    return;
+  }
   const assetsDir = join(opts.distDir, 'assets') + sep;
   await app.register(fastifyStatic, {
     root: opts.distDir,
@@ -77,8 +84,6 @@ export async function ensureDashboardBuilt(distDir: string, opts: EnsureBuiltOpt
       configFile: join(root, 'vite.config.ts'),
       logLevel: 'warn',
       mode: 'production',
-      // Under a test runner NODE_ENV is 'test', which would bundle React's development build.
-      define: { 'process.env.NODE_ENV': JSON.stringify('production') },
       build: { outDir: tmp, emptyOutDir: true },
     });
     if (existsSync(join(distDir, 'index.html')) && !opts.force) return false; // another process won

@@ -143,8 +143,13 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     return { page, problems, close: () => context.close() };
   }
 
-  async function settle(page: Page, title: string) {
-    await page.getByRole('heading', { level: 1, name: title, exact: true }).waitFor();
+  async function settle(page: Page, title: string, problems: string[]) {
+    await page
+      .getByRole('heading', { level: 1, name: title, exact: true })
+      .waitFor({ timeout: 10_000 })
+      .catch((e) => {
+        throw new Error(`${title} did not render: ${problems.join('; ') || e.message}`);
+      });
     await page.waitForFunction(() => document.querySelectorAll('[aria-busy="true"]').length === 0, null, {
       timeout: 15_000,
     });
@@ -152,13 +157,14 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     await page.waitForTimeout(2500);
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   for (const viewport of Object.keys(VIEWPORTS) as (keyof typeof VIEWPORTS)[]) {
     it(`renders every page at ${viewport} size without errors`, async () => {
       for (const p of PAGES) {
         const { page, problems, close } = await open(p.path, viewport);
-        await settle(page, p.title);
+        await settle(page, p.title, problems);
         await shot(page, `${p.path || 'overview'}-${viewport}`);
         expect(await page.locator('[role="alert"]').allTextContents(), `alerts on ${p.title}`).toEqual([]);
         // Nothing may overflow the viewport sideways except inside scrollable table wrappers.
@@ -187,7 +193,7 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     async () => {
       target = await startLatencyTarget({ port: 0, delayMs: 2, jitterMs: 3 });
       const { page, problems, close } = await open('latency', 'laptop');
-      await settle(page, 'Latency');
+      await settle(page, 'Latency', problems);
       const form = page.getByRole('form', { name: 'New latency experiment' });
       await form.getByLabel('Name').fill('browser-run');
       await form.getByLabel('Host').fill('127.0.0.1');
@@ -218,11 +224,28 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     90_000,
   );
 
+  it.skipIf(!routeExists('POST', '/tasks/recalculate'))(
+    'runs a devices recalculation from the button and shows it complete',
+    async () => {
+      const { page, problems, close } = await open('devices', 'laptop');
+      await settle(page, 'Devices', problems);
+      await page.getByRole('button', { name: 'Recalculate all devices' }).click();
+      const progress = page.getByRole('status').filter({ hasText: 'Task' });
+      await progress.getByText('completed', { exact: true }).waitFor({ timeout: 20_000 });
+      expect(await progress.textContent()).toContain('2 / 2 devices');
+      await page.getByRole('table', { name: 'Stored all-time aggregates' }).getByText('sensor-2').waitFor();
+      await shot(page, 'devices-recalculated-laptop');
+      await close();
+      expect(problems).toEqual([]);
+    },
+    60_000,
+  );
+
   it.skipIf(!routeExists('GET', '/api/v1/experiments/stats'))(
     'shows A/B counts grow as new devices ask for their values',
     async () => {
       const { page, problems, close } = await open('ab', 'laptop');
-      await settle(page, 'A/B');
+      await settle(page, 'A/B', problems);
       const count = page.getByTestId('ab-devices-button_color');
       const read = async () => Number((await count.textContent())?.replaceAll(',', ''));
       const initial = await read();
@@ -240,13 +263,40 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     60_000,
   );
 
-  it.skipIf(!routeExists('GET', '/decisions'))(
-    'shows a controller decision appear',
+  it.skipIf(!routeExists('GET', '/decisions') || !routeExists('POST', '/sensor-data'))(
+    'shows controller decisions appear as sensor readings arrive',
     async () => {
       const { page, problems, close } = await open('control', 'laptop');
-      await settle(page, 'Control');
-      const rows = page.getByRole('table', { name: 'Decisions' }).locator('tbody tr');
-      await expect.poll(() => rows.count(), { timeout: 15_000 }).toBeGreaterThan(0);
+      await settle(page, 'Control', problems);
+      // Readings every 20 ms for 4 s whose mean steps up halfway, so a decision has data and may switch.
+      const started = Date.now();
+      while (Date.now() - started < 4000) {
+        const mean = Date.now() - started < 2000 ? 100 : 130;
+        const res = await app!.http.inject({
+          method: 'POST',
+          url: '/sensor-data',
+          payload: {
+            datetime: new Date().toISOString(),
+            payload: Math.round(mean + (Math.random() - 0.5) * 20),
+          },
+        });
+        expect(res.statusCode).toBe(200);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const table = page.getByRole('table', { name: 'Decisions' });
+      await expect.poll(() => table.locator('tbody tr').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+      // A decision over windows that both hold readings shows its t-test p-value.
+      await expect
+        .poll(
+          async () =>
+            (await table.locator('tbody tr td:nth-child(3)').allTextContents()).some((p) => p !== '—'),
+          {
+            timeout: 15_000,
+          },
+        )
+        .toBe(true);
+      const points = Number(await page.locator('figure.chart').getAttribute('data-points'));
+      expect(points).toBeGreaterThan(0);
       await shot(page, 'control-decisions-laptop');
       await close();
       expect(problems).toEqual([]);

@@ -31,7 +31,7 @@ function telelab(args: string[], env: Record<string, string> = {}): Promise<Run>
   child.stderr.on('data', (d) => {
     stderr += d;
   });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
@@ -41,7 +41,8 @@ function telelab(args: string[], env: Record<string, string> = {}): Promise<Run>
   });
 }
 
-describe('telelab CLI', () => {
+// Each test is its own process: run them side by side.
+describe.concurrent('telelab CLI', () => {
   it('exits 2 naming the variable and its form when PORT is not a number', async () => {
     const r = await telelab(['serve'], { PORT: 'abc' });
     expect(r.code).toBe(2);
@@ -91,10 +92,11 @@ describe('telelab CLI', () => {
   });
 
   it('shows a subcommand help and exits 0', async () => {
-    for (const command of ['serve', 'worker', 'migrate']) {
-      const r = await telelab([command, '--help']);
-      expect(r.code, command).toBe(0);
-      expect(r.stdout, command).toContain(`Usage: telelab ${command}`);
-    }
+    const commands = ['serve', 'worker', 'migrate'];
+    const runs = await Promise.all(commands.map((command) => telelab([command, '--help'])));
+    runs.forEach((r, i) => {
+      expect(r.code, commands[i]).toBe(0);
+      expect(r.stdout, commands[i]).toContain(`Usage: telelab ${commands[i]}`);
+    });
   });
 });

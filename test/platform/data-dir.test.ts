@@ -1,21 +1,23 @@
 /**
  * The embedded database's directory across real `telelab` processes: one process at a time, and a
- * `kill -9` neither blocks the next start nor loses committed data. PGlite only, on every run.
+ * `kill -9` neither blocks the next start nor loses committed data. The processes always use PGlite,
+ * whatever this run's database, so the PostgreSQL pass skips this file rather than repeat it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { configSpec } from '../../src/platform/config';
 import { openDb } from '../../src/platform/db';
+import { onPostgres } from '../helpers';
 
 const ROOT = new URL('../../', import.meta.url);
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
-afterEach(() => {
+afterAll(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -81,7 +83,8 @@ async function finished(proc: Proc, timeoutMs = 30_000) {
 const lockHolder = (dir: string) =>
   JSON.parse(readFileSync(path.join(dir, 'telelab.lock'), 'utf8')).pid as number;
 
-describe('the embedded database directory across processes', () => {
+// The two tests use their own directories and processes: run them side by side.
+describe.skipIf(onPostgres).concurrent('the embedded database directory across processes', () => {
   it('refuses a second process on a directory in use, with a clear message and exit code 1', async () => {
     const dir = dataDir();
     const first = telelab(['serve'], dir);

@@ -32,10 +32,7 @@ const probe: ModuleFactory = ({ adminGuard }) => ({
     app.post(
       '/probe/teapot',
       { schema: { ...schema, operationId: 'probeTeapot' }, config: { inputErrorStatus: 418 } },
-      async (req) => ({
-        x: req.body.x,
-        n: req.query.n ?? null,
-      }),
+      async (req) => ({ x: req.body.x, n: req.query.n ?? null }),
     );
     app.get('/probe/boom', async () => {
       throw new Error('connection to 10.1.2.3 failed: password authentication failed for user "admin"');

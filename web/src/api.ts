@@ -100,7 +100,8 @@ export async function apiText(path: string, opts: RequestOptions = {}): Promise<
 /** `path?k=v&...`, leaving out empty values. */
 export function withQuery(path: string, query: Record<string, string | number | null | undefined>): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  for (const [k, v] of Object.entries(query))
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
   const s = q.toString();
   return s ? `${path}?${s}` : path;
 }

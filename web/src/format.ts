@@ -36,6 +36,13 @@ export function fmtTime(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString('en-GB', { hour12: false });
 }
 
+/** Time of day with tenths of a second when the instant has them (sub-second decision intervals). */
+export function fmtClock(iso: string | null | undefined): string {
+  const base = fmtTime(iso);
+  const ms = iso ? new Date(iso).getMilliseconds() : 0;
+  return ms ? `${base}.${Math.floor(ms / 100)}` : base;
+}
+
 export function fmtDateTime(iso: string | null | undefined): string {
   if (!iso) return DASH;
   const d = new Date(iso);

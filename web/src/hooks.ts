@@ -11,7 +11,8 @@ export interface Polled<T> {
 
 /**
  * Calls `load` now and every `intervalMs` (null = once), keeping the last good data when a later call
- * fails so a hiccup does not blank the page. Changing `key` starts over.
+ * fails so a hiccup does not blank the page. Changing `key` (JSON-comparable values the load depends
+ * on) starts over.
  */
 export function usePoll<T>(
   load: (signal: AbortSignal) => Promise<T>,
@@ -24,16 +25,18 @@ export function usePoll<T>(
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
+  const keyText = JSON.stringify(key);
+  const lastKey = useRef(keyText);
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` lists what the caller's load depends on.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `tick` forces a reload.
   useEffect(() => {
-    setData(undefined);
-    setLoading(true);
-    setError(null);
-  }, key);
-
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `tick` forces a reload; `key` restarts polling.
-  useEffect(() => {
+    if (lastKey.current !== keyText) {
+      // Different data now (another device, period...): do not show the previous one meanwhile.
+      lastKey.current = keyText;
+      setData(undefined);
+      setLoading(true);
+      setError(null);
+    }
     const ctrl = new AbortController();
     let timer: number | undefined;
     const run = async () => {
@@ -54,20 +57,23 @@ export function usePoll<T>(
       ctrl.abort();
       window.clearTimeout(timer);
     };
-  }, [intervalMs, tick, ...key]);
+  }, [intervalMs, tick, keyText]);
 
   const refresh = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, refresh };
 }
 
-export type SseState = 'off' | 'connecting' | 'open' | 'failed';
+export type SseState = 'off' | 'connecting' | 'open' | 'failed' | 'ended';
+
+/** Return it from an event handler to close the stream for good (the server said it is finished). */
+export const END_STREAM = 'end';
 
 /**
  * Subscribes to a server-sent-events stream. A stream that never opens (the route is missing, or a
  * proxy drops it) ends in 'failed' so the caller can fall back to polling; one that drops after
- * opening reconnects on its own.
+ * opening reconnects on its own, unless a handler returned END_STREAM.
  */
-export function useSse(url: string | null, handlers: Record<string, (data: unknown) => void>): SseState {
+export function useSse(url: string | null, handlers: Record<string, (data: unknown) => unknown>): SseState {
   const [state, setState] = useState<SseState>(url ? 'connecting' : 'off');
   const handlersRef = useRef(handlers);
   handlersRef.current = handlers;
@@ -93,10 +99,15 @@ export function useSse(url: string | null, handlers: Record<string, (data: unkno
     };
     for (const event of events.split(',').filter(Boolean)) {
       source.addEventListener(event, (e) => {
+        let outcome: unknown;
         try {
-          handlersRef.current[event]?.(JSON.parse((e as MessageEvent<string>).data));
+          outcome = handlersRef.current[event]?.(JSON.parse((e as MessageEvent<string>).data));
         } catch {
           // A malformed event is skipped; the next one carries the full state again.
+        }
+        if (outcome === END_STREAM) {
+          source.close();
+          setState('ended');
         }
       });
     }

@@ -7,14 +7,14 @@
  * answers epoch; this process clears its cache at once, other processes within EPOCH_POLL_MS. An answer
  * read while the epoch moved is not cached, so a read racing a delete cannot put a stale entry back.
  *
- * New devices are entered in micro-batches (BatchWriter: one transaction per batch), and concurrent
+ * Cache misses are resolved in micro-batches (BatchWriter; see assignment.store.ts), and concurrent
  * first requests for one token in this process share one promise; across processes the unique token
  * decides (INSERT ... ON CONFLICT DO NOTHING, the loser reads the winner's committed row).
  */
 import { BatchWriter } from '../../platform/batch-writer';
 import { ServiceError } from '../../platform/errors';
 import type { Clock } from '../../platform/module';
-import type { AssignmentStore, EnterResult, NewDevice } from './assignment.store';
+import type { AssignmentStore, NewDevice } from './assignment.store';
 import { LruCache } from './lru';
 import { type DeviceRecord, takesNewDevice } from './model';
 
@@ -25,7 +25,7 @@ export interface AssignmentServiceDeps {
   store: AssignmentStore;
   clock: Clock;
   cacheSize: number;
-  batch: { maxRows: number; maxDelayMs: number; maxQueue: number };
+  batch: { maxRows: number; maxDelayMs: number; maxQueue: number; concurrency: number };
   observe?: { cacheHit(): void; cacheMiss(): void; devicesEntered(n: number): void };
 }
 
@@ -66,12 +66,15 @@ export function createAssignmentService(deps: AssignmentServiceDeps) {
   let epoch = 0;
   let poller: NodeJS.Timeout | null = null;
 
-  const writer = new BatchWriter<NewDevice, EnterResult>({
-    name: 'ab new devices',
+  // Cache misses are resolved in micro-batches: one read for the whole batch and, for the devices not
+  // found, one transaction that records and assigns them. Per-request queries would cost a round trip
+  // each (on PGlite a turn of its single connection).
+  const lookups = new BatchWriter<NewDevice, DeviceRecord | null>({
+    name: 'ab device lookups',
     flush: async (rows) => {
-      const out = await store.enter(rows);
-      deps.observe?.devicesEntered(out.filter((r) => r !== null).length);
-      return out;
+      const { records, entered } = await store.resolve(rows);
+      if (entered > 0) deps.observe?.devicesEntered(entered);
+      return records;
     },
     ...deps.batch,
   });
@@ -86,10 +89,7 @@ export function createAssignmentService(deps: AssignmentServiceDeps) {
   async function resolve(token: string): Promise<string> {
     const epochAtStart = epoch;
     const firstSeenAt = new Date(clock.now());
-    const record =
-      (await store.device(token)) ??
-      (await writer.write({ token, firstSeenAt })) ??
-      (await store.device(token));
+    const record = await lookups.write({ token, firstSeenAt });
     if (!record) {
       // Only possible if the device row vanished between its insert and this read.
       throw new ServiceError('AB_DEVICE_NOT_RECORDED', 503, 'The device could not be recorded; retry', {
@@ -189,7 +189,7 @@ export function createAssignmentService(deps: AssignmentServiceDeps) {
     async stop(): Promise<void> {
       if (poller) clearInterval(poller);
       poller = null;
-      await writer.close();
+      await lookups.close();
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
- * SQL for devices and their assignments. New devices enter in batches (one transaction per batch, see
- * assignment.service.ts): the device rows, the deck counters and the assignments commit together, so a
- * device is never visible without its values, and k is exact: the counter row of each deck version is
- * locked and advanced by the number of devices entering it, and rolls back with the batch.
+ * SQL for devices and their assignments. Lookups come in batches (see assignment.service.ts): one read
+ * for every token of the batch, then one transaction for the devices not found, in which the device
+ * rows, the deck counters and the assignments commit together. So a device is never visible without
+ * its values, and k is exact: each deck version's counter row is locked, advanced by the number of
+ * devices entering it, and rolled back with the batch if it fails (no gaps, unlike a sequence).
  */
 import type { Db, Queryable } from '../../platform/db';
 import { ENTRY_LOCK_KEY } from './experiments.store';
@@ -12,9 +13,6 @@ export interface NewDevice {
   token: string;
   firstSeenAt: Date;
 }
-
-/** What a batch did for one token: its record when this batch created it, null when it already existed. */
-export type EnterResult = DeviceRecord | null;
 
 export interface AssignmentDetail {
   experimentId: number;
@@ -76,23 +74,29 @@ export function createAssignmentStore(db: Pick<Db, 'query' | 'transaction'>) {
         if (c.first_seen_at < earliest) earliest = c.first_seen_at;
         if (c.first_seen_at > latest) latest = c.first_seen_at;
       }
-      // FOR UPDATE OF d locks the counters in experiment order (the lock follows the sort), again the
-      // same order in every process; they stay locked until this batch commits.
+      // Locks the counters in experiment order (the lock follows the sort), the same order in every
+      // process; they stay locked until this batch commits. NO KEY UPDATE: the assignments' foreign key
+      // checks (KEY SHARE) of other batches need not wait for it.
       const experiments = await tx.query<EntryExperiment>(
         `SELECT e.id, e.name, e.option_values, e.started_at, e.stopped_at, d.version, d.next_k
          FROM ab.experiments e
          JOIN ab.decks d ON d.experiment_id = e.id AND d.version = e.current_version
          WHERE e.started_at <= $1 AND (e.stopped_at IS NULL OR e.stopped_at > $2)
          ORDER BY e.id
-         FOR UPDATE OF d`,
+         FOR NO KEY UPDATE OF d`,
         [latest, earliest],
       );
       await loadDecks(tx, experiments);
 
       const entered = new Map<number, number>();
-      const rows = { device: [] as number[], experiment: [] as number[], version: [] as number[] };
-      const ks: number[] = [];
-      const options: number[] = [];
+      // Column arrays of the assignments to insert (one unnest).
+      const cols = {
+        device: [] as number[],
+        experiment: [] as number[],
+        version: [] as number[],
+        k: [] as number[],
+        option: [] as number[],
+      };
       for (const c of created) {
         const values: DeviceValue[] = [];
         for (const e of experiments) {
@@ -103,78 +107,109 @@ export function createAssignmentStore(db: Pick<Db, 'query' | 'transaction'>) {
           const deck = decks.get(`${e.id}:${e.version}`)!;
           const k = Number(e.next_k) + n;
           const option = deck[k % deck.length]!;
-          rows.device.push(c.id);
-          rows.experiment.push(e.id);
-          rows.version.push(e.version);
-          ks.push(k);
-          options.push(option);
+          cols.device.push(c.id);
+          cols.experiment.push(e.id);
+          cols.version.push(e.version);
+          cols.k.push(k);
+          cols.option.push(option);
           values.push({ name: e.name, value: e.option_values[option]! });
         }
         out.set(c.token, { firstSeenAt: c.first_seen_at, values });
       }
-      if (options.length > 0) {
+      if (cols.option.length > 0) {
         const used = experiments.filter((e) => entered.has(e.id));
+        // One round trip: advance the counters and write the assignments.
         await tx.query(
-          `UPDATE ab.decks d SET next_k = d.next_k + u.n
-           FROM unnest($1::int[], $2::int[], $3::int8[]) AS u(id, version, n)
-           WHERE d.experiment_id = u.id AND d.version = u.version`,
-          [used.map((e) => e.id), used.map((e) => e.version), used.map((e) => entered.get(e.id)!)],
-        );
-        await tx.query(
-          `INSERT INTO ab.assignments (device_id, experiment_id, version, k, option)
+          `WITH advanced AS (
+             UPDATE ab.decks d SET next_k = d.next_k + u.n
+             FROM unnest($6::int[], $7::int[], $8::int8[]) AS u(id, version, n)
+             WHERE d.experiment_id = u.id AND d.version = u.version)
+           INSERT INTO ab.assignments (device_id, experiment_id, version, k, option)
            SELECT * FROM unnest($1::int8[], $2::int[], $3::int[], $4::int8[], $5::int2[])`,
-          [rows.device, rows.experiment, rows.version, ks, options],
+          [
+            cols.device,
+            cols.experiment,
+            cols.version,
+            cols.k,
+            cols.option,
+            used.map((e) => e.id),
+            used.map((e) => e.version),
+            used.map((e) => entered.get(e.id)!),
+          ],
         );
       }
       return out;
     });
   }
 
+  /** First-seen time and values of the known devices among `tokens`. */
+  async function read(tokens: string[], tx: Queryable = db): Promise<Map<string, DeviceRecord>> {
+    const rows = await tx.query<{
+      token: string;
+      first_seen_at: Date;
+      name: string | null;
+      value: OptionValue | null;
+    }>(
+      `SELECT d.token, d.first_seen_at, e.name, e.option_values -> a.option AS value
+       FROM ab.devices d
+       LEFT JOIN ab.assignments a ON a.device_id = d.id
+       LEFT JOIN ab.experiments e ON e.id = a.experiment_id
+       WHERE d.token = ANY($1::text[])
+       ORDER BY d.token, a.experiment_id`,
+      [tokens],
+    );
+    const out = new Map<string, DeviceRecord>();
+    for (const r of rows) {
+      let record = out.get(r.token);
+      if (!record) {
+        record = { firstSeenAt: r.first_seen_at, values: [] };
+        out.set(r.token, record);
+      }
+      if (r.name !== null) record.values.push({ name: r.name, value: r.value! });
+    }
+    return out;
+  }
+
+  async function enter(tokens: string[], seen: Date[]): Promise<Map<string, DeviceRecord>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await enterOnce(tokens, seen);
+      } catch (e) {
+        if (attempt >= 3 || !RETRYABLE.has((e as { code?: string }).code ?? '')) throw e;
+      }
+    }
+  }
+
   return {
-    /** The device's first-seen time and values, or null for a device never seen. */
-    async device(token: string, tx: Queryable = db): Promise<DeviceRecord | null> {
-      const rows = await tx.query<{ first_seen_at: Date; name: string | null; value: OptionValue | null }>(
-        `SELECT d.first_seen_at, e.name, e.option_values -> a.option AS value
-         FROM ab.devices d
-         LEFT JOIN ab.assignments a ON a.device_id = d.id
-         LEFT JOIN ab.experiments e ON e.id = a.experiment_id
-         WHERE d.token = $1
-         ORDER BY a.experiment_id`,
-        [token],
-      );
-      if (rows.length === 0) return null;
-      const values: DeviceValue[] = [];
-      for (const r of rows) if (r.name !== null) values.push({ name: r.name, value: r.value! });
-      return { firstSeenAt: rows[0]!.first_seen_at, values };
-    },
+    read,
 
     /**
-     * Records new devices and assigns them, in one transaction; one result per input row, in order.
-     * A token given twice is entered once, with its earliest time.
+     * The record of every device in the batch, recording the new ones: one read for all tokens, one
+     * transaction entering those not found, and a second read for those another process entered in
+     * between (their insert conflicted; ON CONFLICT waited for that process to commit). One result per
+     * input row, in order; a token given twice is entered once, with its earliest time. Null only if a
+     * device vanished meanwhile. `entered` counts the devices this batch recorded.
      */
-    async enter(batch: NewDevice[]): Promise<EnterResult[]> {
+    async resolve(batch: NewDevice[]): Promise<{ records: (DeviceRecord | null)[]; entered: number }> {
       const earliest = new Map<string, Date>();
       for (const d of batch) {
         const t = earliest.get(d.token);
         if (!t || d.firstSeenAt < t) earliest.set(d.token, d.firstSeenAt);
       }
-      const tokens = [...earliest.keys()].sort();
-      const seen = tokens.map((t) => earliest.get(t)!);
-      let created: Map<string, DeviceRecord> | undefined;
-      for (let attempt = 1; !created; attempt++) {
-        try {
-          created = await enterOnce(tokens, seen);
-        } catch (e) {
-          if (attempt >= 3 || !RETRYABLE.has((e as { code?: string }).code ?? '')) throw e;
-        }
+      const known = await read([...earliest.keys()]);
+      const missing = [...earliest.keys()].filter((t) => !known.has(t)).sort();
+      let entered = 0;
+      if (missing.length > 0) {
+        const created = await enter(
+          missing,
+          missing.map((t) => earliest.get(t)!),
+        );
+        for (const [token, record] of created) known.set(token, record);
+        entered = created.size;
+        const lost = missing.filter((t) => !created.has(t));
+        if (lost.length > 0) for (const [token, record] of await read(lost)) known.set(token, record);
       }
-      // Each token's record goes to its first row only; a repeated row reads it back like any other.
-      const given = new Set<string>();
-      return batch.map((d) => {
-        if (given.has(d.token)) return null;
-        given.add(d.token);
-        return created.get(d.token) ?? null;
-      });
+      return { records: batch.map((d) => known.get(d.token) ?? null), entered };
     },
 
     /** Everything explain needs about one device: null when it was never seen. */

@@ -23,7 +23,11 @@ export function createAbModule(
     'telelab_ab_cache_hits_total',
     'A/B answers served from the in-process cache',
   );
-  const misses = counter(metrics, 'telelab_ab_cache_misses_total', 'A/B answers read from the database');
+  const misses = counter(
+    metrics,
+    'telelab_ab_cache_misses_total',
+    'A/B answers not in the cache (resolved through the database)',
+  );
   const entered = counter(metrics, 'telelab_ab_devices_entered_total', 'New devices recorded and assigned');
   const assignments = createAssignmentService({
     store: createAssignmentStore(db),
@@ -33,6 +37,9 @@ export function createAbModule(
       maxRows: config.BATCH_MAX_ROWS,
       maxDelayMs: config.BATCH_MAX_DELAY_MS,
       maxQueue: config.BATCH_MAX_QUEUE,
+      // On PostgreSQL further batches read and insert their devices while one holds the deck counters
+      // and commits; PGlite has one connection, so a second batch would only queue behind the first.
+      concurrency: db.kind === 'postgres' ? 4 : 1,
     },
     observe: {
       cacheHit: () => hits.inc(),
@@ -40,6 +47,7 @@ export function createAbModule(
       devicesEntered: (n) => entered.inc(n),
     },
   });
+  // Read at scrape time (the platform's gauge helper has no collect callback).
   new client.Gauge({
     name: 'telelab_ab_cache_entries',
     help: 'Devices in the A/B answer cache',

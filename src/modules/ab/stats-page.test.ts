@@ -26,7 +26,7 @@ describe('GET /pages/experiment-stats', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(tableRows(res.body)).toEqual([
-      ['button_color', 'running', '6', '#FF0000', '1', '2', '33.3%', 'p = 1.00'],
+      ['button_color', 'running', '6', '#FF0000', '1', '2', '33.3%', 'p = 1.00 (too few devices to test)'],
       ['#00FF00', '1', '2', '33.3%'],
       ['#0000FF', '1', '2', '33.3%'],
       ['price', 'running', '6', '10', '75', '4', '66.7%', expect.stringMatching(/^p = /)],

@@ -32,9 +32,10 @@ const cell = (text: string | number, attrs = '') => `<td${attrs}>${escapeHtml(St
 
 function experimentRows(s: ExperimentStats): string {
   const span = ` rowspan="${s.options.length}"`;
+  const p = `p = ${s.srm.pValue.toPrecision(3)}`;
   const srm = s.srm.mismatch
-    ? `<td${span} class="srm">p = ${escapeHtml(s.srm.pValue.toPrecision(3))} — sample ratio mismatch</td>`
-    : cell(`p = ${s.srm.pValue.toPrecision(3)}`, span);
+    ? `<td${span} class="srm">${escapeHtml(p)} — sample ratio mismatch</td>`
+    : cell(s.srm.testable || s.devices === 0 ? p : `${p} (too few devices to test)`, span);
   return s.options
     .map((o, i) => {
       const head =

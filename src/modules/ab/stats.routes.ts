@@ -71,6 +71,7 @@ export function registerStatsRoutes(app: App, store: ExperimentsStore, now: () =
             chi_square: s.srm.chiSquare,
             df: s.srm.df,
             p_value: s.srm.pValue,
+            testable: s.srm.testable,
             mismatch: s.srm.mismatch,
           },
         })),

@@ -31,8 +31,22 @@ describe('experimentStats', () => {
     expect(s.srm.chiSquare).toBeCloseTo(14, 10);
     expect(s.srm.df).toBe(2);
     expect(s.srm.pValue).toBeCloseTo(Math.exp(-7), 12);
+    expect(s.srm.testable).toBe(true);
     expect(s.srm.mismatch).toBe(true);
     expect(s.options.map((o) => o.share)).toEqual([0.5, 0.3, 0.2]);
+  });
+
+  it('does not flag a rare option drawn first, before the test is valid', () => {
+    // One device with the 1-in-20 option: X² = 19, p = 0.00027, but the expected counts are below 5.
+    const price: Experiment = { ...colours, values: [10, 20, 50, 5], weights: [75, 10, 5, 10], deckSize: 20 };
+    const s = experimentStats(
+      price,
+      [{ experimentId: 1, version: 1, weights: [75, 10, 5, 10] }],
+      counts(1, 1, [0, 0, 1, 0]),
+    );
+    expect(s.srm.pValue).toBeLessThan(0.001);
+    expect(s.srm.testable).toBe(false);
+    expect(s.srm.mismatch).toBe(false);
   });
 
   it('does not flag counts that follow the deck', () => {
@@ -41,7 +55,7 @@ describe('experimentStats', () => {
       [{ experimentId: 1, version: 1, weights: [1, 1, 1] }],
       counts(1, 1, [200, 200, 200]),
     );
-    expect(s.srm).toEqual({ chiSquare: 0, df: 2, pValue: 1, mismatch: false });
+    expect(s.srm).toEqual({ chiSquare: 0, df: 2, pValue: 1, testable: true, mismatch: false });
   });
 
   it('expects each version its own weights', () => {

@@ -3,6 +3,8 @@
  * sample-ratio-mismatch (SRM) check. Expected counts follow the weights each device entered under:
  * n_v devices in deck version v expect n_v * w_v,o / W_v of option o, summed over versions. Decks make
  * counts exact by construction, so a flagged SRM means rows were lost or written outside the deck.
+ * Within the first deck a rare option can come first, far from its share; the chi-square approximation
+ * needs every expected count >= 5, so a mismatch is only flagged once the test is valid ("testable").
  */
 import { chiSquareGoodnessOfFit } from '../../stats/chisquare';
 import type { CountRow, VersionRow } from './experiments.store';
@@ -10,6 +12,8 @@ import type { Experiment, OptionValue } from './model';
 
 /** SRM is flagged below this p-value (the usual threshold for a sample ratio mismatch alarm). */
 export const SRM_ALPHA = 0.001;
+/** The chi-square approximation's usual validity condition: every expected count at least this. */
+export const SRM_MIN_EXPECTED = 5;
 
 export interface OptionStats {
   value: OptionValue;
@@ -29,7 +33,7 @@ export interface ExperimentStats {
   version: number;
   devices: number;
   options: OptionStats[];
-  srm: { chiSquare: number; df: number; pValue: number; mismatch: boolean };
+  srm: { chiSquare: number; df: number; pValue: number; testable: boolean; mismatch: boolean };
 }
 
 export function experimentStats(e: Experiment, versions: VersionRow[], counts: CountRow[]): ExperimentStats {
@@ -53,6 +57,7 @@ export function experimentStats(e: Experiment, versions: VersionRow[], counts: C
   const devices = observed.reduce((s, x) => s + x, 0);
   // With no devices the expected counts are all 0; the test then has nothing to reject (p = 1).
   const test = chiSquareGoodnessOfFit(observed, devices > 0 ? expected : e.weights);
+  const testable = devices > 0 && expected.every((x) => x >= SRM_MIN_EXPECTED);
   return {
     name: e.name,
     status: e.stoppedAt ? 'stopped' : 'running',
@@ -67,7 +72,13 @@ export function experimentStats(e: Experiment, versions: VersionRow[], counts: C
       share: devices > 0 ? observed[o]! / devices : null,
       expected: expected[o]!,
     })),
-    srm: { chiSquare: test.statistic, df: test.df, pValue: test.p, mismatch: test.p < SRM_ALPHA },
+    srm: {
+      chiSquare: test.statistic,
+      df: test.df,
+      pValue: test.p,
+      testable,
+      mismatch: testable && test.p < SRM_ALPHA,
+    },
   };
 }
 

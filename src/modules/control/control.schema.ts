@@ -32,7 +32,7 @@ export const readings = controlSchema.table(
     /** The sensor's time of the measurement: decides the window. */
     datetime: tstz('datetime').notNull(),
     payload: integer('payload').notNull(),
-    /** When the controller accepted it. */
+    /** When the controller wrote it (its clock at the flush of the batch, a few ms after receipt). */
     receivedAt: tstz('received_at').notNull(),
   },
   (t) => [index('readings_datetime_idx').on(t.datetime)],
@@ -75,6 +75,9 @@ export const decisions = controlSchema.table(
   },
   (t) => [
     index('decisions_changes_idx').on(t.decidedAt).where(sql`${t.changed}`),
-    check('decisions_status_check', sql`${t.status} IN ('up', 'down') AND ${t.previousStatus} IN ('up', 'down')`),
+    check(
+      'decisions_status_check',
+      sql`${t.status} IN ('up', 'down') AND ${t.previousStatus} IN ('up', 'down')`,
+    ),
   ],
 );

@@ -38,7 +38,7 @@ export function createIngestService(deps: IngestServiceDeps) {
   const writer = new BatchWriter<NewReading>({
     name: 'control readings',
     flush: async (rows) => {
-      await deps.store.insertReadings(rows);
+      await deps.store.insertReadings(rows, new Date(clock.now()));
       return rows.map(() => undefined);
     },
     ...deps.batch,
@@ -96,7 +96,7 @@ export function createIngestService(deps: IngestServiceDeps) {
       const windowStart = windowFor(at, intervalMs).start.getTime();
       pending.set(windowStart, (pending.get(windowStart) ?? 0) + 1);
       try {
-        await writer.write({ datetime: at, payload: input.payload, receivedAt: new Date(now) });
+        await writer.write({ datetime: at, payload: input.payload });
       } finally {
         settle(windowStart);
       }

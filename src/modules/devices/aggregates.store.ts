@@ -1,5 +1,5 @@
 /**
- * Aggregate SQL: one pass over the covering index computes count, min, max, sum and the exact median
+ * Aggregate SQL: one pass over the covering primary key computes count, min, max, sum and the exact median
  * of value (x + y + z) and of each axis.
  *
  * Median: percentile_disc picks the two middle values (the same one twice for an odd count) and we

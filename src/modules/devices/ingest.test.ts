@@ -30,11 +30,13 @@ describe('POST /devices/{device_id}/data', () => {
     });
     expect(body.id).toBeGreaterThan(0);
     expect(body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    const stored = await app.db.query<{ x: number; ts: Date }>(
-      'SELECT x, ts FROM devices.readings WHERE id = $1',
+    const stored = await app.db.query<{ x: number; ts: Date; created_at: Date }>(
+      'SELECT x, ts, created_at FROM devices.readings WHERE id = $1',
       [body.id],
     );
-    expect(stored).toEqual([{ x: 1.5, ts: new Date('2024-05-01T10:00:00.250Z') }]);
+    expect(stored).toEqual([
+      { x: 1.5, ts: new Date('2024-05-01T10:00:00.250Z'), created_at: new Date(body.created_at) },
+    ]);
   });
 
   it('uses the server time when the reading has no ts', async () => {
@@ -67,6 +69,14 @@ describe('POST /devices/{device_id}/data', () => {
     );
     expect(responses.map((r) => r.statusCode)).toEqual(Array(50).fill(201));
     expect(new Set(responses.map((r) => r.json().id)).size).toBe(50);
+    // Each caller got the id of its own row (rows of one batch are inserted sorted, not in arrival order).
+    const rows = await app.db.query<{ id: number; x: number }>(
+      "SELECT id, x FROM devices.readings WHERE device_id = 'fresh-device'",
+    );
+    const xById = new Map(rows.map((r) => [Number(r.id), r.x]));
+    responses.forEach((r, i) => {
+      expect(xById.get(r.json().id)).toBe(i);
+    });
     expect(await countRows("devices.devices WHERE id = 'fresh-device'")).toBe(1);
     expect(await countRows("devices.readings WHERE device_id = 'fresh-device'")).toBe(50);
   });

@@ -59,9 +59,9 @@ export function createRecalcService(deps: RecalcServiceDeps) {
   let stopping = false;
 
   async function run(taskId: string, trigger: string): Promise<{ devices: number }> {
-    const ids = await aggregates.deviceIds();
-    await tasks.start(taskId, trigger, ids.length);
     try {
+      const ids = await aggregates.deviceIds();
+      await tasks.start(taskId, trigger, ids.length);
       for (let i = 0; i < ids.length; i += deps.chunkSize) {
         if (stopping) {
           throw new ServiceError('DEVICES_RECALC_INTERRUPTED', 409, 'Interrupted: the worker shut down');
@@ -125,7 +125,10 @@ export function createRecalcService(deps: RecalcServiceDeps) {
     },
 
     async status(taskId: string): Promise<TaskView> {
-      const [job, row] = await Promise.all([deps.jobs.get(RECALC_JOB, taskId), tasks.get(taskId)]);
+      // Job first, row second: the handler finishes the row before pg-boss completes the job, so a
+      // completed job is never shown with the progress row as it was before the run.
+      const job = await deps.jobs.get(RECALC_JOB, taskId);
+      const row = await tasks.get(taskId);
       if (!job && !row) throw notFound('DEVICES_TASK_NOT_FOUND', `Task ${taskId} does not exist`);
       return view(taskId, job, row);
     },

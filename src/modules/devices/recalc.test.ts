@@ -34,11 +34,17 @@ const task = async (app: TestApp, id: string) => {
   return res.json();
 };
 
-async function waitForStatus(app: TestApp, id: string, status: string, timeoutMs = 20_000) {
+async function waitForStatus(
+  app: TestApp,
+  id: string,
+  status: string,
+  also: (t: { progress: { total: number } }) => boolean = () => true,
+  timeoutMs = 20_000,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const t = await task(app, id);
-    if (t.status === status) return t;
+    if (t.status === status && also(t)) return t;
     if (Date.now() > deadline) throw new Error(`task ${id} still ${t.status}, wanted ${status}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -76,7 +82,8 @@ describe('POST /tasks/recalculate', () => {
     const app = await appWith({ aggregatesStore, recalcChunkSize: 2 });
 
     const first = await requestRecalc(app);
-    const running = await waitForStatus(app, first, 'running');
+    // pg-boss marks the job active a moment before the handler records the total.
+    const running = await waitForStatus(app, first, 'running', (t) => t.progress.total > 0);
     expect(running).toMatchObject({ progress: { done: 0, total: 5 }, finished_at: null, error: null });
     expect(running.started_at).toMatch(/Z$/);
 

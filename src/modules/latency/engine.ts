@@ -1,17 +1,3 @@
-import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { buildConnector, type Dispatcher, Pool, request } from 'undici';
-import { ServiceError } from '../../platform/errors';
-import {
-  createLatencyHistogram,
-  type LatencyHistogram,
-  type LatencySummary,
-  mergeInto,
-  recordMs,
-  summarizeHistogram,
-} from '../../stats/histogram';
-
 /**
  * The load engine: one run against one HTTP target, in stages, with live pause/resume/stop.
  * Library first (autocannon style): `new LoadRun(opts)` + events + `start()`, or `run(opts, signal)`.
@@ -21,207 +7,39 @@ import {
  * (and every 'second' event) gives { stageIndex, elapsedInStageMs }; a new LoadRun with `startAt` set to
  * them continues an interrupted run, e.g. after a restart.
  */
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { type Dispatcher, Pool } from 'undici';
+import { ServiceError } from '../../platform/errors';
+import { recordMs, summarizeHistogram } from '../../stats/histogram';
+import { Bucket } from './bucket';
+import {
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_TIMEOUT_MS,
+  LATE_AFTER_MS,
+  type LoadModel,
+  type LoadOptions,
+  type LoadProgress,
+  type LoadResult,
+  type LoadRunEvents,
+  type LoadStage,
+  type LoadState,
+  type LoadSummary,
+  type RequestResult,
+  type Thresholds,
+} from './engine.types';
+import { evaluateThresholds } from './thresholds';
+import { corkingConnector, errorKind, errorText, invalid, resolveTarget, round3, wallIso } from './transport';
 
-export type LoadModel = 'closed' | 'arrival-rate';
-
-export interface LoadTarget {
-  /** Full URL (`http://host:port/path?query`); or give scheme/host/port/path. */
-  url?: string;
-  scheme?: 'http' | 'https';
-  host?: string;
-  port?: number;
-  path?: string;
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string | Buffer | null;
-}
-
-/** The seed's load profile. Open model: `users / intervalSeconds` requests per second. */
-export interface LoadStage {
-  users: number;
-  durationSeconds: number;
-  intervalSeconds: number;
-}
-
-/** Where to continue a run (e.g. after a restart): `elapsedMs` of stage `stageIndex` already ran. */
-export interface StartAt {
-  stageIndex: number;
-  elapsedMs: number;
-}
-
-export interface Thresholds {
-  p50_ms?: number;
-  p90_ms?: number;
-  p99_ms?: number;
-  mean_ms?: number;
-  /** Minimum percent (0-100) of requests answered with a success status. */
-  success_rate?: number;
-  /** Maximum percent (0-100) of requests that got no HTTP response at all (transport errors). */
-  error_rate?: number;
-}
-
-export interface ThresholdCheck {
-  name: keyof Thresholds;
-  limit: number;
-  /** null when there is nothing to measure (no requests / no latencies); such a check fails. */
-  actual: number | null;
-  passed: boolean;
-}
-
-export interface ThresholdReport {
-  passed: boolean;
-  checks: ThresholdCheck[];
-}
-
-/** One request, as the seed's ExperimentResult. Transport error: status_code 0, latency_ms null. */
-export interface RequestResult {
-  status_code: number;
-  latency_ms: number | null;
-  timestamp: string;
-  error: string | null;
-}
-
-export interface LoadOptions {
-  target: LoadTarget;
-  stages: LoadStage[];
-  model?: LoadModel;
-  /** Connect, response-headers and between-body-chunks timeout, each; default 10 000 ms. */
-  timeoutMs?: number;
-  /** Statuses that count as success; default every 2xx. */
-  successStatuses?: Iterable<number>;
-  /** Sockets to the target; default the largest stage's users (closed) or min(maxInFlight, 100) (open). */
-  connections?: number;
-  /** HTTP/1.1 pipelining depth per socket; default 1 (none). */
-  pipelining?: number;
-  /**
-   * Open model only: most requests outstanding at once (default 1000). A request due while the cap is
-   * reached waits and is sent late (its latency still counts from its scheduled time); one that waited
-   * longer than `timeoutMs`, or is still unsent when the stage ends or the run pauses, is dropped.
-   */
-  maxInFlight?: number;
-  thresholds?: Thresholds;
-  startAt?: StartAt;
-  /** Called for every finished request (for a raw-record sink); keep it cheap. */
-  onResult?: (result: RequestResult) => void;
-}
-
-export type LoadState = 'idle' | 'running' | 'paused' | 'stopping' | 'completed' | 'stopped';
-
-export interface LoadProgress {
-  state: LoadState;
-  stageIndex: number;
-  stageCount: number;
-  /** Active (not paused) time spent in the current stage; feed back as `startAt.elapsedMs`. */
-  elapsedInStageMs: number;
-  stageDurationMs: number;
-  /** Requests sent and not yet answered. */
-  inFlight: number;
-}
-
-export interface LoadCounters {
-  /** Finished requests: answered, or failed without an answer. */
-  requests: number;
-  successes: number;
-  failures: number;
-  /** `status` (answered with a non-success status) or a transport error kind (`timeout`, ...). */
-  failuresByKind: Record<string, number>;
-  statusCodes: Record<string, number>;
-  /** Open model: sent more than LATE_AFTER_MS after their scheduled time. */
-  late: number;
-  /** Open model: due but never sent (see `maxInFlight`). */
-  dropped: number;
-}
-
-/** One second of the run; `histogram` is in µs and can be encoded with `encodeHistogram`. */
-export interface SecondBucket extends LoadCounters {
-  timestamp: string;
-  durationMs: number;
-  stageIndex: number;
-  elapsedInStageMs: number;
-  latency: LatencySummary;
-  rawLatency: LatencySummary | null;
-  histogram: LatencyHistogram;
-  rawHistogram: LatencyHistogram | null;
-}
-
-export interface LoadSummary extends LoadCounters {
-  model: LoadModel;
-  state: LoadState;
-  startedAt: string;
-  endedAt: string | null;
-  /** Time spent running (pauses excluded). */
-  activeMs: number;
-  rps: number;
-  successRate: number;
-  errorRate: number;
-  /** Closed: from send to last body byte. Open: from the scheduled send time (coordinated-omission corrected). */
-  latency: LatencySummary;
-  /** Open model only: from the actual write to the socket, as a closed-loop tool would report. */
-  rawLatency: LatencySummary | null;
-  progress: LoadProgress;
-  thresholds: ThresholdReport | null;
-}
-
-export interface LoadResult {
-  summary: LoadSummary;
-  histogram: LatencyHistogram;
-  rawHistogram: LatencyHistogram | null;
-}
-
-export interface LoadRunEvents {
-  stage: [index: number, stage: LoadStage];
-  second: [bucket: SecondBucket];
-  state: [state: LoadState];
-  end: [result: LoadResult];
-}
-
-/** Sent later than this after its scheduled time counts as late (timers alone add ~1-2 ms). */
-export const LATE_AFTER_MS = 10;
-export const DEFAULT_TIMEOUT_MS = 10_000;
-export const DEFAULT_MAX_IN_FLIGHT = 1000;
+export * from './engine.types';
+export { measureOnce } from './measure';
+export { evaluateThresholds } from './thresholds';
+export { errorKind, resolveTarget } from './transport';
 
 const PUMP_TICK = 0;
 const PUMP_DROP = 1;
 const PUMP_STAGE_END = 2;
 type PumpMode = typeof PUMP_TICK | typeof PUMP_DROP | typeof PUMP_STAGE_END;
-
-const invalid = (message: string) => new ServiceError('LATENCY_INVALID_LOAD', 400, message);
-
-interface ResolvedTarget {
-  origin: string;
-  dispatch: Dispatcher.DispatchOptions;
-}
-
-export function resolveTarget(t: LoadTarget): ResolvedTarget {
-  let url: URL;
-  try {
-    if (t.url) url = new URL(t.url);
-    else {
-      if (!t.host) throw invalid('target needs a url or a host');
-      const host = t.host.includes(':') && !t.host.startsWith('[') ? `[${t.host}]` : t.host;
-      url = new URL(`${t.scheme ?? 'http'}://${host}${t.port ? `:${t.port}` : ''}`);
-      if (t.path) url = new URL(t.path, url);
-    }
-  } catch (e) {
-    if (e instanceof ServiceError) throw e;
-    throw invalid(`invalid target url: ${(e as Error).message}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('target must be http or https');
-  const headers: string[] = [];
-  for (const [k, v] of Object.entries(t.headers ?? {})) headers.push(k, v);
-  const method = (t.method ?? 'GET').toUpperCase();
-  return {
-    origin: url.origin,
-    dispatch: {
-      path: url.pathname + url.search,
-      method,
-      headers,
-      body: t.body ?? null,
-      // Without this undici will not pipeline behind a request until its headers arrive.
-      blocking: false,
-    },
-  };
-}
 
 function validate(opts: LoadOptions): void {
   if (!Array.isArray(opts.stages) || opts.stages.length === 0)
@@ -238,80 +56,6 @@ function validate(opts: LoadOptions): void {
   const sa = opts.startAt;
   if (sa && !(Number.isInteger(sa.stageIndex) && sa.stageIndex >= 0 && sa.elapsedMs >= 0)) {
     throw invalid('startAt needs stageIndex >= 0 and elapsedMs >= 0');
-  }
-}
-
-const wallIso = (perfMs: number) => new Date(performance.timeOrigin + perfMs).toISOString();
-const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
-
-/** A transport error's kind (a counter name) from undici's / Node's error codes. */
-export function errorKind(err: Error & { code?: string }): string {
-  switch (err.code) {
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connect_timeout';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return 'timeout';
-    case 'ECONNREFUSED':
-      return 'connection_refused';
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-      return 'connection_reset';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'dns';
-    case 'UND_ERR_ABORTED':
-    case 'ABORT_ERR':
-      return 'aborted';
-    default:
-      return 'other';
-  }
-}
-
-const errorText = (err: Error & { code?: string }) =>
-  err.code ? `${err.code}: ${err.message}` : err.message;
-
-class Bucket implements LoadCounters {
-  requests = 0;
-  successes = 0;
-  failures = 0;
-  failuresByKind: Record<string, number> = {};
-  statusCodes: Record<string, number> = {};
-  late = 0;
-  dropped = 0;
-  readonly histogram = createLatencyHistogram();
-  readonly rawHistogram: LatencyHistogram | null;
-  constructor(
-    public startedAt: number,
-    withRaw: boolean,
-  ) {
-    this.rawHistogram = withRaw ? createLatencyHistogram() : null;
-  }
-  addTo(total: Bucket): void {
-    total.requests += this.requests;
-    total.successes += this.successes;
-    total.failures += this.failures;
-    total.late += this.late;
-    total.dropped += this.dropped;
-    for (const k in this.failuresByKind)
-      total.failuresByKind[k] = (total.failuresByKind[k] ?? 0) + this.failuresByKind[k]!;
-    for (const k in this.statusCodes)
-      total.statusCodes[k] = (total.statusCodes[k] ?? 0) + this.statusCodes[k]!;
-    mergeInto(total.histogram, this.histogram);
-    if (this.rawHistogram && total.rawHistogram) mergeInto(total.rawHistogram, this.rawHistogram);
-  }
-  counters(): LoadCounters {
-    const { requests, successes, failures, late, dropped } = this;
-    return {
-      requests,
-      successes,
-      failures,
-      failuresByKind: { ...this.failuresByKind },
-      statusCodes: { ...this.statusCodes },
-      late,
-      dropped,
-    };
   }
 }
 
@@ -413,7 +157,12 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
       keepAliveTimeout: 30_000,
-      connect: pipelining > 1 ? corkingConnector(this.timeoutMs) : undefined,
+      connect:
+        pipelining > 1
+          ? corkingConnector(this.timeoutMs, opts.lookup)
+          : opts.lookup
+            ? { lookup: opts.lookup }
+            : undefined,
     });
     if (opts.startAt) {
       this.stageIndex = opts.startAt.stageIndex;
@@ -792,32 +541,6 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
   }
 }
 
-const uncork = (socket: Socket) => socket.uncork();
-
-/**
- * With pipelining, several requests go to one socket in the same tick and each would cost its own write
- * syscall (most of a load generator's CPU on loopback). Corking the socket until the end of the tick sends
- * them in one writev, as wrk does. Without pipelining there is at most one request per socket per tick.
- */
-function corkingConnector(timeoutMs: number): buildConnector.connector {
-  const connect = buildConnector({ timeout: timeoutMs });
-  return (opts, callback) =>
-    connect(opts, (...args) => {
-      const socket = args[1];
-      if (socket) {
-        const write = socket.write;
-        socket.write = function (this: Socket, ...writeArgs: Parameters<Socket['write']>) {
-          if (this.writableCorked === 0) {
-            this.cork();
-            process.nextTick(uncork, this);
-          }
-          return write.apply(this, writeArgs as Parameters<typeof write>);
-        } as Socket['write'];
-      }
-      callback(...args);
-    });
-}
-
 /** Runs to the end (or until `signal` aborts, which stops the run) and returns the result. */
 export function run(opts: LoadOptions, signal?: AbortSignal): Promise<LoadResult> {
   const r = new LoadRun(opts);
@@ -826,68 +549,4 @@ export function run(opts: LoadOptions, signal?: AbortSignal): Promise<LoadResult
     signal.addEventListener('abort', () => void r.stop(), { once: true });
   }
   return r.start();
-}
-
-export function evaluateThresholds(
-  t: Thresholds,
-  s: Pick<LoadSummary, 'requests' | 'latency' | 'successRate' | 'errorRate'>,
-): ThresholdReport {
-  const checks: ThresholdCheck[] = [];
-  const hasLatency = s.latency.count > 0;
-  const max = (name: keyof Thresholds, actual: number | null) => {
-    const limit = t[name];
-    if (limit !== undefined) checks.push({ name, limit, actual, passed: actual !== null && actual <= limit });
-  };
-  max('p50_ms', hasLatency ? s.latency.p50 : null);
-  max('p90_ms', hasLatency ? s.latency.p90 : null);
-  max('p99_ms', hasLatency ? s.latency.p99 : null);
-  max('mean_ms', hasLatency ? s.latency.mean : null);
-  if (t.success_rate !== undefined) {
-    const actual = s.requests > 0 ? s.successRate : null;
-    checks.push({
-      name: 'success_rate',
-      limit: t.success_rate,
-      actual,
-      passed: actual !== null && actual >= t.success_rate,
-    });
-  }
-  max('error_rate', s.requests > 0 ? s.errorRate : null);
-  return { passed: checks.every((c) => c.passed), checks };
-}
-
-/** One request (for `GET /test-latency`): never throws; a failure is status_code 0 with `error`. */
-export async function measureOnce(
-  target: LoadTarget,
-  timeoutMs = DEFAULT_TIMEOUT_MS,
-): Promise<RequestResult> {
-  const timestamp = new Date().toISOString();
-  let resolved: ResolvedTarget;
-  try {
-    resolved = resolveTarget(target);
-  } catch (e) {
-    return { status_code: 0, latency_ms: null, timestamp, error: (e as Error).message };
-  }
-  const { path, method, headers, body } = resolved.dispatch;
-  const started = performance.now();
-  try {
-    const res = await request(resolved.origin + path, {
-      method,
-      headers: headers as string[],
-      body: body as string | Buffer | null,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    await res.body.dump({ limit: Number.MAX_SAFE_INTEGER });
-    return {
-      status_code: res.statusCode,
-      latency_ms: round3(performance.now() - started),
-      timestamp,
-      error: null,
-    };
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    const text = err.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : errorText(err);
-    return { status_code: 0, latency_ms: null, timestamp, error: text };
-  }
 }

@@ -176,7 +176,8 @@ describe('syncer position reports', () => {
       },
     });
     try {
-      await until('two cycles', async () => (cycles >= 2 ? true : undefined));
+      // The 2 s report timeout does not hold the cycles back.
+      await until('cycles while the report hangs', async () => (cycles >= 5 ? true : undefined), 1500);
       const added = await addLines(2);
       await until('the new records in the file', async () =>
         (await fileIds(file)).at(-1) === added.at(-1) ? true : undefined,

@@ -168,6 +168,7 @@ export async function runSyncer(opts: SyncerOptions): Promise<SyncerSummary> {
   const dispatcher = opts.dispatcher ?? new Agent();
   const summary: SyncerSummary = { cycles: 0, appended: 0, repairedBytes: 0 };
   let previousProblem: string | undefined;
+  let reporting: Promise<void> | undefined;
   try {
     while (!opts.signal?.aborted) {
       const report = await syncOnce({ ...opts, dispatcher });
@@ -176,16 +177,20 @@ export async function runSyncer(opts: SyncerOptions): Promise<SyncerSummary> {
       summary.repairedBytes += report.repairedBytes;
       previousProblem = logReport(logger, opts.targetFile, report, previousProblem);
       opts.onSync?.(report);
-      if (opts.name !== undefined && report.outcome === 'synced') {
-        await reportPosition(opts, dispatcher, logger, {
+      // In the background, one at a time: a slow API never delays the next cycle.
+      if (opts.name !== undefined && report.outcome === 'synced' && !reporting) {
+        reporting = reportPosition(opts, dispatcher, logger, {
           target_file: resolve(opts.targetFile),
           last_id: report.lastId,
           records_written: summary.appended,
+        }).finally(() => {
+          reporting = undefined;
         });
       }
       await sleep(opts.intervalMs, undefined, { signal: opts.signal }).catch(() => undefined);
     }
   } finally {
+    await reporting; // the last report, bounded by its timeout
     if (!opts.dispatcher) await dispatcher.close();
   }
   return summary;

@@ -9,8 +9,8 @@ export interface ChartSeries {
   scale?: string;
   /** Draw points only (sparse data such as one value per decision). */
   points?: boolean;
-  /** Step line (a value that holds until the next one). */
-  stepped?: boolean;
+  /** Draw the line across missing values (a dense series sharing the x axis with a sparse one). */
+  spanGaps?: boolean;
 }
 
 /** A shaded span of the x axis (seconds), e.g. the periods a status was "up". */
@@ -30,22 +30,57 @@ export interface ChartProps {
   units?: Record<string, string>;
   bands?: ChartBand[];
   height?: number;
+  /** Scales whose axis starts at zero (rates, latencies) instead of hugging the data. */
+  zero?: string[];
   /** Show this many seconds up to the newest point (a fixed window), instead of the data's extent. */
   xWindow?: number;
   /** Shown instead of an empty plot. */
   emptyText?: string;
 }
 
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** One-line 24-hour tick labels, as precise as the visible span needs (uPlot's stack up on a phone). */
+function timeLabels(u: uPlot, splits: number[]): string[] {
+  const span = (u.scales.x?.max ?? 0) - (u.scales.x?.min ?? 0);
+  return splits.map((v) => {
+    const d = new Date(v * 1000);
+    const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    if (span > 2 * 86_400) return `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+    if (span > 86_400) return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
+    if (span > 1800) return hm;
+    const ms = d.getMilliseconds();
+    return `${hm}:${pad(d.getSeconds())}${span < 20 && ms ? `.${Math.floor(ms / 100)}` : ''}`;
+  });
+}
+
+/** A round upper bound a little above `max` (1, 2 or 5 times a power of ten). */
+function niceMax(max: number): number {
+  if (!(max > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(max * 1.1));
+  return [1, 2, 5, 10].map((m) => m * p).find((v) => v >= max * 1.1) ?? 10 * p;
+}
+
 /**
  * One uPlot time-series chart that follows its container's width. The chart is built once per series
  * layout and fed new data in place, so live updates do not flicker or reallocate.
  */
-export function Chart({ title, data, series, units = {}, bands = [], height = 220, xWindow, emptyText }: ChartProps) {
+export function Chart({
+  title,
+  data,
+  series,
+  units = {},
+  bands = [],
+  height = 220,
+  zero = [],
+  xWindow,
+  emptyText,
+}: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const bandsRef = useRef(bands);
   bandsRef.current = bands;
-  const layout = JSON.stringify({ series, units, height, xWindow });
+  const layout = JSON.stringify({ series, units, height, zero, xWindow });
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: rebuilt only when the layout changes; data is fed below.
   useEffect(() => {
@@ -62,14 +97,19 @@ export function Chart({ title, data, series, units = {}, bands = [], height = 22
           time: true,
           // A single point would otherwise stretch the axis over years.
           range: (_u, min, max) => {
-            if (min == null || max == null || !Number.isFinite(max)) {
+            if (xWindow || min == null || max == null) {
               const now = Date.now() / 1000;
               return [now - (xWindow ?? 60), now];
             }
-            if (xWindow) return [max - xWindow, max];
             return min === max ? [min - 30, max + 30] : [min, max];
           },
         },
+        ...Object.fromEntries(
+          zero.map((scale) => [
+            scale,
+            { range: (_u: uPlot, _min: number, max: number) => [0, niceMax(max)] },
+          ]),
+        ),
       },
       series: [
         {},
@@ -78,13 +118,12 @@ export function Chart({ title, data, series, units = {}, bands = [], height = 22
           stroke: s.color,
           width: 1.5,
           scale: s.scale ?? 'y',
-          spanGaps: false,
-          ...(s.points ? { paths: () => null, points: { show: true, size: 6, fill: s.color } } : {}),
-          ...(s.stepped ? { paths: uPlot.paths.stepped?.({ align: 1 }) } : {}),
+          spanGaps: s.spanGaps ?? false,
+          ...(s.points ? { paths: () => null, points: { show: true, size: 7, fill: s.color } } : {}),
         })),
       ],
       axes: [
-        { stroke: '#555', grid: { stroke: '#eee' } },
+        { stroke: '#555', grid: { stroke: '#eee' }, space: 70, values: timeLabels },
         ...scales.map((scale, i) => ({
           scale,
           label: units[scale] ?? '',

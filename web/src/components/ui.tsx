@@ -32,7 +32,15 @@ export function Loading({ what = 'Loading' }: { what?: string }) {
   );
 }
 
-export function Card({ title, children, actions }: { title: string; children: ReactNode; actions?: ReactNode }) {
+export function Card({
+  title,
+  children,
+  actions,
+}: {
+  title: string;
+  children: ReactNode;
+  actions?: ReactNode;
+}) {
   return (
     <section className="card" aria-label={title}>
       <header className="card-head">
@@ -44,7 +52,13 @@ export function Card({ title, children, actions }: { title: string; children: Re
   );
 }
 
-export function Badge({ tone, children }: { tone: 'ok' | 'bad' | 'warn' | 'info' | 'muted'; children: ReactNode }) {
+export function Badge({
+  tone,
+  children,
+}: {
+  tone: 'ok' | 'bad' | 'warn' | 'info' | 'muted';
+  children: ReactNode;
+}) {
   return <span className={`badge badge-${tone}`}>{children}</span>;
 }
 

@@ -58,7 +58,13 @@ export function AbPage() {
       {s && s.experiments.length === 0 && <p className="muted">No experiments yet.</p>}
       <div className="grid">
         {s?.experiments.map((e) => (
-          <ExperimentCard key={e.name} e={e} alpha={s.srm_alpha} canStop={canAdmin} onChange={stats.refresh} />
+          <ExperimentCard
+            key={e.name}
+            e={e}
+            alpha={s.srm_alpha}
+            canStop={canAdmin}
+            onChange={stats.refresh}
+          />
         ))}
       </div>
       <div className="grid">
@@ -111,7 +117,13 @@ function ExperimentCard({
             <Badge tone="muted">no SRM (p = {fmtP(e.srm.p_value)})</Badge>
           )}
           {canStop && e.status === 'running' && (
-            <button type="button" className="danger" onClick={stop} disabled={busy} aria-label={`Stop ${e.name}`}>
+            <button
+              type="button"
+              className="danger"
+              onClick={stop}
+              disabled={busy}
+              aria-label={`Stop ${e.name}`}
+            >
               Stop
             </button>
           )}
@@ -123,11 +135,11 @@ function ExperimentCard({
         {fmtDateTime(e.started_at)}
         {e.stopped_at ? ` · stopped ${fmtDateTime(e.stopped_at)}` : ''} · deck version {e.version}
       </p>
-      <div className="bars" role="list" aria-label={`Distribution of ${e.name}`}>
+      <ul className="bars" aria-label={`Distribution of ${e.name}`}>
         {e.options.map((o) => {
           const label = String(o.value);
           return (
-            <div className="bar-row" role="listitem" key={label} aria-label={`${label}: ${o.devices} devices, ${o.percent}`}>
+            <li className="bar-row" key={label}>
               <span className="mono">
                 {typeof o.value === 'string' && COLOR.test(o.value) && (
                   <span className="swatch" style={{ background: o.value }} />
@@ -147,13 +159,13 @@ function ExperimentCard({
               <span className="bar-count">
                 {fmtNum(o.devices)} · {o.percent} <span className="muted">(w {o.weight})</span>
               </span>
-            </div>
+            </li>
           );
         })}
-      </div>
+      </ul>
       <p className="muted">
-        Dark tick: count expected from the weights. SRM = sample-ratio mismatch, chi-square {e.srm.chi_square.toFixed(2)}{' '}
-        on {e.srm.df} df, flagged when p &lt; {alpha}.
+        Dark tick: count expected from the weights. SRM = sample-ratio mismatch, chi-square{' '}
+        {e.srm.chi_square.toFixed(2)} on {e.srm.df} df, flagged when p &lt; {alpha}.
       </p>
       <ErrorMessage error={error} what="Stop" />
     </Card>

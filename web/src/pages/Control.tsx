@@ -2,142 +2,158 @@ import { useMemo, useState } from 'react';
 import { api, withQuery } from '../api';
 import { Chart, type ChartBand } from '../components/Chart';
 import { Badge, Card, ErrorMessage, Loading, NotAvailable, Stat } from '../components/ui';
-import { fmtAgo, fmtNum, fmtP, fmtSig, fmtTime } from '../format';
+import { fmtAgo, fmtClock, fmtNum, fmtP, fmtSig } from '../format';
 import { usePoll, useRoutes, useSse } from '../hooks';
-import { bool, field, isObj, type Json, list, num, str } from '../read';
 
-/** One decision as the page needs it, read tolerantly from GET /decisions or the stream. */
-interface DecisionRow {
-  key: string;
-  at: string | null;
-  windowStart: string | null;
-  windowEnd: string | null;
-  prevN: number | null;
-  prevMean: number | null;
-  currN: number | null;
-  currMean: number | null;
+type Status = 'up' | 'down';
+
+interface Window {
+  from_datetime: string;
+  to_datetime: string;
+  n: number;
+  mean: number | null;
+  std: number | null;
+}
+
+/** GET /decisions items and the stream's `decision` / `delivery` events. */
+interface Decision {
+  decided_at: string;
+  previous_window: Window;
+  current_window: Window;
   t: number | null;
   df: number | null;
   p: number | null;
-  status: string | null;
-  changed: boolean | null;
-  reason: string | null;
-  detail: string | null;
+  previous_status: Status;
+  status: Status;
+  changed: boolean;
+  reason: string;
+  detail: string;
   delivered: boolean | null;
+  delivery_error: string | null;
 }
 
-function readDecision(d: Json): DecisionRow {
-  const at = str(d, 'decided_at', 'decidedAt', 'datetime', 'at', 'created_at', 'time', 'window.end', 'curr.end');
-  return {
-    key: str(d, 'id') ?? `${at}`,
-    at,
-    windowStart: str(d, 'curr.start', 'current.start', 'window.start', 'window_start', 'curr_start'),
-    windowEnd: str(d, 'curr.end', 'current.end', 'window.end', 'window_end', 'curr_end'),
-    prevN: num(d, 'prev.n', 'previous.n', 'prev_n'),
-    prevMean: num(d, 'prev.mean', 'previous.mean', 'prev_mean'),
-    currN: num(d, 'curr.n', 'current.n', 'curr_n'),
-    currMean: num(d, 'curr.mean', 'current.mean', 'curr_mean'),
-    t: num(d, 't', 'test.t'),
-    df: num(d, 'df', 'test.df'),
-    p: num(d, 'p', 'p_value', 'test.p'),
-    status: str(d, 'status'),
-    changed: bool(d, 'changed'),
-    reason: str(d, 'reason'),
-    detail: str(d, 'detail'),
-    delivered: bool(d, 'delivered', 'command_delivered'),
-  };
+interface ControlStatus {
+  status: Status;
+  leader: { this_process: boolean; id: string | null };
+  manipulator: { host: string; port: number; connected: boolean };
+  interval_seconds: number;
+  alpha: number;
+  next_decision_at: string;
+  last_decision: Decision | null;
+}
+
+interface Live {
+  at: string;
+  current_window: Window;
+  previous_window: Window;
+}
+
+interface Period {
+  from_datetime: string;
+  to_datetime: string;
+  status: Status;
 }
 
 const SHOWN = 200;
+const LIVE_POINTS = 600;
 const HISTORY_MINUTES = 15;
+const secs = (iso: string) => new Date(iso).getTime() / 1000;
 
 export function ControlPage() {
   const { routes, error: routesError } = useRoutes();
   const available = routes?.has('GET', '/decisions') ?? false;
-  const streamPath = routes?.getPaths('control').find((p) => /stream|events|sse/.test(p)) ?? null;
-  const [streamed, setStreamed] = useState<DecisionRow[]>([]);
-  const sse = useSse(available && streamPath ? streamPath : null, {
-    decision: (d) => {
-      if (isObj(d)) setStreamed((old) => [readDecision(d), ...old].slice(0, SHOWN));
-    },
-  });
-  const live = sse === 'open';
+  const hasStream = routes?.has('GET', '/control/stream') ?? false;
+  const hasStatus = routes?.has('GET', '/control/status') ?? false;
+  const hasHistory = routes?.has('GET', '/history') ?? false;
 
-  // The table's base comes from GET /decisions; with the stream open it is refreshed rarely and the
-  // stream adds the rest; without it, polled every second.
+  // Newest first, one entry per decision time; a `delivery` event replaces its decision.
+  const [streamed, setStreamed] = useState<Decision[]>([]);
+  const [live, setLive] = useState<Live[]>([]);
+  const upsert = (d: unknown) =>
+    setStreamed((old) =>
+      [d as Decision, ...old.filter((x) => x.decided_at !== (d as Decision).decided_at)].slice(0, SHOWN),
+    );
+  const sse = useSse(available && hasStream ? '/control/stream' : null, {
+    decision: upsert,
+    delivery: upsert,
+    live: (l) => setLive((old) => [...old, l as Live].slice(-LIVE_POINTS)),
+  });
+  const streaming = sse === 'open';
+
+  // With the stream open the list is reloaded rarely (the stream adds the rest); without it, every second.
   const decisions = usePoll(
     (signal) =>
       available
-        ? api(withQuery('/decisions', { limit: SHOWN }), { signal }).then((x) =>
-            list(x, 'decisions').filter(isObj).map(readDecision),
-          )
+        ? api<Decision[]>(withQuery('/decisions', { limit: SHOWN }), { signal })
         : Promise.resolve([]),
-    live ? 30_000 : 1000,
-    [available, live],
+    streaming ? 30_000 : 1000,
+    [available, streaming],
   );
   const status = usePoll(
-    (signal) => (routes?.has('GET', '/control/status') ? api<Json>('/control/status', { signal }) : Promise.resolve(null)),
+    (signal) => (hasStatus ? api<ControlStatus>('/control/status', { signal }) : Promise.resolve(null)),
     2000,
-    [routes],
+    [hasStatus],
   );
   const history = usePoll(
     (signal) => {
-      if (!routes?.has('GET', '/history')) return Promise.resolve([]);
+      if (!hasHistory) return Promise.resolve([]);
       const before = new Date();
       const after = new Date(before.getTime() - HISTORY_MINUTES * 60_000);
-      return api(withQuery('/history', { after: after.toISOString(), before: before.toISOString() }), {
-        signal,
-      }).then((x) => list(x).filter(isObj));
+      return api<Period[]>(
+        withQuery('/history', { after: after.toISOString(), before: before.toISOString() }),
+        {
+          signal,
+        },
+      );
     },
     2000,
-    [routes],
+    [hasHistory],
   );
 
   const rows = useMemo(() => {
-    const seen = new Set<string>();
-    const out: DecisionRow[] = [];
-    for (const d of [...streamed, ...(decisions.data ?? [])]) {
-      const k = `${d.at}|${d.windowEnd}`;
-      if (seen.has(k)) continue;
-      seen.add(k);
-      out.push(d);
-    }
-    return out.sort((a, b) => String(b.at).localeCompare(String(a.at))).slice(0, SHOWN);
+    const byTime = new Map<string, Decision>();
+    for (const d of decisions.data ?? []) byTime.set(d.decided_at, d);
+    for (const d of streamed) byTime.set(d.decided_at, d); // the stream is newer
+    return [...byTime.values()].sort((a, b) => b.decided_at.localeCompare(a.decided_at)).slice(0, SHOWN);
   }, [streamed, decisions.data]);
 
+  // One x axis for both series: decision window means (points at each decision) and the mean of the
+  // window being filled (a line, once a second from the stream).
   const chart = useMemo(() => {
-    const pts = rows
-      .filter((r) => r.currMean !== null && (r.windowEnd ?? r.at))
-      .map((r) => [new Date((r.windowEnd ?? r.at)!).getTime() / 1000, r.currMean!] as const)
-      .sort((a, b) => a[0] - b[0]);
-    return [pts.map((p) => p[0]), pts.map((p) => p[1])] as [number[], number[]];
-  }, [rows]);
-
-  const bands = useMemo((): ChartBand[] => {
-    const out: ChartBand[] = [];
-    for (const h of history.data ?? []) {
-      const from = str(h, 'from_datetime', 'from');
-      const to = str(h, 'to_datetime', 'to');
-      if (!from || !to) continue;
-      out.push({
-        from: new Date(from).getTime() / 1000,
-        to: new Date(to).getTime() / 1000,
-        color: str(h, 'status') === 'up' ? 'rgba(45,164,78,0.15)' : 'rgba(207,34,46,0.10)',
-      });
+    const points = new Map<number, [number | null, number | null]>();
+    for (const d of rows) {
+      if (d.current_window.mean !== null) points.set(secs(d.decided_at), [d.current_window.mean, null]);
     }
-    return out;
-  }, [history.data]);
+    for (const l of live) {
+      if (l.current_window.mean === null || l.current_window.n === 0) continue;
+      const x = secs(l.at);
+      points.set(x, [points.get(x)?.[0] ?? null, l.current_window.mean]);
+    }
+    const xs = [...points.keys()].sort((a, b) => a - b);
+    return [xs, xs.map((x) => points.get(x)![0]), xs.map((x) => points.get(x)![1])] as [
+      number[],
+      (number | null)[],
+      (number | null)[],
+    ];
+  }, [rows, live]);
+
+  const bands = useMemo(
+    (): ChartBand[] =>
+      (history.data ?? []).map((h) => ({
+        from: secs(h.from_datetime),
+        to: secs(h.to_datetime),
+        color: h.status === 'up' ? 'rgba(45,164,78,0.15)' : 'rgba(207,34,46,0.10)',
+      })),
+    [history.data],
+  );
 
   if (routesError) return <ErrorMessage error={routesError} what="Route table" />;
   if (!routes) return <Loading />;
   if (!available) return <NotAvailable what="The control module" route="GET /decisions" />;
 
   const st = status.data;
-  const current = str(st, 'status') ?? rows[0]?.status ?? null;
-  const connected = bool(st, 'manipulator_connected', 'manipulator.connected', 'manipulatorConnected');
-  const leader = field(st, 'leader', 'is_leader', 'leader_id');
-  const last = isObj(field(st, 'last_decision')) ? readDecision(field(st, 'last_decision') as Json) : rows[0];
-
+  const last = rows[0] ?? st?.last_decision ?? null;
+  const now = live[live.length - 1];
   return (
     <div className="grid-wide">
       <div className="grid">
@@ -146,43 +162,85 @@ export function ControlPage() {
           <div className="stats">
             <Stat
               label="Status"
-              value={current ? <Badge tone={current === 'up' ? 'ok' : 'bad'}>{current}</Badge> : '—'}
+              value={st || last ? <StatusBadge status={last?.status ?? st!.status} /> : '—'}
             />
             <Stat
               label="Manipulator"
+              hint={st ? `${st.manipulator.host}:${st.manipulator.port}` : undefined}
               value={
-                connected === null ? '—' : <Badge tone={connected ? 'ok' : 'bad'}>{connected ? 'connected' : 'disconnected'}</Badge>
+                !st ? (
+                  '—'
+                ) : st.manipulator.connected ? (
+                  <Badge tone="ok">connected</Badge>
+                ) : st.leader.this_process ? (
+                  <Badge tone="bad">disconnected</Badge>
+                ) : (
+                  <Badge tone="muted">held by the leader</Badge>
+                )
               }
             />
             <Stat
               label="Leader"
-              value={typeof leader === 'boolean' ? (leader ? 'this process' : 'another') : String(leader ?? '—')}
+              value={!st ? '—' : st.leader.this_process ? 'this process' : (st.leader.id ?? 'none')}
             />
-            <Stat label="Last decision" value={fmtAgo(last?.at)} />
+            <Stat label="Last decision" value={fmtAgo(last?.decided_at)} />
+            <Stat label="Interval" value={st ? `${st.interval_seconds} s` : '—'} />
           </div>
-          {last?.detail && <p className="muted">{last.detail}</p>}
+          {last && <p className="muted">{last.detail}</p>}
           <p className="muted">
-            Updates: {live ? <Badge tone="ok">live (SSE)</Badge> : <Badge tone="muted">polling every second</Badge>}
+            Updates:{' '}
+            {streaming ? (
+              <Badge tone="ok">live (SSE)</Badge>
+            ) : (
+              <Badge tone="muted">polling every second</Badge>
+            )}
           </p>
         </Card>
-        <Card title={`Status timeline, last ${HISTORY_MINUTES} minutes`}>
+        <Card title="Live windows">
+          {now ? (
+            <div className="table-wrap">
+              <table aria-label="Live window statistics">
+                <thead>
+                  <tr>
+                    <th>Window</th>
+                    <th>From</th>
+                    <th className="num">n</th>
+                    <th className="num">Mean</th>
+                    <th className="num">Std</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  <WindowRow name="Being filled" w={now.current_window} />
+                  <WindowRow name="Previous" w={now.previous_window} />
+                </tbody>
+              </table>
+            </div>
+          ) : (
+            <p className="muted">
+              {streaming ? 'Waiting for the first update…' : 'Live statistics need the stream.'}
+            </p>
+          )}
+          <h3>Status timeline, last {HISTORY_MINUTES} minutes</h3>
           <ErrorMessage error={history.error} what="History" />
           <Timeline periods={history.data ?? []} />
         </Card>
       </div>
       <Card title="Window means">
         <Chart
-          title="Mean payload of each window; background: status up (green) / down (red)"
+          title="Mean payload per window; background: status up (green) / down (red)"
           data={chart}
-          series={[{ label: 'window mean', color: '#1f6feb' }]}
+          series={[
+            { label: 'decided window', color: '#1f6feb', points: true },
+            { label: 'window being filled', color: '#8c959f', spanGaps: true },
+          ]}
           bands={bands}
           units={{ y: 'mean payload' }}
-          emptyText="Waiting for the first decision…"
+          emptyText="Waiting for sensor data and the first decision…"
         />
       </Card>
       <Card title="Decisions">
         <ErrorMessage error={decisions.error} what="Decisions" />
-        {decisions.loading ? (
+        {decisions.loading && rows.length === 0 ? (
           <Loading />
         ) : rows.length === 0 ? (
           <p className="muted">No decision yet.</p>
@@ -191,36 +249,43 @@ export function ControlPage() {
             <table aria-label="Decisions">
               <thead>
                 <tr>
-                  <th>Window end</th>
+                  <th>Decided</th>
+                  <th>Status</th>
+                  <th className="num">p</th>
+                  <th>Reason</th>
                   <th className="num">n prev</th>
                   <th className="num">n curr</th>
                   <th className="num">mean prev</th>
                   <th className="num">mean curr</th>
                   <th className="num">t</th>
                   <th className="num">df</th>
-                  <th className="num">p</th>
-                  <th>Status</th>
-                  <th>Reason</th>
                   <th>Delivered</th>
                 </tr>
               </thead>
               <tbody>
-                {rows.map((r) => (
-                  <tr key={`${r.key}|${r.at}`} title={r.detail ?? undefined}>
-                    <td>{fmtTime(r.windowEnd ?? r.at)}</td>
-                    <td className="num">{fmtNum(r.prevN)}</td>
-                    <td className="num">{fmtNum(r.currN)}</td>
-                    <td className="num">{fmtSig(r.prevMean)}</td>
-                    <td className="num">{fmtSig(r.currMean)}</td>
-                    <td className="num">{fmtSig(r.t)}</td>
-                    <td className="num">{fmtSig(r.df)}</td>
-                    <td className="num">{fmtP(r.p)}</td>
+                {rows.map((d) => (
+                  <tr key={d.decided_at} title={d.detail}>
+                    <td>{fmtClock(d.decided_at)}</td>
                     <td>
-                      <Badge tone={r.status === 'up' ? 'ok' : 'bad'}>{r.status ?? '—'}</Badge>
-                      {r.changed && <Badge tone="warn">changed</Badge>}
+                      <StatusBadge status={d.status} /> {d.changed && <Badge tone="warn">changed</Badge>}
                     </td>
-                    <td>{r.reason ?? '—'}</td>
-                    <td>{r.delivered === null ? '—' : r.delivered ? 'yes' : <Badge tone="warn">no</Badge>}</td>
+                    <td className="num">{fmtP(d.p)}</td>
+                    <td>{d.reason.replaceAll('_', ' ')}</td>
+                    <td className="num">{fmtNum(d.previous_window.n)}</td>
+                    <td className="num">{fmtNum(d.current_window.n)}</td>
+                    <td className="num">{fmtSig(d.previous_window.mean)}</td>
+                    <td className="num">{fmtSig(d.current_window.mean)}</td>
+                    <td className="num">{fmtSig(d.t)}</td>
+                    <td className="num">{fmtSig(d.df)}</td>
+                    <td title={d.delivery_error ?? undefined}>
+                      {d.delivered === null ? (
+                        <Badge tone="muted">in flight</Badge>
+                      ) : d.delivered ? (
+                        'yes'
+                      ) : (
+                        <Badge tone="warn">no</Badge>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -232,35 +297,49 @@ export function ControlPage() {
   );
 }
 
-function Timeline({ periods }: { periods: Json[] }) {
-  const spans = periods
-    .map((h) => ({
-      from: new Date(str(h, 'from_datetime', 'from') ?? '').getTime(),
-      to: new Date(str(h, 'to_datetime', 'to') ?? '').getTime(),
-      status: str(h, 'status') ?? '?',
-    }))
-    .filter((s) => Number.isFinite(s.from) && Number.isFinite(s.to) && s.to >= s.from);
-  if (spans.length === 0) return <p className="muted">No status recorded in this range.</p>;
-  const start = spans[0]!.from;
-  const total = Math.max(1, spans[spans.length - 1]!.to - start);
+function StatusBadge({ status }: { status: Status }) {
+  return <Badge tone={status === 'up' ? 'ok' : 'bad'}>{status}</Badge>;
+}
+
+function WindowRow({ name, w }: { name: string; w: Window }) {
+  return (
+    <tr>
+      <th scope="row">{name}</th>
+      <td>{fmtClock(w.from_datetime)}</td>
+      <td className="num">{fmtNum(w.n)}</td>
+      <td className="num">{fmtSig(w.mean)}</td>
+      <td className="num">{fmtSig(w.std)}</td>
+    </tr>
+  );
+}
+
+function Timeline({ periods }: { periods: Period[] }) {
+  if (periods.length === 0) return <p className="muted">No status recorded in this range.</p>;
+  const start = secs(periods[0]!.from_datetime);
+  const end = secs(periods[periods.length - 1]!.to_datetime);
+  const total = Math.max(1e-3, end - start);
   return (
     <>
-      <div className="timeline" role="img" aria-label={`Status periods: ${spans.map((s) => s.status).join(', ')}`}>
-        {spans.map((s) => (
+      <div
+        className="timeline"
+        role="img"
+        aria-label={`Status periods: ${periods.map((p) => p.status).join(', ')}`}
+      >
+        {periods.map((p) => (
           <div
-            key={s.from}
-            className={s.status === 'up' ? 'tl-up' : 'tl-down'}
-            style={{ width: `${((s.to - s.from) / total) * 100}%` }}
-            title={`${s.status} ${fmtTime(new Date(s.from).toISOString())}–${fmtTime(new Date(s.to).toISOString())}`}
+            key={p.from_datetime}
+            className={p.status === 'up' ? 'tl-up' : 'tl-down'}
+            style={{ width: `${((secs(p.to_datetime) - secs(p.from_datetime)) / total) * 100}%` }}
+            title={`${p.status} ${fmtClock(p.from_datetime)}–${fmtClock(p.to_datetime)}`}
           />
         ))}
       </div>
       <div className="legend">
-        <span>{fmtTime(new Date(start).toISOString())}</span>
+        <span>{fmtClock(periods[0]!.from_datetime)}</span>
         <span>
           <span className="swatch tl-up" /> up <span className="swatch tl-down" /> down
         </span>
-        <span>{fmtTime(new Date(spans[spans.length - 1]!.to).toISOString())}</span>
+        <span>{fmtClock(periods[periods.length - 1]!.to_datetime)}</span>
       </div>
       <div className="table-wrap">
         <table aria-label="Status periods">
@@ -272,15 +351,18 @@ function Timeline({ periods }: { periods: Json[] }) {
             </tr>
           </thead>
           <tbody>
-            {[...spans].reverse().slice(0, 10).map((s) => (
-              <tr key={s.from}>
-                <td>{fmtTime(new Date(s.from).toISOString())}</td>
-                <td>{fmtTime(new Date(s.to).toISOString())}</td>
-                <td>
-                  <Badge tone={s.status === 'up' ? 'ok' : 'bad'}>{s.status}</Badge>
-                </td>
-              </tr>
-            ))}
+            {[...periods]
+              .reverse()
+              .slice(0, 8)
+              .map((p) => (
+                <tr key={p.from_datetime}>
+                  <td>{fmtClock(p.from_datetime)}</td>
+                  <td>{fmtClock(p.to_datetime)}</td>
+                  <td>
+                    <StatusBadge status={p.status} />
+                  </td>
+                </tr>
+              ))}
           </tbody>
         </table>
       </div>

@@ -212,11 +212,17 @@ function DeviceDetail({ id }: { id: string }) {
       const results = await limited(
         buckets.map(
           (b) => () =>
-            aggregates(id, new Date(b).toISOString(), new Date(Math.min(b + step - 1, endMs)).toISOString(), signal),
+            aggregates(
+              id,
+              new Date(b).toISOString(),
+              new Date(Math.min(b + step - 1, endMs)).toISOString(),
+              signal,
+            ),
         ),
         6,
       );
-      const mean = (a: Aggregates | null, axis: 'x' | 'y' | 'z') => (a && a.count > 0 ? a.axes[axis].sum / a.count : null);
+      const mean = (a: Aggregates | null, axis: 'x' | 'y' | 'z') =>
+        a && a.count > 0 ? a.axes[axis].sum / a.count : null;
       return [
         buckets.map((b) => (b + step / 2) / 1000),
         results.map((a) => mean(a, 'x')),
@@ -234,7 +240,7 @@ function DeviceDetail({ id }: { id: string }) {
       <fieldset>
         <legend>Period</legend>
         <div className="row">
-          <label className="field">
+          <label className="field" style={{ maxWidth: '16rem' }}>
             Range
             <select value={preset} onChange={(e) => setPreset(e.target.value as PresetId)}>
               {PRESETS.map((p) => (
@@ -248,7 +254,12 @@ function DeviceDetail({ id }: { id: string }) {
             <>
               <label className="field">
                 From (local time)
-                <input type="datetime-local" step="1" value={from} onChange={(e) => setFrom(e.target.value)} />
+                <input
+                  type="datetime-local"
+                  step="1"
+                  value={from}
+                  onChange={(e) => setFrom(e.target.value)}
+                />
               </label>
               <label className="field">
                 To (local time)
@@ -288,7 +299,13 @@ function DeviceDetail({ id }: { id: string }) {
               <tbody>
                 <AggRow
                   name="x + y + z"
-                  s={{ min: a.min_value, max: a.max_value, sum: a.summation, median: a.median, count: a.count }}
+                  s={{
+                    min: a.min_value,
+                    max: a.max_value,
+                    sum: a.summation,
+                    median: a.median,
+                    count: a.count,
+                  }}
                 />
                 <AggRow name="x" s={a.axes.x} />
                 <AggRow name="y" s={a.axes.y} />
@@ -339,9 +356,12 @@ function Recalculation({ canRun }: { canRun: boolean }) {
   const done = task.data?.status === 'completed' || task.data?.status === 'failed';
   const stored = usePoll(
     (signal) =>
-      api<{ items: (Aggregates & { computed_at: string })[] }>(withQuery('/devices/aggregates', { limit: 100 }), {
-        signal,
-      }).then((p) => p.items),
+      api<{ items: (Aggregates & { computed_at: string })[] }>(
+        withQuery('/devices/aggregates', { limit: 100 }),
+        {
+          signal,
+        },
+      ).then((p) => p.items),
     null,
     [done],
   );
@@ -363,7 +383,12 @@ function Recalculation({ canRun }: { canRun: boolean }) {
     <Card
       title="Stored aggregates"
       actions={
-        <button type="button" className="primary" onClick={start} disabled={!canRun || busy || (!!t && !done)}>
+        <button
+          type="button"
+          className="primary"
+          onClick={start}
+          disabled={!canRun || busy || (!!t && !done)}
+        >
           Recalculate all devices
         </button>
       }
@@ -373,7 +398,9 @@ function Recalculation({ canRun }: { canRun: boolean }) {
         <div role="status" aria-live="polite">
           <p>
             Task <code>{t.task_id.slice(0, 8)}</code>:{' '}
-            <Badge tone={t.status === 'completed' ? 'ok' : t.status === 'failed' ? 'bad' : 'info'}>{t.status}</Badge>{' '}
+            <Badge tone={t.status === 'completed' ? 'ok' : t.status === 'failed' ? 'bad' : 'info'}>
+              {t.status}
+            </Badge>{' '}
             {fmtNum(t.progress.done)} / {fmtNum(t.progress.total)} devices
           </p>
           <progress
@@ -387,7 +414,9 @@ function Recalculation({ canRun }: { canRun: boolean }) {
       <ErrorMessage error={task.error} what="Task" />
       <ErrorMessage error={stored.error} what="Stored aggregates" />
       {(stored.data ?? []).length === 0 ? (
-        <p className="muted">Nothing stored yet; a recalculation stores every device’s all-time aggregates.</p>
+        <p className="muted">
+          Nothing stored yet; a recalculation stores every device’s all-time aggregates.
+        </p>
       ) : (
         <div className="table-wrap" style={{ maxHeight: 320 }}>
           <table aria-label="Stored all-time aggregates">

@@ -4,7 +4,15 @@ import { Badge, Card, ErrorMessage, Loading, NotAvailable, Stat } from '../compo
 import { fmtAgo, fmtNum, fmtTime, shortId } from '../format';
 import { usePoll, useRoutes } from '../hooks';
 import { parseMetrics, sumBy } from '../metrics';
-import { list, num, str } from '../read';
+
+interface Syncer {
+  name: string;
+  target_file: string;
+  last_id: string | null;
+  records_written: number;
+  reported_at: string;
+  lag: number | null;
+}
 
 interface LogRecord {
   id: string;
@@ -35,11 +43,11 @@ function useTail(enabled: boolean, paused: boolean) {
     const tick = async () => {
       try {
         if (cursor.current === undefined) {
-          const syncers = list(await api('/api/data/syncers'));
+          const syncers = await api<Syncer[]>('/api/data/syncers');
           const best = syncers
-            .filter((s) => str(s, 'last_id') && num(s, 'lag') !== null)
-            .sort((a, b) => (num(a, 'lag') ?? 0) - (num(b, 'lag') ?? 0))[0];
-          cursor.current = best ? str(best, 'last_id') : null;
+            .filter((s) => s.last_id && s.lag !== null)
+            .sort((a, b) => (a.lag ?? 0) - (b.lag ?? 0))[0];
+          cursor.current = best?.last_id ?? null;
         }
         let pages = 0;
         let full = true;
@@ -89,7 +97,7 @@ export function LogsPage() {
   const [paused, setPaused] = useState(false);
   const tail = useTail(available, paused);
   const syncers = usePoll(
-    (signal) => (available ? api('/api/data/syncers', { signal }).then((x) => list(x)) : Promise.resolve([])),
+    (signal) => (available ? api<Syncer[]>('/api/data/syncers', { signal }) : Promise.resolve([])),
     2000,
     [available],
   );
@@ -154,19 +162,23 @@ export function LogsPage() {
                 </thead>
                 <tbody>
                   {(syncers.data ?? []).map((s) => {
-                    const reported = str(s, 'reported_at');
-                    const stale = reported ? Date.now() - new Date(reported).getTime() > 30_000 : true;
-                    const lag = num(s, 'lag');
+                    const stale = Date.now() - new Date(s.reported_at).getTime() > 30_000;
+                    const lag = s.lag;
+                    const reported = s.reported_at;
                     return (
-                      <tr key={str(s, 'name') ?? ''}>
-                        <td>{str(s, 'name')}</td>
-                        <td className="mono">{str(s, 'target_file')}</td>
-                        <td className="mono" title={str(s, 'last_id') ?? ''}>
-                          {shortId(str(s, 'last_id'))}
+                      <tr key={s.name}>
+                        <td>{s.name}</td>
+                        <td className="mono">{s.target_file}</td>
+                        <td className="mono" title={s.last_id ?? ''}>
+                          {shortId(s.last_id)}
                         </td>
-                        <td className="num">{fmtNum(num(s, 'records_written'))}</td>
+                        <td className="num">{fmtNum(s.records_written)}</td>
                         <td className="num">
-                          {lag === null ? '—' : <Badge tone={lag > 1000 ? 'warn' : 'ok'}>{fmtNum(lag)}</Badge>}
+                          {lag === null ? (
+                            '—'
+                          ) : (
+                            <Badge tone={lag > 1000 ? 'warn' : 'ok'}>{fmtNum(lag)}</Badge>
+                          )}
                         </td>
                         <td>
                           {fmtAgo(reported)} {stale && <Badge tone="warn">stale</Badge>}
@@ -189,8 +201,8 @@ export function LogsPage() {
         }
       >
         <p className="muted" role="status">
-          {paused ? 'Paused.' : tail.catchingUp ? 'Catching up…' : 'Following new records.'} {fmtNum(tail.seen)}{' '}
-          records read; newest first.
+          {paused ? 'Paused.' : tail.catchingUp ? 'Catching up…' : 'Following new records.'}{' '}
+          {fmtNum(tail.seen)} records read; newest first.
         </p>
         <ErrorMessage error={tail.error} what="Tail" />
         <div className="table-wrap tail">
@@ -198,24 +210,24 @@ export function LogsPage() {
             <thead>
               <tr>
                 <th>Time</th>
-                <th>IP</th>
+                <th>Status</th>
                 <th>Method</th>
                 <th>URI</th>
-                <th className="num">Status</th>
+                <th>IP</th>
               </tr>
             </thead>
             <tbody>
               {tail.lines.map((r) => (
                 <tr key={r.id}>
                   <td>{fmtTime(r.created)}</td>
-                  <td className="mono">{r.log.ip}</td>
+                  <td>
+                    <Badge tone={statusTone(r.log.status_code)}>{r.log.status_code}</Badge>
+                  </td>
                   <td>{r.log.method}</td>
                   <td className="mono" title={r.log.uri}>
                     {r.log.uri.length > 60 ? `${r.log.uri.slice(0, 60)}…` : r.log.uri}
                   </td>
-                  <td className="num">
-                    <Badge tone={statusTone(r.log.status_code)}>{r.log.status_code}</Badge>
-                  </td>
+                  <td className="mono">{r.log.ip}</td>
                 </tr>
               ))}
             </tbody>

@@ -5,7 +5,6 @@ import { Badge, Card, ErrorMessage, Loading, Stat } from '../components/ui';
 import { fmtNum } from '../format';
 import { usePoll, useRoutes } from '../hooks';
 import { parseMetrics, rates, sumBy } from '../metrics';
-import { num, str } from '../read';
 
 const MODULES = [
   { name: 'latency', page: '#/latency', what: 'Load and latency experiments' },
@@ -86,20 +85,24 @@ export function OverviewPage() {
   const { routes, error: routesError } = useRoutes();
   const ready = usePoll(async (signal) => {
     try {
-      return { ok: true, body: await api('/readyz', { signal }) };
+      return { ok: true, body: await api<{ database: string }>('/readyz', { signal }) };
     } catch (e) {
       return { ok: false, error: e };
     }
   }, 5000);
-  const health = usePoll((signal) => api('/healthz', { signal }), 10_000);
+  const health = usePoll(
+    (signal) => api<{ version: string; uptime_seconds: number }>('/healthz', { signal }),
+    10_000,
+  );
   const { rows, history, error, loading } = useModuleRates(routes?.moduleOf ?? null);
 
-  const names = Object.keys(history.byModule).sort();
-  const series: ChartSeries[] = names.map((n) => ({ label: n, color: COLORS[n] ?? '#57606a' }));
-  const data = useMemo(
-    () => [history.t, ...names.map((n) => history.byModule[n] ?? [])] as [number[], ...number[][]],
-    [history, names.join(',')],
-  );
+  const { series, data } = useMemo(() => {
+    const names = Object.keys(history.byModule).sort();
+    return {
+      series: names.map((n): ChartSeries => ({ label: n, color: COLORS[n] ?? '#57606a' })),
+      data: [history.t, ...names.map((n) => history.byModule[n] ?? [])] as [number[], ...number[][]],
+    };
+  }, [history]);
   const total = rows.reduce((s, r) => s + r.rps, 0);
   // Once rates are known, a module without traffic shows 0 rather than "unknown".
   const zero = rows.length > 0 ? 0 : null;
@@ -112,7 +115,7 @@ export function OverviewPage() {
             <Loading />
           ) : ready.data?.ok ? (
             <p>
-              <Badge tone="ok">ready</Badge> database: {str(ready.data.body, 'database') ?? '?'}
+              <Badge tone="ok">ready</Badge> database: {ready.data.body?.database ?? '?'}
             </p>
           ) : (
             <>
@@ -123,8 +126,8 @@ export function OverviewPage() {
             </>
           )}
           <div className="stats">
-            <Stat label="Version" value={str(health.data, 'version') ?? '—'} />
-            <Stat label="Uptime" value={`${fmtNum(num(health.data, 'uptime_seconds'))} s`} />
+            <Stat label="Version" value={health.data?.version ?? '—'} />
+            <Stat label="Uptime" value={`${fmtNum(health.data?.uptime_seconds)} s`} />
             <Stat label="Requests/s" value={fmtNum(total, 1)} hint="All routes, this dashboard included" />
           </div>
           <ErrorMessage error={health.error} what="Health" />
@@ -190,6 +193,7 @@ export function OverviewPage() {
             data={data}
             series={series}
             units={{ y: 'req/s' }}
+            zero={['y']}
             xWindow={WINDOW_SECONDS}
             emptyText="Collecting a second sample…"
           />

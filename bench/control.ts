@@ -1,0 +1,358 @@
+/**
+ * `npm run bench -- control [--seconds 6] [--rates 2400,5000,10000,20000,30000] [--only pglite|postgres|stats]`
+ *
+ * 1. The controller under load, on PGlite (on-disk, temp dir) and PostgreSQL (a scratch database created
+ *    and dropped here; DATABASE_URL or postgres://postgres@127.0.0.1:5432/test names the server). The app
+ *    (control module only, CONTROL_DECISION_INTERVAL=1, a manipulator on port 0) runs in this process;
+ *    `telelab sensor` (8 instances, open model) runs in a child process at each total rate. Per rate:
+ *    achieved rate, failed requests, late sends, outdated readings, decisions made vs aligned times in
+ *    the run, the worst decision lag (made_at - t_k), and the CPU share of this server process (one core
+ *    = 100 %; PostgreSQL's own processes are not included).
+ * 2. Statistical quality of the decision rule (no server; decide() on simulated windows of normal
+ *    integer payloads): false switches per decision on a stationary stream, and the delay in decisions
+ *    until a step of one standard deviation switches the status up.
+ * Prints tables; never asserts on time (machines are noisy).
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import normal from '@stdlib/random-base-normal';
+import pg from 'pg';
+import { createApp, type TelelabApp } from '../src/app';
+import { createControlModule } from '../src/modules/control';
+import { type ControlStatus, decide, type WindowStats } from '../src/modules/control/decider';
+import { startManipulator } from '../src/modules/control/manipulator';
+import type { SensorReport } from '../src/modules/control/sensor';
+import { loadConfig } from '../src/platform/config';
+import { createLogger } from '../src/platform/logger';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '6' },
+    rates: { type: 'string', default: '2400,5000,10000,20000,30000' },
+    only: { type: 'string' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const RATES = args.rates.split(',').map(Number);
+const INSTANCES = 8;
+const LAG_GOAL_MS = 50;
+const SERVER = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `telelab sensor --json` in a child process; resolves with its report. */
+function runSensorChild(target: string, totalRate: number, seconds: number): Promise<SensorReport> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        CLI,
+        'sensor',
+        ...['--instances', String(INSTANCES), '--rps', String(totalRate / INSTANCES)],
+        ...['--target', target, '--duration', String(seconds), '--seed', '7', '--json'],
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').at(-1)!) as SensorReport);
+      } catch {
+        reject(new Error(`sensor exited ${code} without a report: ${out.slice(0, 300)}`));
+      }
+    });
+  });
+}
+
+async function metric(app: TelelabApp, sample: string): Promise<number> {
+  const res = await app.http.inject({ method: 'GET', url: '/metrics' });
+  const line = res.body.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}
+
+interface LoadRow {
+  rate: number;
+  achieved: number;
+  failed: number;
+  late: number;
+  maxSendLagMs: number;
+  outdated: number;
+  decisions: number;
+  expected: number;
+  maxLagMs: number;
+  cpuPct: number;
+}
+
+async function scratchDb(kind: 'pglite' | 'postgres') {
+  if (kind === 'pglite') {
+    const dir = await mkdtemp(join(tmpdir(), 'telelab-bench-control-'));
+    return { env: { DATA_DIR: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }
+  const name = `telelab_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: SERVER, connectionTimeoutMillis: 2000 });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE template0`);
+  await admin.end();
+  const u = new URL(SERVER);
+  u.pathname = `/${name}`;
+  return {
+    env: { DATABASE_URL: u.toString(), DB_POOL_SIZE: '20' },
+    cleanup: async () => {
+      const a = new pg.Client({ connectionString: SERVER });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => a.end());
+    },
+  };
+}
+
+async function measureLoad(kind: 'pglite' | 'postgres'): Promise<LoadRow[]> {
+  const db = await scratchDb(kind);
+  const manipulator = await startManipulator({ port: 0 });
+  let app: TelelabApp | undefined;
+  try {
+    const config = loadConfig({
+      LOG_LEVEL: 'warn',
+      CONTROL_DECISION_INTERVAL: '1',
+      MANIPULATOR_PORT: String(manipulator.port),
+      ...db.env,
+    });
+    app = await createApp({ config, logger: createLogger('warn'), modules: [createControlModule] });
+    const base = (await app.http.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
+    log(`${kind}: ${base}; warming up`);
+    await runSensorChild(base, 2400, 2);
+    await sleep(1500);
+
+    const rows: LoadRow[] = [];
+    for (const rate of RATES) {
+      log(`${kind}: ${rate}/s for ${SECONDS} s`);
+      const outdated0 = await metric(app, 'telelab_control_readings_total{outcome="outdated"}');
+      const cpu0 = process.cpuUsage();
+      const t0 = Date.now();
+      const report = await runSensorChild(base, rate, SECONDS);
+      const t1 = Date.now();
+      const cpu = process.cpuUsage(cpu0);
+      // Every aligned second while the sensors ran (the first one whole) must have its decision.
+      const from = Math.ceil(t0 / 1000) * 1000 + 1000;
+      const to = Math.floor(t1 / 1000) * 1000;
+      const decisions = await app.db.query<{ decided_at: Date; made_at: Date }>(
+        'SELECT decided_at, made_at FROM control.decisions WHERE decided_at >= $1 AND decided_at <= $2',
+        [new Date(from).toISOString(), new Date(to).toISOString()],
+      );
+      rows.push({
+        rate,
+        achieved: report.achievedRps,
+        failed: report.errors + report.httpErrors + report.unsent + report.abandoned,
+        late: report.late,
+        maxSendLagMs: report.maxLagMs,
+        outdated: (await metric(app, 'telelab_control_readings_total{outcome="outdated"}')) - outdated0,
+        decisions: decisions.length,
+        expected: (to - from) / 1000 + 1,
+        maxLagMs: Math.max(0, ...decisions.map((d) => d.made_at.getTime() - d.decided_at.getTime())),
+        cpuPct: ((cpu.user + cpu.system) / 1000 / (t1 - t0)) * 100,
+      });
+      await sleep(1500);
+    }
+    return rows;
+  } finally {
+    await app?.close();
+    await manipulator.close();
+    await db.cleanup();
+  }
+}
+
+// ---- statistical quality ---------------------------------------------------------------------------
+
+const MEAN = 100;
+const STD = 10;
+
+/** Window statistics of `n` integer payloads from N(mean, STD), as the SQL computes them. */
+function sampleWindow(rand: (mu: number, sigma: number) => number, n: number, mean: number): WindowStats {
+  let m = 0;
+  let m2 = 0;
+  for (let i = 1; i <= n; i++) {
+    const x = Math.round(rand(mean, STD));
+    const d = x - m;
+    m += d / i;
+    m2 += d * (x - m);
+  }
+  const epoch = new Date(0);
+  return { n, mean: m, std: Math.sqrt(m2 / (n - 1)), start: epoch, end: epoch };
+}
+
+interface QualityRow {
+  n: number;
+  alpha: number;
+  significant: number;
+  switches: number;
+  decisions: number;
+  /** Share of step trials switched up at the 1st / 2nd decision after the step, or not by then. */
+  at1: number;
+  at2: number;
+  missed: number;
+  trials: number;
+}
+
+function quality(n: number, alpha: number, decisions: number, trials: number, seed: number): QualityRow {
+  const rand = normal.factory({ seed });
+  const uniform = mulberry32(seed);
+  // Stationary stream: every p < alpha is a false alarm; a switch needs one in the "wrong" direction.
+  let prev = sampleWindow(rand, n, MEAN);
+  let status: ControlStatus = 'down';
+  let significant = 0;
+  let switches = 0;
+  for (let k = 0; k < decisions; k++) {
+    const curr = sampleWindow(rand, n, MEAN);
+    const d = decide(prev, curr, status, { alpha });
+    if (d.p !== null && d.p < alpha) significant++;
+    if (d.changed) switches++;
+    status = d.status;
+    prev = curr;
+  }
+  // Step of +1 std at a uniformly random moment of a window: the window holding the step has the new mean
+  // in its last fraction f of readings. After the step both windows are at the new level, so the rule
+  // only sees the step in the first two decisions; later switches would be false alarms.
+  const at = [0, 0, 0];
+  for (let trial = 0; trial < trials; trial++) {
+    const before = Math.round(n * (1 - uniform()));
+    const stepWindow = mix(sampleWindow(rand, before, MEAN), sampleWindow(rand, n - before, MEAN + STD));
+    const first = decide(sampleWindow(rand, n, MEAN), stepWindow, 'down', { alpha });
+    const second = decide(stepWindow, sampleWindow(rand, n, MEAN + STD), first.status, { alpha });
+    at[first.status === 'up' ? 0 : second.status === 'up' ? 1 : 2]!++;
+  }
+  return {
+    n,
+    alpha,
+    significant: significant / decisions,
+    switches: switches / decisions,
+    decisions,
+    at1: at[0]! / trials,
+    at2: at[1]! / trials,
+    missed: at[2]! / trials,
+    trials,
+  };
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Pools two windows' statistics (Chan et al.), for a window that holds a step. */
+function mix(a: WindowStats, b: WindowStats): WindowStats {
+  if (a.n === 0) return b;
+  if (b.n === 0) return a;
+  const n = a.n + b.n;
+  const delta = b.mean - a.mean;
+  const m2a = a.n > 1 ? a.std * a.std * (a.n - 1) : 0;
+  const m2b = b.n > 1 ? b.std * b.std * (b.n - 1) : 0;
+  const m2 = m2a + m2b + (delta * delta * a.n * b.n) / n;
+  return { n, mean: a.mean + (delta * b.n) / n, std: Math.sqrt(m2 / (n - 1)), start: a.start, end: b.end };
+}
+
+// ---- run and print ---------------------------------------------------------------------------------
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+log(
+  `load average at start: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} (2 cores = 2.0 busy)`,
+);
+
+const kinds = (['pglite', 'postgres'] as const).filter((k) => !args.only || args.only === k);
+const load: Partial<Record<(typeof kinds)[number], LoadRow[]>> = {};
+for (const kind of kinds) {
+  try {
+    load[kind] = await measureLoad(kind);
+  } catch (e) {
+    log(`${kind}: skipped: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+for (const [kind, rows] of Object.entries(load)) {
+  console.log(
+    `\ncontroller under load: ${kind}, ${INSTANCES} sensors, interval 1 s, ${SECONDS} s per rate (1 core = 100 %)`,
+  );
+  console.table(
+    rows.map((r) => ({
+      'target/s': fmt(r.rate),
+      'achieved/s': fmt(r.achieved),
+      failed: r.failed,
+      late: fmt(r.late),
+      'max send lag ms': Math.round(r.maxSendLagMs),
+      outdated: fmt(r.outdated),
+      decisions: `${r.decisions}/${r.expected}`,
+      'max lag ms': r.maxLagMs,
+      'server CPU %': Math.round(r.cpuPct),
+    })),
+  );
+  const ok = rows.filter(
+    (r) =>
+      r.failed === 0 &&
+      r.decisions === r.expected &&
+      r.maxLagMs <= LAG_GOAL_MS &&
+      r.achieved >= r.rate * 0.98,
+  );
+  const best = ok.at(-1);
+  const at2400 = rows.find((r) => r.rate === 2400);
+  console.log(
+    `${kind}: highest rate with no failed request and every decision within ${LAG_GOAL_MS} ms: ` +
+      `${best ? `${fmt(best.rate)}/s` : 'none'}` +
+      (at2400 ? `; server CPU at 8 x 300: ${Math.round(at2400.cpuPct)} % of one core` : ''),
+  );
+}
+
+if (!args.only || args.only === 'stats') {
+  log('decision quality: simulating');
+  const rows = [
+    quality(10, 0.05, 20_000, 5000, 11),
+    quality(30, 0.05, 20_000, 5000, 12),
+    quality(100, 0.05, 20_000, 5000, 13),
+    quality(12_000, 0.05, 2000, 500, 14), // the task: 8 x 300 readings/s x 5 s
+    quality(12_000, 0.01, 2000, 500, 15),
+  ];
+  console.log(
+    `\ndecision quality (no server): payloads round(N(${MEAN}, ${STD})); step = +1 std at a random moment of a window`,
+  );
+  console.table(
+    rows.map((r) => ({
+      'readings/window': fmt(r.n),
+      alpha: r.alpha,
+      'p < alpha': pct(r.significant),
+      'false switches/decision': pct(r.switches),
+      decisions: fmt(r.decisions),
+      'step: up at 1st decision': pct(r.at1),
+      '2nd': pct(r.at2),
+      'not by the 2nd': pct(r.missed),
+      trials: r.trials,
+    })),
+  );
+  console.log(
+    'A switch needs p < alpha away from the current status: about alpha of the decisions on a stationary\n' +
+      'stream are significant, and a bit over alpha / 2 switch (a false alarm is often undone at the next\n' +
+      'decision, which compares with the same unusual window). 1st decision = the one at the end of the\n' +
+      'window holding the step; the rule compares adjacent windows, so a step it misses twice is not seen.',
+  );
+}

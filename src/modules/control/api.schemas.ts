@@ -1,0 +1,201 @@
+/** TypeBox shapes of the control routes (validation, OpenAPI, types) and the domain -> JSON mappers. */
+import { type Static, Type } from 'typebox';
+import { badRequest } from '../../platform/errors';
+import type { StoredDecision } from './control.store';
+import type { WindowStats } from './decider';
+import type { LiveEvent } from './live';
+import { parseSensorDatetime } from './windows';
+
+const INT32_MIN = -2_147_483_648;
+const INT32_MAX = 2_147_483_647;
+
+export const SensorReadingBody = Type.Object(
+  {
+    datetime: Type.String({
+      maxLength: 64,
+      description:
+        'When the sensor measured the value: ISO 8601, fraction and offset optional (no offset = UTC)',
+      examples: ['2024-05-01T12:00:05'],
+    }),
+    payload: Type.Integer({ minimum: INT32_MIN, maximum: INT32_MAX, examples: [104] }),
+  },
+  { additionalProperties: false },
+);
+
+export const IngestResponse = Type.Object({
+  accepted: Type.Boolean(),
+  reason: Type.Optional(
+    Type.Literal('outdated', {
+      description: 'Created before the last decision (start of the current window): ignored, not stored',
+    }),
+  ),
+});
+
+const Instant = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });
+const QueryInstant = (description: string) =>
+  Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: `${description}. ISO 8601 date or date-time; offset optional (no offset = UTC)`,
+    }),
+  );
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+
+const WindowJson = Type.Object({
+  from_datetime: Instant,
+  to_datetime: Instant,
+  n: Type.Integer(),
+  mean: NullableNumber,
+  std: Type.Union([Type.Number(), Type.Null()], { description: 'Sample standard deviation (n - 1)' }),
+});
+
+export const DecisionJson = Type.Object({
+  decided_at: Type.String({ format: 'date-time', description: 't_k, the aligned decision time' }),
+  made_at: Instant,
+  lag_ms: Type.Number({ description: 'made_at - decided_at' }),
+  previous_window: WindowJson,
+  current_window: WindowJson,
+  t: Type.Union([Type.Number(), Type.Null()], {
+    description: "Welch's t (current - previous); null when not run or infinite (both windows constant)",
+  }),
+  df: NullableNumber,
+  p: NullableNumber,
+  previous_status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  changed: Type.Boolean(),
+  reason: Type.String({
+    description: 'Machine-readable outcome, e.g. significant_increase, not_significant',
+  }),
+  detail: Type.String(),
+  missed: Type.Integer({ description: 'Decision times skipped right before this one' }),
+  delivered: Type.Union([Type.Boolean(), Type.Null()], {
+    description: 'null while the command is in flight',
+  }),
+  delivery_error: Type.Union([Type.String(), Type.Null()]),
+  leader_id: Type.String(),
+});
+
+export const DecisionsQuery = Type.Object({
+  after: QueryInstant('Only decisions strictly after this time'),
+  before: QueryInstant('Only decisions strictly before this time'),
+  limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
+  order: Type.Union([Type.Literal('desc'), Type.Literal('asc')], {
+    default: 'desc',
+    description: 'desc: newest first; asc: oldest first (to page forward with after=)',
+  }),
+});
+
+export const HistoryQuery = Type.Object({
+  after: QueryInstant('Range start (default: the first decision)'),
+  before: QueryInstant('Range end (default and upper bound: now)'),
+  from: QueryInstant('Alias of after'),
+  to: QueryInstant('Alias of before'),
+});
+
+export const HistoryPeriodJson = Type.Object({
+  from_datetime: Instant,
+  to_datetime: Instant,
+  status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+});
+
+export const StatusJson = Type.Object({
+  status: Type.Union([Type.Literal('up'), Type.Literal('down')], {
+    description: 'Status of the last decision (down before the first)',
+  }),
+  leader: Type.Object({
+    this_process: Type.Boolean(),
+    id: Type.Union([Type.String(), Type.Null()], { description: 'The leading controller, null if none' }),
+  }),
+  loop: Type.Object({
+    enabled: Type.Boolean({ description: 'CONTROL_ENABLED' }),
+    running: Type.Boolean({ description: 'This process runs the decision timer (as leader or candidate)' }),
+  }),
+  manipulator: Type.Object({
+    host: Type.String(),
+    port: Type.Integer(),
+    connected: Type.Boolean({
+      description: 'Whether this process holds a connection (only the leader does)',
+    }),
+  }),
+  interval_seconds: Type.Number(),
+  alpha: Type.Number(),
+  min_dwell: Type.Integer(),
+  next_decision_at: Instant,
+  last_decision: Type.Union([DecisionJson, Type.Null()]),
+});
+
+export type DecisionsQueryT = Static<typeof DecisionsQuery>;
+export type HistoryQueryT = Static<typeof HistoryQuery>;
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * A query-string time: what parseSensorDatetime accepts, or a bare date (midnight UTC). An unencoded
+ * '+' of an offset arrives as a space ("12:00:00 02:00"); read it as the '+' it was.
+ */
+export function queryDatetime(field: string, text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const fixed = text.replace(/ (\d{2}:?\d{2})$/, '+$1');
+  const parsed = DATE_ONLY.test(fixed)
+    ? parseSensorDatetime(`${fixed}T00:00:00Z`)
+    : parseSensorDatetime(fixed);
+  if (!parsed) {
+    throw badRequest(
+      'VALIDATION_FAILED',
+      `querystring.${field}: must be an ISO 8601 date or date-time, e.g. 2024-05-01T12:00:00Z, got ${JSON.stringify(text.slice(0, 64))}`,
+    );
+  }
+  return parsed;
+}
+
+const finiteOrNull = (x: number | null) => (x !== null && Number.isFinite(x) ? x : null);
+
+function windowJson(w: WindowStats) {
+  return {
+    from_datetime: w.start.toISOString(),
+    to_datetime: w.end.toISOString(),
+    n: w.n,
+    mean: finiteOrNull(w.mean),
+    std: finiteOrNull(w.std),
+  };
+}
+
+export function decisionJson(d: StoredDecision): Static<typeof DecisionJson> {
+  return {
+    decided_at: d.decidedAt.toISOString(),
+    made_at: d.madeAt.toISOString(),
+    lag_ms: d.madeAt.getTime() - d.decidedAt.getTime(),
+    previous_window: windowJson(d.prev),
+    current_window: windowJson(d.curr),
+    t: finiteOrNull(d.t),
+    df: finiteOrNull(d.df),
+    p: finiteOrNull(d.p),
+    previous_status: d.previousStatus,
+    status: d.status,
+    changed: d.changed,
+    reason: d.reason,
+    detail: d.detail,
+    missed: d.missed,
+    delivered: d.delivered,
+    delivery_error: d.deliveryError,
+    leader_id: d.leaderId,
+  };
+}
+
+/** SSE payloads: `decision` and `delivery` carry a decision, `live` the running window statistics. */
+export function liveEventJson(e: LiveEvent): { event: string; data: unknown } {
+  switch (e.type) {
+    case 'decision':
+    case 'delivery':
+      return { event: e.type, data: decisionJson(e.decision) };
+    case 'live':
+      return {
+        event: 'live',
+        data: {
+          at: e.at.toISOString(),
+          current_window: windowJson(e.current),
+          previous_window: windowJson(e.previous),
+        },
+      };
+  }
+}

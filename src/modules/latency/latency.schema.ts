@@ -1,0 +1,142 @@
+/**
+ * Latency experiments (seed 000). An experiment row holds its settings, its state, where its run is
+ * (profile index + active ms spent in that profile), its cumulative summary and HDR histogram, and the
+ * run lease: the process running it writes `lease_owner` and renews `lease_expires_at`; a run whose
+ * lease lapsed (its process died) is picked up again by another process. See runner.ts.
+ *
+ * Histograms are HdrHistogram V2 compressed base64 (µs), so any HDR implementation can read them.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+export const latencySchema = pgSchema('latency');
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+
+export const experiments = latencySchema.table(
+  'experiments',
+  {
+    id: uuid('id').primaryKey(),
+    name: text('name').notNull(),
+    /** host, port, path, method, headers, body, scheme, model, load_profiles, thresholds, ... */
+    settings: jsonb('settings').notNull(),
+    state: text('state').notNull().default('created'),
+    currentProfileIndex: integer('current_profile_index').notNull().default(0),
+    /** Active (not paused) ms already spent in the current profile. */
+    progressMs: integer('progress_ms').notNull().default(0),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+    startedAt: tstz('started_at'),
+    finishedAt: tstz('finished_at'),
+    /** Cumulative counters and latency summary over every run segment (the public `summary`). */
+    summary: jsonb('summary').notNull(),
+    histogram: text('histogram'),
+    /** Open model only: latency from the actual send (not corrected for coordinated omission). */
+    rawHistogram: text('raw_histogram'),
+    secondsRecorded: integer('seconds_recorded').notNull().default(0),
+    rawResultsCount: integer('raw_results_count').notNull().default(0),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: tstz('lease_expires_at'),
+    runAttempts: integer('run_attempts').notNull().default(0),
+  },
+  (t) => [
+    check(
+      'experiments_state_check',
+      sql`${t.state} in ('created', 'running', 'paused', 'completed', 'stopped')`,
+    ),
+    index('experiments_created_idx').on(t.createdAt, t.id),
+    // The sweep looks for running experiments whose lease lapsed.
+    index('experiments_running_idx').on(t.leaseExpiresAt).where(sql`state = 'running'`),
+  ],
+);
+
+export const groups = latencySchema.table(
+  'groups',
+  {
+    id: uuid('id').primaryKey(),
+    name: text('name').notNull(),
+    /** The state last asked for with manage_group; reads derive `completed` from the members. */
+    state: text('state').notNull().default('created'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('groups_state_check', sql`${t.state} in ('created', 'running', 'paused', 'completed', 'stopped')`),
+    index('groups_created_idx').on(t.createdAt, t.id),
+  ],
+);
+
+export const groupMembers = latencySchema.table(
+  'group_members',
+  {
+    groupId: uuid('group_id')
+      .notNull()
+      .references(() => groups.id, { onDelete: 'cascade' }),
+    experimentId: uuid('experiment_id')
+      .notNull()
+      .references(() => experiments.id, { onDelete: 'cascade' }),
+    addedAt: tstz('added_at').notNull().defaultNow(),
+    /** Join order (members added in one transaction share added_at). */
+    seq: bigint('seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.groupId, t.experimentId] }),
+    index('group_members_experiment_idx').on(t.experimentId),
+  ],
+);
+
+/** One row per second of running (the engine's 'second' events), numbered from 0 per experiment. */
+export const series = latencySchema.table(
+  'series',
+  {
+    experimentId: uuid('experiment_id')
+      .notNull()
+      .references(() => experiments.id, { onDelete: 'cascade' }),
+    second: integer('second').notNull(),
+    ts: tstz('ts').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    profileIndex: integer('profile_index').notNull(),
+    elapsedInProfileMs: integer('elapsed_in_profile_ms').notNull(),
+    requests: integer('requests').notNull(),
+    successes: integer('successes').notNull(),
+    failures: integer('failures').notNull(),
+    late: integer('late').notNull(),
+    dropped: integer('dropped').notNull(),
+    statusCodes: jsonb('status_codes').notNull(),
+    failuresByKind: jsonb('failures_by_kind').notNull(),
+    latency: jsonb('latency').notNull(),
+    rawLatency: jsonb('raw_latency'),
+    histogram: text('histogram').notNull(),
+    rawHistogram: text('raw_histogram'),
+  },
+  (t) => [primaryKey({ columns: [t.experimentId, t.second] })],
+);
+
+/** Per-request records, the seed's ExperimentResult; at most LATENCY_RAW_RESULTS_CAP per experiment. */
+export const results = latencySchema.table(
+  'results',
+  {
+    experimentId: uuid('experiment_id')
+      .notNull()
+      .references(() => experiments.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    statusCode: smallint('status_code').notNull(),
+    latencyMs: doublePrecision('latency_ms'),
+    ts: tstz('ts').notNull(),
+    error: text('error'),
+  },
+  (t) => [primaryKey({ columns: [t.experimentId, t.seq] })],
+);

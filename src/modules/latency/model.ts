@@ -1,0 +1,134 @@
+/**
+ * The latency module's domain: experiments, their states and transitions, groups. Settings and
+ * summaries are the public (snake_case) documents, stored as they are shown.
+ */
+
+import type { LatencySummary } from '../../stats/histogram';
+import type { LoadModel, RequestResult, ThresholdReport, Thresholds } from './engine';
+
+export type ExperimentState = 'created' | 'running' | 'paused' | 'completed' | 'stopped';
+export type Action = 'start' | 'pause' | 'stop';
+export const ACTIONS: readonly Action[] = ['start', 'pause', 'stop'];
+
+/** created -> running -> paused -> running -> completed; stop from any unfinished state. */
+export const TRANSITIONS: Record<Action, Partial<Record<ExperimentState, ExperimentState>>> = {
+  start: { created: 'running', paused: 'running' },
+  pause: { running: 'paused' },
+  stop: { created: 'stopped', running: 'stopped', paused: 'stopped' },
+};
+
+export const isFinal = (s: ExperimentState) => s === 'completed' || s === 'stopped';
+
+/** The seed's LoadProfile. Open model: users / interval_seconds requests per second. */
+export interface LoadProfile {
+  users: number;
+  duration_seconds: number;
+  interval_seconds: number;
+}
+
+export interface ExperimentSettings {
+  host: string;
+  port: number;
+  scheme: 'http' | 'https';
+  path: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | null;
+  model: LoadModel;
+  load_profiles: LoadProfile[];
+  thresholds: Thresholds | null;
+  timeout_ms: number;
+  /** Statuses counted as success; null = every 2xx. */
+  success_statuses: number[] | null;
+}
+
+/** What a client sends to create one experiment (omitted fields take the defaults). */
+export interface ExperimentSpec {
+  name: string;
+  host: string;
+  port: number;
+  load_profiles: LoadProfile[];
+  scheme?: 'http' | 'https';
+  path?: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | null;
+  model?: LoadModel;
+  thresholds?: Thresholds | null;
+  timeout_ms?: number;
+  success_statuses?: number[] | null;
+}
+
+export interface ExperimentSummary {
+  requests: number;
+  successes: number;
+  failures: number;
+  /** Percent 0-100 of requests answered with a success status. */
+  success_rate: number | null;
+  /** Percent 0-100 of requests that got no answer at all. */
+  error_rate: number | null;
+  failures_by_kind: Record<string, number>;
+  status_codes: Record<string, number>;
+  late: number;
+  dropped: number;
+  /** Running time (pauses excluded) covered so far. */
+  active_ms: number;
+  rps: number;
+  /** Every answered request (any status); requests with no answer have no latency. */
+  latency: LatencySummary;
+  raw_latency: LatencySummary | null;
+  thresholds: ThresholdReport | null;
+}
+
+export interface Experiment {
+  id: string;
+  name: string;
+  settings: ExperimentSettings;
+  state: ExperimentState;
+  currentProfileIndex: number;
+  progressMs: number;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  summary: ExperimentSummary;
+  histogram: string | null;
+  rawHistogram: string | null;
+  secondsRecorded: number;
+  rawResultsCount: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
+}
+
+export interface SeriesPoint {
+  second: number;
+  ts: Date;
+  durationMs: number;
+  profileIndex: number;
+  elapsedInProfileMs: number;
+  requests: number;
+  successes: number;
+  failures: number;
+  late: number;
+  dropped: number;
+  statusCodes: Record<string, number>;
+  failuresByKind: Record<string, number>;
+  latency: LatencySummary;
+  rawLatency: LatencySummary | null;
+}
+
+export type RawResult = RequestResult;
+
+export interface Group {
+  id: string;
+  name: string;
+  state: ExperimentState;
+  createdAt: Date;
+  updatedAt: Date;
+  experimentIds: string[];
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
