@@ -97,6 +97,9 @@ interface LoadRow {
   expected: number;
   maxLagMs: number;
   cpuPct: number;
+  flushMs: number;
+  rowsPerFlush: number;
+  load: number;
 }
 
 async function scratchDb(kind: 'pglite' | 'postgres') {
@@ -142,6 +145,9 @@ async function measureLoad(kind: 'pglite' | 'postgres'): Promise<LoadRow[]> {
     for (const rate of RATES) {
       log(`${kind}: ${rate}/s for ${SECONDS} s`);
       const outdated0 = await metric(app, 'telelab_control_readings_total{outcome="outdated"}');
+      const accepted0 = await metric(app, 'telelab_control_readings_total{outcome="accepted"}');
+      const flushSum0 = await metric(app, 'telelab_control_batch_flush_seconds_sum{ok="true"}');
+      const flushes0 = await metric(app, 'telelab_control_batch_flush_seconds_count{ok="true"}');
       const cpu0 = process.cpuUsage();
       const t0 = Date.now();
       const report = await runSensorChild(base, rate, SECONDS);
@@ -154,6 +160,9 @@ async function measureLoad(kind: 'pglite' | 'postgres'): Promise<LoadRow[]> {
         'SELECT decided_at, made_at FROM control.decisions WHERE decided_at >= $1 AND decided_at <= $2',
         [new Date(from).toISOString(), new Date(to).toISOString()],
       );
+      const flushes = (await metric(app, 'telelab_control_batch_flush_seconds_count{ok="true"}')) - flushes0;
+      const flushSum = (await metric(app, 'telelab_control_batch_flush_seconds_sum{ok="true"}')) - flushSum0;
+      const accepted = (await metric(app, 'telelab_control_readings_total{outcome="accepted"}')) - accepted0;
       rows.push({
         rate,
         achieved: report.achievedRps,
@@ -165,6 +174,9 @@ async function measureLoad(kind: 'pglite' | 'postgres'): Promise<LoadRow[]> {
         expected: (to - from) / 1000 + 1,
         maxLagMs: Math.max(0, ...decisions.map((d) => d.made_at.getTime() - d.decided_at.getTime())),
         cpuPct: ((cpu.user + cpu.system) / 1000 / (t1 - t0)) * 100,
+        flushMs: flushes ? (flushSum * 1000) / flushes : 0,
+        rowsPerFlush: flushes ? accepted / flushes : 0,
+        load: loadavg()[0]!,
       });
       await sleep(1500);
     }
@@ -306,6 +318,9 @@ for (const [kind, rows] of Object.entries(load)) {
       decisions: `${r.decisions}/${r.expected}`,
       'max lag ms': r.maxLagMs,
       'server CPU %': Math.round(r.cpuPct),
+      'flush ms': r.flushMs.toFixed(1),
+      'rows/flush': Math.round(r.rowsPerFlush),
+      'load 1m': r.load.toFixed(1),
     })),
   );
   const ok = rows.filter(

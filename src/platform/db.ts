@@ -47,6 +47,7 @@ export interface OpenDbOptions {
 }
 
 const INT8_OID = 20;
+const INT8_ARRAY_OID = 1016;
 // Counts and ids we store in int8 stay far below 2^53; beyond it keep the exact string.
 const parseInt8 = (v: string) => {
   const n = Number(v);
@@ -83,8 +84,14 @@ async function openPostgres(opts: OpenDbOptions): Promise<Db> {
     statement_timeout: opts.statementTimeoutMs || undefined,
     application_name: opts.applicationName ?? 'telelab',
     types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+        if (oid === INT8_OID) return parseInt8;
+        if (oid === INT8_ARRAY_OID) {
+          const parseArray = pg.types.getTypeParser(oid, format) as (v: string) => (string | null)[];
+          return (v: string) => parseArray(v).map((x) => (x === null ? null : parseInt8(x)));
+        }
+        return pg.types.getTypeParser(oid, format);
+      }) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client losing its server must not crash the process; the next query reports it.

@@ -4,7 +4,7 @@
  * `readings` is append-only and read by time range only: the decision's window statistics and the
  * dashboard's live means are range aggregates over `datetime`, so one btree on it is all it needs (no
  * primary key: nothing ever addresses one reading). The leader deletes readings older than the retention
- * (see controller.ts), so the table holds about an hour, not everything ever sent.
+ * (see controller.ts), so the table holds about ten minutes, not everything ever sent.
  *
  * `decisions` has one row per decision time t_k; the primary key on `decided_at` also fences a stale
  * leader: a second insert for the same t_k does nothing. History reads the few rows where the status

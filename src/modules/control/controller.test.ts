@@ -281,6 +281,24 @@ describe('decision loop: state and timing', () => {
     });
   });
 
+  it('deletes readings older than the retention after a decision, and keeps the windows it needs', async () => {
+    const clock = fakeClock();
+    const { app, control } = await controlApp({
+      clock,
+      env: { MANIPULATOR_PORT: String(await closedPort()) },
+      module: { retentionMs: 3 * I },
+    });
+    for (let k = 0; k < 6; k++) await fillWindow(app, clock, T0 + k * I, [1, 2]);
+    clock.set(T0 + 6 * I);
+    await control.controller.tick(clock.now());
+    const left = async () =>
+      (await app.db.query<{ datetime: Date }>('SELECT datetime FROM control.readings ORDER BY datetime')).map(
+        (r) => r.datetime.getTime(),
+      );
+    await waitFor(async () => (await left()).length === 6);
+    expect(Math.min(...(await left()))).toBe(T0 + 3 * I);
+  });
+
   it('runs on its own timer at aligned times with a small lag (real clock, 200 ms interval)', async () => {
     const { app } = await controlApp({
       env: { CONTROL_DECISION_INTERVAL: '0.2', MANIPULATOR_PORT: String(await closedPort()) },

@@ -27,7 +27,7 @@ export interface ControlModuleOptions {
   sendTimeoutMs?: number;
   settleTimeoutMs?: number;
   livePollMs?: number;
-  /** Readings older than this are deleted by the leader (default max(1 h, 3 intervals)). */
+  /** Readings older than this are deleted by the leader (default max(10 min, 3 intervals)). */
   retentionMs?: number;
   createClient?: (opts: { host: string; port: number }) => ManipulatorClient;
 }
@@ -108,7 +108,7 @@ export function createControlModule(
   const leadership = createLeadership(db, {
     id: options.leaderId,
     // A decision's queries take milliseconds; a session that does not answer in this long is gone.
-    queryTimeoutMs: Math.max(2000, intervalMs),
+    queryTimeoutMs: Math.min(30_000, Math.max(2000, intervalMs)),
   });
   const controller = createController(
     {
@@ -137,7 +137,7 @@ export function createControlModule(
       manipulator: settings.manipulator,
       sendTimeoutMs: options.sendTimeoutMs,
       settleTimeoutMs: options.settleTimeoutMs,
-      retentionMs: options.retentionMs ?? Math.max(60 * 60 * 1000, 3 * intervalMs),
+      retentionMs: options.retentionMs ?? Math.max(10 * 60 * 1000, 3 * intervalMs),
     },
   );
   const decisions = createDecisionsService({

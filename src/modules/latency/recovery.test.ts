@@ -110,6 +110,42 @@ describe('recovery', () => {
   });
 });
 
+describe('an API process and a worker process', () => {
+  it('pause, resume and stop sent to the API reach the run in the worker within its poll', async () => {
+    const db = await openTestDb();
+    const other = await openSecondHandle(db);
+    try {
+      const api = await latencyApp({ db, role: 'api' });
+      const worker = await latencyApp({ db: other });
+      const before = target.served;
+      const id = await createExperiment(
+        api,
+        experimentBody(target.port, [{ users: 2, duration_seconds: 10, interval_seconds: 0.05 }]),
+      );
+      await manageOk(api, id, 'start');
+      await waitFor(api, id, (r) => r.series.length > 0);
+      await manageOk(api, id, 'pause');
+      // The worker's next poll (100 ms), then in-flight requests (5 ms) and sleeping users (50 ms).
+      await sleep(300);
+      const served = target.served;
+      await sleep(600);
+      expect(target.served).toBe(served);
+      const paused = await waitFor(api, id, inState('paused'));
+      await manageOk(api, id, 'start');
+      await waitFor(api, id, (r) => r.elapsed_in_profile_ms > paused.elapsed_in_profile_ms);
+      await manageOk(api, id, 'stop');
+      const r = await waitFor(api, id, (x) => x.finished_at !== null);
+      await worker.close();
+      await api.close();
+      expect(r.state).toBe('stopped');
+      expect(target.served - before).toBe(r.summary.requests);
+    } finally {
+      await other.close();
+      await db.close();
+    }
+  });
+});
+
 describe('several processes on one PostgreSQL', () => {
   it('a lease is claimed by exactly one of many concurrent claimers', async (ctx) => {
     if (!onPostgres) ctx.skip('PGlite is one connection in one process: there is no second process to race');

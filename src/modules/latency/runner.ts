@@ -11,7 +11,7 @@
  * While running, the runner:
  *  - polls the rows of its runs every `pollMs` (100 ms) and applies what users asked through the API,
  *    from any process: pause (takes effect at once in the engine), resume, stop;
- *  - renews its leases every `leaseMs / 4`;
+ *  - renews its leases every `leaseMs / 5`, and stops a run itself when it could not for 0.6 × leaseMs;
  *  - writes every second the engine reports (series row, raw records up to the cap, cumulative summary
  *    and histogram, and the position: profile index + active ms spent in it) in one short transaction.
  * On shutdown it stops its runs, writes their position and releases the leases. Every `sweepMs` each
@@ -294,11 +294,18 @@ export function createRunner(deps: RunnerDeps) {
       }
     } catch (err) {
       logger.warn({ err }, 'latency runner: could not renew its leases');
-      // Cut off from the database, this process cannot know whether another one took over: stop
-      // before the lease can have lapsed, so a run never executes twice at once.
-      for (const run of active.values()) {
-        if (run.reason === null && performance.now() - run.renewedAt > options.leaseMs * 0.75) lose(run);
-      }
+    }
+  }
+
+  /**
+   * Cut off from the database (renewals failing or hanging), this process cannot know whether another
+   * one took over: it stops a run well before the lease can have lapsed, so no run executes twice at
+   * once. Runs without touching the database, so a hanging query cannot delay it.
+   */
+  function fence(): void {
+    const now = performance.now();
+    for (const run of active.values()) {
+      if (run.reason === null && now - run.renewedAt > options.leaseMs * 0.6) lose(run);
     }
   }
 
@@ -311,7 +318,13 @@ export function createRunner(deps: RunnerDeps) {
       };
       pollTimer = setTimeout(tick, options.pollMs);
     }
-    renewTimer ??= setInterval(() => void renew(), Math.max(100, options.leaseMs / 4));
+    renewTimer ??= setInterval(
+      () => {
+        fence();
+        void renew();
+      },
+      Math.max(100, options.leaseMs / 5),
+    );
   }
 
   function clearRunTimers(): void {
