@@ -87,7 +87,7 @@ async function openPostgres(opts: OpenDbOptions): Promise<Db> {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
         if (oid === INT8_OID) return parseInt8;
         if (oid === INT8_ARRAY_OID) {
-          const parseArray = pg.types.getTypeParser(oid, format) as (v: string) => (string | null)[];
+          const parseArray = pg.types.getTypeParser(oid as never, format) as (v: string) => (string | null)[];
           return (v: string) => parseArray(v).map((x) => (x === null ? null : parseInt8(x)));
         }
         return pg.types.getTypeParser(oid, format);

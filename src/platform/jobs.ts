@@ -62,6 +62,22 @@ function bossDb(db: Db): PgBoss.Db {
   };
 }
 
+/**
+ * Processes starting together on a fresh PostgreSQL can deadlock inside pg-boss's createQueue
+ * (each creates the queue's partition); the loser simply tries again.
+ */
+async function retryOnDeadlock<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (i >= attempts || (code !== '40P01' && code !== '23505')) throw e;
+      await new Promise((r) => setTimeout(r, 50 * i + Math.random() * 100));
+    }
+  }
+}
+
 export function createJobs(deps: { db: Db; logger: Logger; pollingIntervalSeconds?: number }): Jobs {
   const defs = new Map<string, JobDefinition<object>>();
   const boss = new PgBoss({
@@ -105,12 +121,13 @@ export function createJobs(deps: { db: Db; logger: Logger; pollingIntervalSecond
       await boss.start();
       started = true;
       for (const def of defs.values()) {
-        await boss.createQueue(def.name, {
+        const queue = {
           name: def.name,
           policy: def.policy ?? 'standard',
           retryLimit: def.retryLimit ?? 0,
           expireInSeconds: def.expireInSeconds ?? 15 * 60,
-        });
+        } as const;
+        await retryOnDeadlock(() => boss.createQueue(def.name, queue));
       }
       if (!work) return;
       working = true;

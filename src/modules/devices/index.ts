@@ -51,7 +51,7 @@ export function createDevicesModule(
       maxDelayMs: config.BATCH_MAX_DELAY_MS,
       maxQueue: config.BATCH_MAX_QUEUE,
       // PGlite has one connection; on PostgreSQL a second batch can commit while one is in flight.
-      concurrency: db.kind === 'postgres' ? 2 : 1,
+      concurrency: db.kind === 'postgres' ? 8 : 1,
     },
     onStored: (n) => stored.inc(n),
     onFlush: ({ ms, ok }) => flushSeconds.observe({ ok: String(ok) }, ms / 1000),
