@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- logs [--seconds 5] [--connections 100] [--pipelining 1] [--rows 200000] [--only pglite|postgres]`
+ * `npm run bench -- logs [--seconds 5] [--connections 400] [--pipelining 1] [--batch-connections 4] [--rows 200000]
+ *   [--only pglite|postgres]`
  *
  * The logs module's numbers from issue 3, on PGlite (on-disk, temp dir) and PostgreSQL (a scratch database
  * created and dropped here; DATABASE_URL or postgres://postgres@127.0.0.1:5432/test names the server):
@@ -8,7 +9,9 @@
  *   3. GET /api/data?id=<random>&limit=1000 over a table of --rows records: p50/p99.
  * The app runs in this process (only the logs module + the echo route); autocannon fires from a worker
  * thread so the two do not share one event loop. Prints a table; never asserts on time.
- * Tunables: BATCH_MAX_ROWS, BATCH_MAX_DELAY_MS, BATCH_MAX_QUEUE, DB_POOL_SIZE from the environment.
+ * Tunables: BATCH_MAX_ROWS (default here 2000), BATCH_MAX_DELAY_MS, BATCH_MAX_QUEUE, DB_POOL_SIZE from the
+ * environment. Also printed: server CPU per operation (this process, and the PostgreSQL backends when the
+ * server is local), which says what an idle machine could do when other processes share the CPUs.
  */
 
 import { spawn } from 'node:child_process';
@@ -31,7 +34,7 @@ import type { ModuleFactory } from '../src/platform/module';
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '100' },
+    connections: { type: 'string', default: '400' },
     pipelining: { type: 'string', default: '1' },
     'batch-connections': { type: 'string', default: '4' },
     rows: { type: 'string', default: '200000' },
@@ -116,31 +119,38 @@ interface Measured {
 
 const TICK_US = 1e6 / 100; // USER_HZ
 
-/** CPU time of the PostgreSQL backends serving `database` (a local server only; else 0). */
-async function pgCpuUs(app: TelelabApp): Promise<number> {
-  if (app.db.kind !== 'postgres') return 0;
+/** CPU time of each PostgreSQL backend serving this database, by pid (a local server only; else empty). */
+async function pgCpu(app: TelelabApp): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (app.db.kind !== 'postgres') return out;
   const pids = await app.db.query<{ pid: number }>(
     'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
   );
-  let us = 0;
   for (const { pid } of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      us += (Number(fields[11]) + Number(fields[12])) * TICK_US;
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) * TICK_US);
     } catch {
       // not on this machine, or gone
     }
   }
+  return out;
+}
+
+/** CPU the backends alive at the end used since `before` (the pool may have replaced some). */
+function pgCpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let us = 0;
+  for (const [pid, t] of after) us += t - (before.get(pid) ?? 0);
   return us;
 }
 
 async function fire(app: TelelabApp, url: string, o: Omit<CannonOptions, 'url' | 'duration'>) {
   const cpu0 = process.cpuUsage();
-  const pg0 = await pgCpuUs(app);
+  const pg0 = await pgCpu(app);
   const r = await autocannon({ url, duration: SECONDS, ...o });
   const cpu = process.cpuUsage(cpu0);
-  const pgUs = (await pgCpuUs(app)) - pg0;
+  const pgUs = pgCpuSince(pg0, await pgCpu(app));
   const ok = r['2xx'];
   return {
     rps: ok / r.duration,
@@ -199,7 +209,15 @@ async function measure(kind: 'pglite' | 'postgres'): Promise<DbResults> {
   }
   let app: TelelabApp | undefined;
   try {
-    const config = loadConfig({ LOG_LEVEL: 'silent', BODY_LIMIT_BYTES: String(64 << 20), ...env, ...tuned });
+    // With one flush in flight, a flush carries about as many rows as there are requests waiting:
+    // 2000-row batches for 400 connections (500 caps it at 500 and costs ~15 % on PostgreSQL here).
+    const config = loadConfig({
+      LOG_LEVEL: 'silent',
+      BODY_LIMIT_BYTES: String(64 << 20),
+      BATCH_MAX_ROWS: '2000',
+      ...env,
+      ...tuned,
+    });
     app = await createApp({
       config,
       role: 'api',

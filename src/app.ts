@@ -76,7 +76,12 @@ export async function createApp(opts: CreateAppOptions): Promise<TelelabApp> {
     }));
   try {
     const metrics = createMetrics();
-    const jobs = createJobs({ db, logger, pollingIntervalSeconds: config.JOBS_POLL_INTERVAL_SECONDS });
+    const jobs = createJobs({
+      db,
+      logger,
+      pollingIntervalSeconds: config.JOBS_POLL_INTERVAL_SECONDS,
+      background: role !== 'api',
+    });
     const deps = {
       config,
       db,

@@ -34,7 +34,6 @@ export class BatchWriter<Row, Result = void> {
   private timer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   private closed = false;
-  private draining = 0;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly maxRows: number;
   private readonly maxDelayMs: number;
@@ -123,9 +122,10 @@ export class BatchWriter<Row, Result = void> {
     } finally {
       this.inFlight--;
       if (this.queue.length > 0) {
-        // Rows that arrived during the flush go out now: they have already waited a round trip.
-        if (this.queue.length >= this.maxRows || this.closed || this.draining > 0) void this.flushOnce();
-        else this.schedule();
+        // Rows that arrived during the flush go out now: they have already waited a round trip
+        // (group commit). Only an idle writer waits maxDelayMs for company.
+        this.clearTimer();
+        void this.flushOnce();
       } else if (this.inFlight === 0) {
         for (const w of this.idleWaiters.splice(0)) w();
       }
@@ -135,14 +135,9 @@ export class BatchWriter<Row, Result = void> {
   /** Flushes everything queued and waits for in-flight batches. */
   async drain(): Promise<void> {
     this.clearTimer();
-    this.draining++; // rows left behind an in-flight batch go out at once, not after maxDelayMs
-    try {
-      while (this.queue.length > 0 || this.inFlight > 0) {
-        if (this.queue.length > 0 && this.inFlight < this.concurrency) void this.flushOnce();
-        await new Promise<void>((r) => this.idleWaiters.push(r));
-      }
-    } finally {
-      this.draining--;
+    while (this.queue.length > 0 || this.inFlight > 0) {
+      if (this.queue.length > 0 && this.inFlight < this.concurrency) void this.flushOnce();
+      await new Promise<void>((r) => this.idleWaiters.push(r));
     }
   }
 

@@ -78,14 +78,19 @@ async function retryOnDeadlock<T>(fn: () => Promise<T>, attempts = 6): Promise<T
   }
 }
 
-export function createJobs(deps: { db: Db; logger: Logger; pollingIntervalSeconds?: number }): Jobs {
+export function createJobs(deps: {
+  db: Db;
+  logger: Logger;
+  pollingIntervalSeconds?: number;
+  /** Processes doing background work also run cron and pg-boss maintenance; senders stay light. */
+  background?: boolean;
+}): Jobs {
   const defs = new Map<string, JobDefinition<object>>();
   const boss = new PgBoss({
     db: bossDb(deps.db),
     schema: 'pgboss',
-    // Cron and maintenance only in processes that work; senders stay light.
-    supervise: true,
-    schedule: true,
+    supervise: deps.background ?? true,
+    schedule: deps.background ?? true,
   });
   boss.on('error', (err) => deps.logger.error({ err }, 'background jobs error'));
   let started = false;
@@ -104,6 +109,8 @@ export function createJobs(deps: { db: Db; logger: Logger; pollingIntervalSecond
       return boss.send(name, data, options);
     },
     async get(name, id) {
+      // pg-boss ids are uuids; anything else would be a database error, not "no such job".
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
       const job = await boss.getJobById<unknown>(name, id, { includeArchive: true });
       if (!job) return null;
       return {

@@ -27,7 +27,7 @@ export interface ControllerOptions {
   manipulator: { host: string; port: number };
   /** Upper bound on one command's delivery (default 1000 ms). */
   sendTimeoutMs?: number;
-  /** Longest wait for this process's in-flight readings of the closed window (default min(100 ms, I/10)). */
+  /** Longest wait for this process's in-flight readings of the closed window (default min(25 ms, I/20)). */
   settleTimeoutMs?: number;
   /** Readings older than this are deleted after each decision. */
   retentionMs: number;
@@ -65,7 +65,8 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
   const { store, leadership, clock, logger } = deps;
   const I = opts.intervalMs;
   const sendTimeoutMs = opts.sendTimeoutMs ?? 1000;
-  const settleTimeoutMs = opts.settleTimeoutMs ?? Math.min(100, I / 10);
+  // Bounded so that an overloaded writer delays the decision by at most this much (goal: within 50 ms).
+  const settleTimeoutMs = opts.settleTimeoutMs ?? Math.min(25, I / 20);
 
   let client: ManipulatorClient | null = null;
   let wasLeader = false;
