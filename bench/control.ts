@@ -80,12 +80,6 @@ function runSensorChild(target: string, totalRate: number, seconds: number): Pro
   });
 }
 
-async function metric(app: TelelabApp, sample: string): Promise<number> {
-  const res = await app.http.inject({ method: 'GET', url: '/metrics' });
-  const line = res.body.split('\n').find((l) => l.startsWith(`${sample} `));
-  return line ? Number(line.slice(sample.length + 1)) : 0;
-}
-
 interface LoadRow {
   rate: number;
   achieved: number;
@@ -146,40 +140,59 @@ async function measureLoad(kind: 'pglite' | 'postgres'): Promise<LoadRow[]> {
     const rows: LoadRow[] = [];
     for (const rate of RATES) {
       log(`${kind}: ${rate}/s for ${SECONDS} s`);
-      const outdated0 = await metric(app, 'telelab_control_readings_total{outcome="outdated"}');
-      const accepted0 = await metric(app, 'telelab_control_readings_total{outcome="accepted"}');
-      const flushSum0 = await metric(app, 'telelab_control_batch_flush_seconds_sum{ok="true"}');
-      const flushes0 = await metric(app, 'telelab_control_batch_flush_seconds_count{ok="true"}');
+      const counters = async () => {
+        const res = await app!.http.inject({ method: 'GET', url: '/metrics' });
+        const value = (sample: string) => {
+          const line = res.body.split('\n').find((l) => l.startsWith(`${sample} `));
+          return line ? Number(line.slice(sample.length + 1)) : 0;
+        };
+        return {
+          accepted: value('telelab_control_readings_total{outcome="accepted"}'),
+          outdated: value('telelab_control_readings_total{outcome="outdated"}'),
+          flushSum: value('telelab_control_batch_flush_seconds_sum{ok="true"}'),
+          flushes: value('telelab_control_batch_flush_seconds_count{ok="true"}'),
+        };
+      };
+      const before = await counters();
+      const sensor = runSensorChild(base, rate, SECONDS);
+      // Measure from the first reading the server sees (the child's start-up is not load) for SECONDS.
+      const seen = async () => {
+        const c = await counters();
+        return c.accepted + c.outdated > before.accepted + before.outdated;
+      };
+      while (!(await seen())) await sleep(10);
       const cpu0 = process.cpuUsage();
       const t0 = Date.now();
-      const report = await runSensorChild(base, rate, SECONDS);
-      const t1 = Date.now();
+      await sleep(SECONDS * 1000);
       const cpu = process.cpuUsage(cpu0);
-      // Every aligned second while the sensors ran (the first one whole) must have its decision.
-      const from = Math.ceil(t0 / 1000) * 1000 + 1000;
+      const t1 = Date.now();
+      const during = await counters();
+      const report = await sensor;
+      const after = await counters();
+      // Every aligned second while the sensors ran must have its decision.
+      const from = Math.ceil(t0 / 1000) * 1000;
       const to = Math.floor(t1 / 1000) * 1000;
       const decisions = await app.db.query<{ decided_at: Date; made_at: Date }>(
         'SELECT decided_at, made_at FROM control.decisions WHERE decided_at >= $1 AND decided_at <= $2',
         [new Date(from).toISOString(), new Date(to).toISOString()],
       );
-      const flushes = (await metric(app, 'telelab_control_batch_flush_seconds_count{ok="true"}')) - flushes0;
-      const flushSum = (await metric(app, 'telelab_control_batch_flush_seconds_sum{ok="true"}')) - flushSum0;
-      const accepted = (await metric(app, 'telelab_control_readings_total{outcome="accepted"}')) - accepted0;
+      const flushes = after.flushes - before.flushes;
+      const accepted = after.accepted - before.accepted;
       rows.push({
         rate,
         achieved: report.achievedRps,
         failed: report.errors + report.httpErrors + report.unsent + report.abandoned,
         late: report.late,
         maxSendLagMs: report.maxLagMs,
-        outdated: (await metric(app, 'telelab_control_readings_total{outcome="outdated"}')) - outdated0,
+        outdated: after.outdated - before.outdated,
         decisions: decisions.length,
         expected: (to - from) / 1000 + 1,
         maxLagMs: Math.max(0, ...decisions.map((d) => d.made_at.getTime() - d.decided_at.getTime())),
         cpuPct: ((cpu.user + cpu.system) / 1000 / (t1 - t0)) * 100,
-        flushMs: flushes ? (flushSum * 1000) / flushes : 0,
+        flushMs: flushes ? ((after.flushSum - before.flushSum) * 1000) / flushes : 0,
         rowsPerFlush: flushes ? accepted / flushes : 0,
         load: loadavg()[0]!,
-        stored: accepted / ((t1 - t0) / 1000),
+        stored: (during.accepted - before.accepted) / ((t1 - t0) / 1000),
         responses: Object.entries({ ...report.statusCounts, ...report.errorCodes })
           .map(([k, v]) => `${k}: ${v}`)
           .join(', '),

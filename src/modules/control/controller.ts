@@ -160,17 +160,23 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
     const tk = currentWindowStart(atMs, I).getTime();
     const decidedAt = new Date(tk);
     if (stopped) return { outcome: 'stopped', decidedAt };
+    const startedAt = clock.now();
     const leading = await leadership.acquire();
     setLeading(leading);
     if (!leading) return { outcome: 'follower', decidedAt };
     try {
       const session = leadership.session;
+      // Where the time between t_k and made_at went (ms since t_k), for the debug log.
+      const timings: Record<string, number> = { started: startedAt - tk, leading: clock.now() - tk };
       const last = await store.lastDecision(session);
       if (last && last.decidedAt.getTime() >= tk) return { outcome: 'already_decided', decidedAt };
+      timings.last = clock.now() - tk;
       // Readings this process accepted before t_k may still be in the batch writer; let them land.
       await deps.ingest.waitForWritesBefore(tk, settleTimeoutMs);
+      timings.settled = clock.now() - tk;
       const windows = decisionWindows(tk, I);
       const { prev, curr } = await store.windowStats(windows.prev, windows.curr, session);
+      timings.stats = clock.now() - tk;
       const previousStatus = last?.status ?? INITIAL_STATUS;
       const result = decide(prev, curr, previousStatus, {
         alpha: opts.alpha,
@@ -211,7 +217,7 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
           `Changing status from '${previousStatus}' to '${decision.status}'`,
         );
       } else {
-        logger.debug({ decidedAt, reason: decision.reason }, `Status stays '${decision.status}'`);
+        logger.debug({ decidedAt, reason: decision.reason, timings }, `Status stays '${decision.status}'`);
       }
       deps.onDecision?.(decision);
       const delivery = deliver(decision);

@@ -1,39 +1,26 @@
 /**
- * Access-log records (seed 004). `txid` is the inserting transaction's id (pg_current_xact_id):
- * readers order by (txid, seq) and only return rows whose txid is below the current snapshot's
- * xmin, i.e. rows of transactions that have all finished. A new row always gets a txid at or above
- * that horizon, so it can never appear behind a cursor a reader already passed (a plain sequence
- * can: transactions commit out of sequence order). See logs.store.ts.
+ * Access-log records (seed 004). `seq` is the cursor order that every reader shares.
+ *
+ * A plain sequence is not enough on its own: with concurrent writers, transactions commit out of
+ * sequence order, and a reader could pass seq 11 while seq 10 is still uncommitted. So every insert
+ * runs in a transaction that first takes one advisory lock (logs.store.ts): writers draw sequence
+ * numbers and commit one transaction at a time, across all processes on the database, so a record
+ * is visible as soon as its writer is answered and can never appear behind a cursor. Batching keeps
+ * that single lane fast (one transaction carries hundreds of rows).
  */
-import { sql } from 'drizzle-orm';
-import {
-  bigint,
-  bigserial,
-  index,
-  integer,
-  pgSchema,
-  smallint,
-  text,
-  timestamp,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { bigserial, integer, pgSchema, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 export const logsSchema = pgSchema('logs');
 
-export const entries = logsSchema.table(
-  'entries',
-  {
-    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
-    id: uuid('id').notNull().unique(),
-    txid: bigint('txid', { mode: 'number' }).notNull().default(sql`(pg_current_xact_id()::text)::bigint`),
-    created: timestamp('created', { withTimezone: true, precision: 6 }).notNull().defaultNow(),
-    ip: text('ip').notNull(),
-    method: text('method').notNull(),
-    uri: text('uri').notNull(),
-    statusCode: smallint('status_code').notNull(),
-  },
-  (t) => [index('entries_cursor_idx').on(t.txid, t.seq)],
-);
+export const entries = logsSchema.table('entries', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  id: uuid('id').notNull().unique(),
+  created: timestamp('created', { withTimezone: true, precision: 6 }).notNull().defaultNow(),
+  ip: text('ip').notNull(),
+  method: text('method').notNull(),
+  uri: text('uri').notNull(),
+  statusCode: smallint('status_code').notNull(),
+});
 
 /** Where each syncer is: reported by `telelab log-sync`, shown on the dashboard with its lag. */
 export const syncers = logsSchema.table('syncers', {

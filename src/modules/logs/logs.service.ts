@@ -27,8 +27,8 @@ export interface BatchOutcome {
 
 export function createLogsService(deps: LogsServiceDeps) {
   const { store } = deps;
-  // Single ordered writer: one flush at a time keeps the insert order of one process simple to reason
-  // about; cross-process correctness of cursors comes from the txid horizon, not from this.
+  // One flush at a time: all writers share one lane on the database anyway (WRITER_LANE_LOCK), so a
+  // second concurrent flush from this process would only wait for the lock.
   const writer = new BatchWriter<NewLogRecord, Date>({
     name: 'logs',
     flush: (rows) => store.insert(rows),
@@ -118,19 +118,19 @@ export function createLogsService(deps: LogsServiceDeps) {
 
     /**
      * Records after the cursor in the order every reader shares, page by page (constant memory),
-     * up to the horizon taken once at the start so one response is one consistent prefix.
+     * up to the newest record at the start, so one response is one consistent prefix.
      */
     async *records(cursor: Cursor | null, limit: number): AsyncGenerator<LogRecord> {
-      const horizon = await store.horizon();
+      const upTo = await store.newestSeq();
       let after = cursor;
       let left = limit;
       while (left > 0) {
-        const page = await store.page(after, horizon, Math.min(PAGE, left));
+        const page = await store.page(after, upTo, Math.min(PAGE, left));
         for (const r of page) yield { id: r.id, created: r.created, log: r.log };
         if (page.length < Math.min(PAGE, left)) return;
         left -= page.length;
         const last = page[page.length - 1]!;
-        after = { txid: last.txid, seq: last.seq };
+        after = { seq: last.seq };
       }
     },
 

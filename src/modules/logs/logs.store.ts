@@ -1,6 +1,6 @@
 /**
- * SQL for access-log records. The cursor order is (txid, seq), visible up to the snapshot's xmin:
- * see logs.schema.ts for why that makes `?id=` gap-free with concurrent writers and processes.
+ * SQL for access-log records. Writers take WRITER_LANE_LOCK for their transaction, so sequence
+ * numbers are drawn and committed in one order: see logs.schema.ts for why `?id=` is then gap-free.
  */
 import type { Db, Queryable } from '../../platform/db';
 import type { LogEntry } from './log-line';
@@ -17,7 +17,6 @@ export interface NewLogRecord {
 }
 
 export interface Cursor {
-  txid: number;
   seq: number;
 }
 
@@ -28,7 +27,6 @@ interface Row {
   method: LogEntry['method'];
   uri: string;
   status_code: number;
-  txid: number;
   seq: number;
 }
 
@@ -40,7 +38,8 @@ const toRecord = (r: Row): LogRecord => ({
 
 const INSERT_CHUNK = 5000;
 
-const HORIZON = `(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint`;
+/** Transaction-scoped advisory lock key of the logs writer lane ("telelab logs"). */
+export const WRITER_LANE_LOCK = 7_324_004;
 
 export interface SyncerPosition {
   name: string;
@@ -53,9 +52,14 @@ export interface SyncerPosition {
 
 export function createLogsStore(db: Pick<Db, 'query' | 'transaction'>) {
   return {
-    /** One statement for many rows; returns the commit-time `created` of each, in order. */
-    async insert(rows: NewLogRecord[], tx: Queryable = db): Promise<Date[]> {
+    /**
+     * Inserts rows in the writer lane: in `tx` (which then holds the lane until it ends) or in a
+     * transaction of its own. Returns each row's `created` (the transaction's time), in order.
+     */
+    async insert(rows: NewLogRecord[], tx?: Queryable): Promise<Date[]> {
       if (rows.length === 0) return [];
+      if (!tx) return db.transaction((t) => this.insert(rows, t));
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITER_LANE_LOCK]);
       const out = await tx.query<{ id: string; created: Date }>(
         `INSERT INTO logs.entries (id, ip, method, uri, status_code)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int2[])
@@ -74,10 +78,7 @@ export function createLogsStore(db: Pick<Db, 'query' | 'transaction'>) {
 
     /** Any number of rows in one transaction, 5000 per statement. */
     async insertAll(rows: NewLogRecord[]): Promise<void> {
-      if (rows.length <= INSERT_CHUNK) {
-        await this.insert(rows);
-        return;
-      }
+      if (rows.length === 0) return;
       await db.transaction(async (tx) => {
         for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
           await this.insert(rows.slice(i, i + INSERT_CHUNK), tx);
@@ -86,25 +87,25 @@ export function createLogsStore(db: Pick<Db, 'query' | 'transaction'>) {
     },
 
     async cursorOf(id: string): Promise<Cursor | null> {
-      const rows = await db.query<Cursor>('SELECT txid, seq FROM logs.entries WHERE id = $1', [id]);
-      return rows[0] ?? null;
+      const rows = await db.query<Cursor>('SELECT seq FROM logs.entries WHERE id = $1', [id]);
+      return rows[0] ? { seq: Number(rows[0].seq) } : null;
     },
 
-    /** The visibility horizon now: rows with txid below it belong to finished transactions. */
-    async horizon(): Promise<number> {
-      const rows = await db.query<{ h: number }>(`SELECT ${HORIZON} AS h`);
-      return Number(rows[0]!.h);
+    /** The newest committed sequence number: an upper bound that makes one response one prefix. */
+    async newestSeq(): Promise<number> {
+      const rows = await db.query<{ s: number | null }>('SELECT max(seq) AS s FROM logs.entries');
+      return Number(rows[0]?.s ?? 0);
     },
 
-    /** Records strictly after `after` (or from the start), below `horizon`, in cursor order. */
-    async page(after: Cursor | null, horizon: number, limit: number): Promise<(LogRecord & Cursor)[]> {
+    /** Records strictly after `after` (or from the start) up to `upTo`, in cursor order. */
+    async page(after: Cursor | null, upTo: number, limit: number): Promise<(LogRecord & Cursor)[]> {
       const rows = await db.query<Row>(
-        `SELECT id, created, ip, method, uri, status_code, txid, seq FROM logs.entries
-         WHERE (txid, seq) > ($1::bigint, $2::bigint) AND txid < $3::bigint
-         ORDER BY txid, seq LIMIT $4`,
-        [after?.txid ?? -1, after?.seq ?? -1, horizon, limit],
+        `SELECT id, created, ip, method, uri, status_code, seq FROM logs.entries
+         WHERE seq > $1::bigint AND seq <= $2::bigint
+         ORDER BY seq LIMIT $3`,
+        [after?.seq ?? 0, upTo, limit],
       );
-      return rows.map((r) => ({ ...toRecord(r), txid: Number(r.txid), seq: Number(r.seq) }));
+      return rows.map((r) => ({ ...toRecord(r), seq: Number(r.seq) }));
     },
 
     async reportSyncer(p: {
