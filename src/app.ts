@@ -95,7 +95,12 @@ export async function createApp(opts: CreateAppOptions): Promise<TelelabApp> {
     const migrationSets = modules.flatMap((m) => (m.migrations ? [m.migrations] : []));
     if (opts.migrate !== false) await migrate(db, migrationSets);
 
-    const http = await createHttp({ logger, bodyLimit: config.BODY_LIMIT_BYTES, version: VERSION });
+    const http = await createHttp({
+      logger,
+      bodyLimit: config.BODY_LIMIT_BYTES,
+      version: VERSION,
+      ingestRateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    });
     registerMetricsRoute(http, metrics);
     http.get('/healthz', { schema: { tags: ['platform'], summary: 'The process is up' } }, async () => ({
       status: 'ok',

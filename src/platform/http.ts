@@ -3,6 +3,7 @@
  * the field, request ids, body limits, a bearer-token guard, OpenAPI at /openapi.json + /docs.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -38,6 +39,8 @@ declare module 'fastify' {
      * this route, where a seed fixes one: logs answers 418, the controller 422. Default 400.
      */
     inputErrorStatus?: number;
+    /** A public ingest route: per-client rate limited when RATE_LIMIT_PER_MINUTE > 0. */
+    ingest?: boolean;
   }
 }
 
@@ -157,6 +160,8 @@ export interface HttpOptions {
   logger: Logger;
   bodyLimit: number;
   version: string;
+  /** Requests per minute per client IP on `config.ingest` routes; 0 = no limit. */
+  ingestRateLimitPerMinute?: number;
 }
 
 export async function createHttp(opts: HttpOptions): Promise<App> {
@@ -211,6 +216,21 @@ export async function createHttp(opts: HttpOptions): Promise<App> {
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, 404, 'ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`),
   );
+
+  if (opts.ingestRateLimitPerMinute) {
+    const max = opts.ingestRateLimitPerMinute;
+    // Runs before the plugin's own onRoute hook, so flagged routes carry their limit to it.
+    app.addHook('onRoute', (route) => {
+      if (route.config?.ingest) Object.assign(route.config, { rateLimit: { max, timeWindow: 60_000 } });
+    });
+    await app.register(rateLimit, {
+      global: false,
+      errorResponseBuilder: (_req, ctx) =>
+        new ServiceError('RATE_LIMITED', 429, `More than ${ctx.max} requests per minute from this client`, {
+          retryAfter: Math.ceil(ctx.ttl / 1000),
+        }),
+    });
+  }
 
   await app.register(swagger, {
     openapi: {

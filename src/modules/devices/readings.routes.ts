@@ -24,6 +24,7 @@ export function readingsRoutes(app: App, service: ReadingsService, opts: { batch
   app.post(
     '/devices/:device_id/data',
     {
+      config: { ingest: true },
       schema: {
         operationId: 'postDeviceData',
         tags: ['devices'],
@@ -52,6 +53,7 @@ export function readingsRoutes(app: App, service: ReadingsService, opts: { batch
   app.post(
     '/devices/data/batch',
     {
+      config: { ingest: true },
       schema: {
         operationId: 'postDeviceDataBatch',
         tags: ['devices'],

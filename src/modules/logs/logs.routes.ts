@@ -112,7 +112,7 @@ export function logsRoutes(app: App, service: LogsService): void {
   app.post(
     '/api/data',
     {
-      config: { inputErrorStatus: INVALID_STATUS },
+      config: { inputErrorStatus: INVALID_STATUS, ingest: true },
       schema: {
         operationId: 'logsIngest',
         tags: ['logs'],
@@ -133,7 +133,7 @@ export function logsRoutes(app: App, service: LogsService): void {
   app.post(
     '/api/data/batch',
     {
-      config: { inputErrorStatus: INVALID_STATUS },
+      config: { inputErrorStatus: INVALID_STATUS, ingest: true },
       schema: {
         operationId: 'logsIngestBatch',
         tags: ['logs'],
