@@ -343,22 +343,19 @@ for (const [kind, rows] of Object.entries(load)) {
       'load 1m': r.load.toFixed(1),
     })),
   );
-  // The sensor must have kept its schedule too: readings it sent late are outdated, not processed.
-  const ok = rows.filter(
-    (r) =>
-      r.failed === 0 &&
-      r.decisions === r.expected &&
-      r.maxLagMs <= LAG_GOAL_MS &&
-      r.achieved >= r.rate * 0.98 &&
-      r.outdated <= r.rate * SECONDS * 0.02,
-  );
+  // The issue's criterion: no failed request and every decision on time. Stricter: the sensor also kept
+  // its schedule (readings it sends late, across a window boundary, are outdated and not processed).
+  const onTime = (r: LoadRow) =>
+    r.failed === 0 && r.decisions === r.expected && r.maxLagMs <= LAG_GOAL_MS && r.achieved >= r.rate * 0.98;
+  const best = rows.filter(onTime).at(-1);
+  const bestStrict = rows.filter((r) => onTime(r) && r.outdated <= r.rate * SECONDS * 0.02).at(-1);
   for (const r of rows.filter((x) => x.failed > 0))
     console.log(`${kind} ${fmt(r.rate)}/s responses: ${r.responses}`);
-  const best = ok.at(-1);
   const at2400 = rows.find((r) => r.rate === 2400);
+  const rate = (r: LoadRow | undefined) => (r ? `${fmt(r.rate)}/s (stored ${fmt(r.stored)}/s)` : 'none');
   console.log(
-    `${kind}: highest rate with no failed request, under 2 % outdated and every decision within ${LAG_GOAL_MS} ms: ` +
-      `${best ? `${fmt(best.rate)}/s` : 'none'}` +
+    `${kind}: highest rate with no failed request and every decision within ${LAG_GOAL_MS} ms: ${rate(best)}; ` +
+      `also under 2 % outdated: ${rate(bestStrict)}` +
       (at2400 ? `; server CPU at 8 x 300: ${Math.round(at2400.cpuPct)} % of one core` : ''),
   );
 }

@@ -51,6 +51,15 @@ export function createControlModule(
     manipulator: { host: config.MANIPULATOR_HOST, port: config.MANIPULATOR_PORT },
   };
 
+  // config.ts accepts CONTROL_ALPHA 0 and 1 (a closed range); decide() needs 0 < alpha < 1 and would
+  // record every decision as invalid_input. Say so loudly instead of switching never.
+  if (!(settings.alpha > 0 && settings.alpha < 1)) {
+    logger.error(
+      { alpha: settings.alpha },
+      'CONTROL_ALPHA must be between 0 and 1 (exclusive); decisions will not change the status',
+    );
+  }
+
   const readings = counter(
     metrics,
     'telelab_control_readings_total',

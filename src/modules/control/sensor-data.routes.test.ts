@@ -155,3 +155,13 @@ describe('outdated readings (fake clock at window boundaries, interval 5 s)', ()
     expect(await metric('telelab_control_readings_total{outcome="accepted"}')).toBe(accepted + 1);
   });
 });
+
+describe('POST /sensor-data is a public ingest route', () => {
+  it('is rate limited per client when RATE_LIMIT_PER_MINUTE is set', async () => {
+    const limited = await controlApp({ clock: fakeClock(T0 + 1000), env: { RATE_LIMIT_PER_MINUTE: '2' } });
+    const codes = [];
+    for (let i = 0; i < 3; i++)
+      codes.push((await postReading(limited.app, '2030-01-01T00:00:01', i)).statusCode);
+    expect(codes).toEqual([200, 200, 429]);
+  });
+});

@@ -29,7 +29,7 @@ export function sensorDataRoutes(app: App, ingest: IngestService): void {
   app.post(
     ROUTE,
     {
-      config: { inputErrorStatus: INVALID_STATUS },
+      config: { inputErrorStatus: INVALID_STATUS, ingest: true },
       schema: {
         operationId: 'controlPostSensorData',
         tags: ['control'],
@@ -39,7 +39,7 @@ export function sensorDataRoutes(app: App, ingest: IngestService): void {
           'the start of the current window) is outdated: answered `{"accepted": false, "reason": "outdated"}` ' +
           'and not stored. Invalid input answers 422 problem+json naming the field.',
         body: SensorReadingBody,
-        response: { 200: IngestResponse, ...problemResponses(413, INVALID_STATUS, 503) },
+        response: { 200: IngestResponse, ...problemResponses(413, INVALID_STATUS, 429, 503) },
       },
     },
     async (req) => ingest.ingest(req.body),

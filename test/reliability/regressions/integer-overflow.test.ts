@@ -1,0 +1,44 @@
+/**
+ * Regressions found by test/reliability/fuzz.test.ts (issue 9, item 2).
+ *
+ * Bug: integer inputs have a minimum but no maximum in their schemas, so a value beyond the column's
+ * range (int8: 9223372036854775807, int4: 2147483647) passes validation and PostgreSQL refuses it
+ * (`value "100000000000000000000" is out of range for type bigint`): 500 INTERNAL. Query and path
+ * values are coerced, so `1e20` and `9223372036854775808` are integers to the validator.
+ * Expected: 400 naming the field (or 404: no such user). Fix, then change `it.fails` to `it`.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TelelabApp } from '../../../src/app';
+import { buildTestApp } from '../../helpers';
+import { ensureTestTemplate } from '../support-b/template';
+
+let app: TelelabApp;
+beforeAll(async () => {
+  await ensureTestTemplate();
+  app = await buildTestApp({ role: 'api' });
+  await app.http.inject({ method: 'POST', url: '/devices/d1/data', payload: { x: 1, y: 2, z: 3 } });
+});
+
+async function expectClientError(method: string, url: string, payload?: unknown) {
+  const res = await app.http.inject({ method: method as 'GET', url, ...(payload ? { payload: payload as object } : {}) });
+  expect(res.statusCode, res.body).toBeGreaterThanOrEqual(400);
+  expect(res.statusCode, res.body).toBeLessThan(500);
+}
+
+describe('integers beyond the column range are client errors, not 500s', () => {
+  // BUG: 500 (devices users store, bigint).
+  it.fails('GET /users/1e20', () => expectClientError('GET', '/users/1e20'));
+  it.fails('GET /users/9223372036854775808', () => expectClientError('GET', '/users/9223372036854775808'));
+  it.fails('GET /users/1e20/data', () => expectClientError('GET', '/users/1e20/data'));
+  it.fails('PUT /devices/d1/owner with user_id 1e20', () =>
+    expectClientError('PUT', '/devices/d1/owner', { user_id: 1e20 }),
+  );
+
+  // BUG: 500 (latency list, OFFSET bigint).
+  it.fails('GET /list_experiments?offset=1e20', () => expectClientError('GET', '/list_experiments?offset=1e20'));
+
+  // BUG: 500 (logs syncer report, records_written is an int4/int8 column).
+  it.fails('PUT /api/data/syncers/{name} with records_written 1e20', () =>
+    expectClientError('PUT', '/api/data/syncers/s1', { target_file: 'a', last_id: null, records_written: 1e20 }),
+  );
+});

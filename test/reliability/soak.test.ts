@@ -1,0 +1,101 @@
+/**
+ * Issue 9, item 7: soak. One spawned `telelab serve` on the embedded database (PGlite) takes the mixed
+ * workload (log lines, device readings, A/B new + returning devices, sensor readings, all-time device
+ * aggregates) at half of the capacity measured just before, for 45 s (short) or 10 min (full).
+ * Every 5 s: the server's RSS (process_resident_memory_bytes from /metrics) and the window's p99.
+ * Fails on any error, on RSS growth > 10 % after warm-up (the first 20 % of the run excluded), or on
+ * the p99 of the last third being more than 3x the p99 of the first third (a third's p99: the median of
+ * its 5 s windows' p99s).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closedLoop, DEVICE_POOL, MixedWorkload, openLoop, percentile, residentBytes, type Window } from './support-b/mixed-load';
+import { bySize, figure, mode } from './support-b/mode';
+import { freePort, http, killAll, startServer } from './support-b/processes';
+
+const SECONDS = Number(process.env.RELIABILITY_SOAK_SECONDS ?? bySize({ short: 45, full: 600 }));
+const CAPACITY_SECONDS = bySize({ short: 5, full: 15 });
+const SAMPLE_MS = 5000;
+const WARMUP = 0.2;
+const MAX_RSS_GROWTH = 0.1;
+const MAX_P99_RATIO = 3;
+// Below this a p99 is scheduler noise on a shared 2-core machine, not a trend: ratios start from it.
+const P99_FLOOR_MS = 5;
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'telelab-soak-'));
+
+afterAll(async () => {
+  await killAll();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe(`soak (${mode}: ${SECONDS} s)`, () => {
+  it('holds RSS and p99 steady with no error under half of its capacity', async () => {
+    const { url } = await startServer('soak-serve', {
+      DATA_DIR: dataDir,
+      MANIPULATOR_PORT: String(await freePort()),
+      LATENCY_ALLOWED_TARGETS: 'loopback',
+    });
+    // Every device has a reading, so its all-time aggregates exist (200, not 404).
+    for (let d = 0; d < DEVICE_POOL; d++) {
+      const r = await http(url, 'POST', `/devices/soak-${d}/data`, { body: { x: 0, y: 0, z: 0 } });
+      expect(r.status, r.text).toBe(201);
+    }
+    const load = new MixedWorkload();
+    const capacity = await closedLoop(url, CAPACITY_SECONDS, 32, load);
+    expect(capacity.errors, 'errors while measuring capacity').toBe(0);
+    const rate = Math.max(50, Math.round(capacity.rps / 2));
+
+    const windows: Window[] = [];
+    const rss: { at: number; bytes: number }[] = [];
+    const run = await openLoop(url, { rate, seconds: SECONDS, windowMs: SAMPLE_MS, load }, async (w) => {
+      windows.push(w);
+      rss.push({ at: w.at, bytes: await residentBytes(url) });
+    });
+
+    // RSS: mean of the first three samples after warm-up vs mean of the last three.
+    const afterWarmup = rss.filter((s) => s.at > SECONDS * WARMUP);
+    const mean = (xs: { bytes: number }[]) => xs.reduce((a, s) => a + s.bytes, 0) / xs.length;
+    const rssStart = mean(afterWarmup.slice(0, 3));
+    const rssEnd = mean(afterWarmup.slice(-3));
+    const growth = rssEnd / rssStart - 1;
+
+    // p99 per 5 s window; a third's p99 is the median of its windows' p99s, so one window hit by a
+    // neighbour's CPU burst does not decide, while a real trend (every later window slower) does.
+    const p99s = windows.map((w) => ({ at: w.at, p99: percentile(w.latencies, 99) }));
+    const third = (k: number) =>
+      p99s.filter((w) => w.at > (SECONDS * k) / 3 && w.at <= (SECONDS * (k + 1)) / 3 + 0.5).map((w) => w.p99);
+    const p99First = percentile(third(0), 50);
+    const p99Last = percentile(third(2), 50);
+    const p99Ratio = Math.max(p99Last, P99_FLOOR_MS) / Math.max(p99First, P99_FLOOR_MS);
+    const p99Overall = percentile(windows.flatMap((w) => w.latencies), 99);
+
+    for (const [i, w] of windows.entries()) {
+      console.log(
+        `soak sample t=${Math.round(w.at)}s rss_mb=${(rss[i]!.bytes / 2 ** 20).toFixed(1)} sent=${w.sent} ` +
+          `p50_ms=${percentile(w.latencies, 50).toFixed(1)} p99_ms=${percentile(w.latencies, 99).toFixed(1)} errors=${w.errors.length}`,
+      );
+    }
+    figure('soak', {
+      seconds: SECONDS,
+      capacity_rps: Math.round(capacity.rps),
+      rate_rps: rate,
+      requests: run.sent,
+      errors: run.errors.length,
+      rss_after_warmup_mb: (rssStart / 2 ** 20).toFixed(1),
+      rss_end_mb: (rssEnd / 2 ** 20).toFixed(1),
+      rss_growth_pct: (growth * 100).toFixed(1),
+      p99_first_third_ms: p99First.toFixed(1),
+      p99_last_third_ms: p99Last.toFixed(1),
+      p99_ratio: p99Ratio.toFixed(2),
+      p99_overall_ms: p99Overall.toFixed(1),
+    });
+    expect(run.errors.slice(0, 5), `${run.errors.length} errors`).toEqual([]);
+    expect(run.completed).toBe(run.sent);
+    expect(afterWarmup.length, 'RSS samples after warm-up').toBeGreaterThanOrEqual(4);
+    expect(growth, 'RSS growth after warm-up').toBeLessThanOrEqual(MAX_RSS_GROWTH);
+    expect(p99Ratio, 'p99 last third / first third').toBeLessThanOrEqual(MAX_P99_RATIO);
+  }, (SECONDS + CAPACITY_SECONDS + 120) * 1000);
+});
