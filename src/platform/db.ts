@@ -11,7 +11,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { acquireDirLock, type DirLock } from './dir-lock';
-import { unavailable } from './errors';
+import { ServiceError, unavailable } from './errors';
 
 export type Row = Record<string, unknown>;
 
@@ -67,8 +67,27 @@ export function isConnectionError(e: unknown): boolean {
   );
 }
 
+/**
+ * Data exceptions the database raises for values a client sent (a number beyond the column's range,
+ * a NUL character, a year PostgreSQL cannot store, a malformed uuid). Validation should catch them
+ * first; this net keeps one that slips through a 400 instead of a 500.
+ */
+const CLIENT_DATA_ERRORS = new Set(['22003', '22021', '22P05', '22007', '22008', '22P02', '54000']);
+
 function mapError(e: unknown): never {
   if (isConnectionError(e)) throw unavailable('DATABASE_UNAVAILABLE', 'The database is not reachable', 2, e);
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CLIENT_DATA_ERRORS.has(code)) {
+    const message = String((e as { message?: unknown }).message ?? '').slice(0, 200);
+    throw new ServiceError(
+      'INVALID_VALUE',
+      400,
+      `A value in the request cannot be stored or compared: ${message}`,
+      {
+        cause: e,
+      },
+    );
+  }
   throw e;
 }
 

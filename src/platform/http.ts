@@ -178,6 +178,18 @@ export async function createHttp(opts: HttpOptions): Promise<App> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Errors the router raises before any route runs (a malformed %-escape, an over-long path
+    // parameter) get the same problem+json as everything else.
+    frameworkErrors: (err, req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      const detail =
+        err.code === 'FST_ERR_BAD_URL'
+          ? `url: not a valid URL (${req.url.slice(0, 200)})`
+          : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? 'url: a path parameter is longer than the server accepts'
+            : err.message;
+      return sendProblem(reply, status, (err.code ?? 'BAD_REQUEST').replace(/^FST_ERR_/, ''), detail);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(validatorCompilers());
@@ -248,7 +260,15 @@ export async function createHttp(opts: HttpOptions): Promise<App> {
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Swagger UI's own CSP for its bundled assets, plus the headers every HTML page here carries.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.addHook('onSend', async (req, reply) => {
+    if (req.url === '/docs' || req.url.startsWith('/docs/')) {
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('x-frame-options', 'DENY');
+      reply.header('referrer-policy', 'no-referrer');
+    }
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

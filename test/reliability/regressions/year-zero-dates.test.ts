@@ -25,8 +25,8 @@ async function expectNot5xx(url: string) {
 
 describe('control time filters out of the database range are not 500s', () => {
   // BUG: 500 for each.
-  it.fails('GET /decisions?before=0000-01-01', () => expectNot5xx('/decisions?before=0000-01-01'));
-  it.fails('GET /decisions?after=0000-01-01', () => expectNot5xx('/decisions?after=0000-01-01'));
-  it.fails('GET /history?from=0000-01-01', () => expectNot5xx('/history?from=0000-01-01'));
-  it.fails('GET /history?after=0000-01-01', () => expectNot5xx('/history?after=0000-01-01'));
+  it('GET /decisions?before=0000-01-01', () => expectNot5xx('/decisions?before=0000-01-01'));
+  it('GET /decisions?after=0000-01-01', () => expectNot5xx('/decisions?after=0000-01-01'));
+  it('GET /history?from=0000-01-01', () => expectNot5xx('/history?from=0000-01-01'));
+  it('GET /history?after=0000-01-01', () => expectNot5xx('/history?after=0000-01-01'));
 });
