@@ -7,7 +7,8 @@
  *
  * The queue is bounded: beyond `maxQueue` waiting rows, `write` rejects at once with a 503
  * ServiceError (overload) rather than letting memory and latency grow without limit.
- * A failed flush rejects exactly the callers whose rows were in that batch.
+ * A failed flush rejects exactly the callers whose rows were in that batch; when the database is
+ * unreachable (503) the rows queued behind it are rejected at once as well.
  */
 import { ServiceError, unavailable } from './errors';
 
@@ -117,7 +118,10 @@ export class BatchWriter<Row, Result = void> {
     } catch (e) {
       const err =
         e instanceof ServiceError ? e : new ServiceError('WRITE_FAILED', 500, 'Writing failed', { cause: e });
-      for (const p of batch) p.reject(err);
+      // The database is unreachable: rows queued behind this batch would only wait for the same
+      // timeout, so they fail now too (fast 503s) instead of queueing up.
+      const failed = err.status === 503 ? batch.concat(this.queue.splice(0)) : batch;
+      for (const p of failed) p.reject(err);
       this.opts.onFlush?.({ rows: batch.length, ms: performance.now() - t0, ok: false });
     } finally {
       this.inFlight--;

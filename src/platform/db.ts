@@ -62,7 +62,7 @@ export function isConnectionError(e: unknown): boolean {
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code))
     return true;
   const msg = typeof err?.message === 'string' ? err.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|PGlite is closed/i.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|PGlite is closed|Query read timeout/i.test(
     msg,
   );
 }
@@ -101,6 +101,9 @@ async function openPostgres(opts: OpenDbOptions): Promise<Db> {
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 2000,
     statement_timeout: opts.statementTimeoutMs || undefined,
+    // The server enforces statement_timeout, so a server that stops answering altogether (frozen,
+    // network partition) needs a client-side bound too, or requests would hang as long as it lasts.
+    query_timeout: opts.statementTimeoutMs ? opts.statementTimeoutMs + 1000 : undefined,
     application_name: opts.applicationName ?? 'telelab',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
@@ -133,11 +136,18 @@ async function openPostgres(opts: OpenDbOptions): Promise<Db> {
     },
     async transaction(fn) {
       let client: pg.PoolClient;
+      let broken = false;
       try {
         client = await pool.connect();
       } catch (e) {
         return mapError(e);
       }
+      // A connection dying mid-transaction emits 'error' on the client; unhandled, it would end the
+      // process. The failing query reports it (as a 503) instead.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       const tx: Queryable = {
         async query<R = Row>(text: string, params?: readonly unknown[]) {
           try {
@@ -147,20 +157,25 @@ async function openPostgres(opts: OpenDbOptions): Promise<Db> {
           }
         },
       };
-      let broken = false;
       try {
         await tx.query('BEGIN');
         const out = await fn(tx);
         await tx.query('COMMIT');
         return out;
       } catch (e) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true;
+        // A connection that failed (or timed out) is discarded, not rolled back: a ROLLBACK on it would
+        // wait for the same dead server once more.
+        if ((e as { status?: number }).status === 503) broken = true;
+        if (!broken) {
+          try {
+            await client.query('ROLLBACK');
+          } catch {
+            broken = true;
+          }
         }
         throw e;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },

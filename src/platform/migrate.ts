@@ -39,6 +39,8 @@ export async function migrate(db: Db, sets: MigrationSet[]): Promise<void> {
   const present = sets.filter((s) => existsSync(path.join(s.folder, 'meta', '_journal.json')));
   if (db.pool) {
     const lockClient = await db.pool.connect();
+    const ignore = () => {}; // a dying connection reports through the failing query, not a crash
+    lockClient.on('error', ignore);
     try {
       await lockClient.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
       for (const set of present) {
@@ -50,6 +52,7 @@ export async function migrate(db: Db, sets: MigrationSet[]): Promise<void> {
       }
     } finally {
       await lockClient.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+      lockClient.off('error', ignore);
       lockClient.release();
     }
     return;

@@ -185,8 +185,9 @@ async function runTrials(label: string, target: Target) {
   console.log(
     `crash-durability ${label} (${MODE}): trials=${TRIALS} acknowledged=${total} ` +
       `(devices=${acked.devices.size} logs=${acked.logs.size} sensor=${acked.sensor.size}, ` +
-      `sensor outdated=${acked.outdated}) lost=${tables.lost.length + httpProblems.lost.length} ` +
-      `duplicated=${tables.duplicated.length + httpProblems.duplicated.length} max_restart_ms=${restartMs}`,
+      `sensor outdated=${acked.outdated}) lost=${tables.lost.length} ` +
+      `duplicated=${tables.duplicated.length} lost_via_http=${httpProblems.lost.length} ` +
+      `duplicated_via_http=${httpProblems.duplicated.length} max_restart_ms=${restartMs}`,
   );
   // Enough acknowledged writes on every route that a lost batch would show.
   expect(acked.devices.size).toBeGreaterThan(TRIALS * 10);

@@ -5,7 +5,8 @@
  * /readyz, vitest fails on any unhandled error), no hang, and every 4xx is application/problem+json
  * with a non-empty detail and the same status.
  *
- * Reproduce a run with RELIABILITY_SEED=<seed printed in the figure line>.
+ * Reproduce a run with RELIABILITY_SEED=<seed printed in the figure line>; RELIABILITY_FUZZ_CASES=n
+ * overrides the number of cases (exploratory runs).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,10 +15,17 @@ import { type LatencyTarget, startLatencyTarget } from '../../src/modules/latenc
 import { buildTestApp } from '../helpers';
 import { type Answer, contractViolation, Hang, send } from './support-b/inject';
 import { bySize, figure, mode } from './support-b/mode';
+import {
+  describeRequest,
+  type FuzzRequest,
+  type Known,
+  type Operation,
+  operationsOf,
+  requestArb,
+} from './support-b/openapi-fuzz';
 import { ensureTestTemplate } from './support-b/template';
-import { describeRequest, type FuzzRequest, type Known, type Operation, operationsOf, requestArb } from './support-b/openapi-fuzz';
 
-const CASES = bySize({ short: 1_500, full: 10_000 });
+const CASES = Number(process.env.RELIABILITY_FUZZ_CASES ?? bySize({ short: 1_500, full: 10_000 }));
 const SEED = process.env.RELIABILITY_SEED ? Number(process.env.RELIABILITY_SEED) : Date.now() % 2 ** 31;
 
 let app: TelelabApp;
@@ -54,20 +62,28 @@ beforeAll(async () => {
   const groupId = await created(
     'POST',
     '/create_experiment_group',
-    { name: 'fuzz', experiments: [{ name: 'g1', host: '127.0.0.1', port: target.port, load_profiles: [profile] }] },
+    {
+      name: 'fuzz',
+      experiments: [{ name: 'g1', host: '127.0.0.1', port: target.port, load_profiles: [profile] }],
+    },
     'group_id',
   );
   const userId = await created('POST', '/users', { name: 'fuzz' }, 'id');
   await created('POST', '/devices/fuzz-1/data', { x: 1, y: 2, z: 3 }, 'device_id').catch(() => '');
   const taskId = await created('POST', '/tasks/recalculate', {}, 'task_id');
   const logId = await created('POST', '/api/data', { log: '10.0.0.1 GET /x 200' }, 'id');
-  await created('POST', '/api/v1/admin/experiments', {
-    name: 'fuzz_exp',
-    options: [
-      { value: 'a', weight: 1 },
-      { value: 'b', weight: 2 },
-    ],
-  }, 'name');
+  await created(
+    'POST',
+    '/api/v1/admin/experiments',
+    {
+      name: 'fuzz_exp',
+      options: [
+        { value: 'a', weight: 1 },
+        { value: 'b', weight: 2 },
+      ],
+    },
+    'name',
+  );
   known = {
     experiment_id: [experimentId],
     group_id: [groupId],
@@ -95,79 +111,87 @@ interface Tally {
 }
 
 describe(`input fuzzing over every OpenAPI route (${mode})`, () => {
-  it('answers malformed input with a problem+json 4xx, never a 5xx, never a crash', async () => {
-    const tally: Tally = { cases: 0, byClass: {}, violations: [], hangs: 0, unsendable: 0 };
-    const perRoute = Math.ceil(CASES / ops.length);
-    const started = Date.now();
-    let healthChecks = 0;
+  it(
+    'answers malformed input with a problem+json 4xx, never a 5xx, never a crash',
+    async () => {
+      const tally: Tally = { cases: 0, byClass: {}, violations: [], hangs: 0, unsendable: 0 };
+      const perRoute = Math.ceil(CASES / ops.length);
+      const started = Date.now();
+      let healthChecks = 0;
 
-    const check = async (op: Operation, r: FuzzRequest) => {
-      let a: Answer;
-      try {
-        a = await send(app, r);
-      } catch (e) {
-        if (e instanceof Hang) {
-          tally.hangs++;
-          tally.violations.push({ op: op.operationId, why: 'hang', request: describeRequest(r) });
-        } else {
-          // The client library refused to build the request: not the server's fault, but counted.
-          tally.unsendable++;
+      const check = async (op: Operation, r: FuzzRequest) => {
+        let a: Answer;
+        try {
+          a = await send(app, r);
+        } catch (e) {
+          if (e instanceof Hang) {
+            tally.hangs++;
+            tally.violations.push({ op: op.operationId, why: 'hang', request: describeRequest(r) });
+          } else {
+            // The client library refused to build the request: not the server's fault, but counted.
+            tally.unsendable++;
+          }
+          return;
         }
-        return;
-      }
-      tally.cases++;
-      const cls = `${Math.floor(a.status / 100)}xx`;
-      tally.byClass[cls] = (tally.byClass[cls] ?? 0) + 1;
-      const why = contractViolation(a);
-      if (why) {
-        tally.violations.push({
-          op: `${op.method} ${op.path}`,
-          why: `${why}: ${a.body.toString('utf8').slice(0, 200)}`,
-          request: describeRequest(r),
+        tally.cases++;
+        const cls = `${Math.floor(a.status / 100)}xx`;
+        tally.byClass[cls] = (tally.byClass[cls] ?? 0) + 1;
+        const why = contractViolation(a);
+        if (why) {
+          tally.violations.push({
+            op: `${op.method} ${op.path}`,
+            why: `${why}: ${a.body.toString('utf8').slice(0, 200)}`,
+            request: describeRequest(r),
+          });
+        }
+        if (tally.cases % 250 === 0) {
+          healthChecks++;
+          const h = await send(app, { method: 'GET', url: '/healthz' });
+          if (h.status !== 200)
+            tally.violations.push({ op: 'healthz', why: `status ${h.status}`, request: '' });
+        }
+      };
+
+      for (const [i, op] of ops.entries()) {
+        const samples = fc.sample(requestArb(op, known, { hugeBodies: true }), {
+          numRuns: perRoute,
+          seed: SEED + i,
         });
+        for (const r of samples) await check(op, r);
       }
-      if (tally.cases % 250 === 0) {
-        healthChecks++;
-        const h = await send(app, { method: 'GET', url: '/healthz' });
-        if (h.status !== 200) tally.violations.push({ op: 'healthz', why: `status ${h.status}`, request: '' });
-      }
-    };
 
-    for (const [i, op] of ops.entries()) {
-      const samples = fc.sample(requestArb(op, known, { hugeBodies: true }), { numRuns: perRoute, seed: SEED + i });
-      for (const r of samples) await check(op, r);
-    }
+      const health = await send(app, { method: 'GET', url: '/healthz' });
+      const ready = await send(app, { method: 'GET', url: '/readyz' });
+      const fivexx = tally.violations.filter((v) => v.why.startsWith('status 5')).length;
+      const nonProblem = tally.violations.length - fivexx - tally.hangs;
+      figure('fuzz', {
+        routes: ops.length,
+        cases: tally.cases,
+        '5xx': fivexx,
+        crashes: health.status === 200 && ready.status === 200 ? 0 : 1,
+        hangs: tally.hangs,
+        'non-problem-4xx': nonProblem,
+        unsendable: tally.unsendable,
+        classes: JSON.stringify(tally.byClass).replaceAll('"', ''),
+        health_checks: healthChecks,
+        seconds: Math.round((Date.now() - started) / 1000),
+        seed: SEED,
+      });
+      // One example per (route, kind of failure), enough to reproduce each.
+      const seen = new Set<string>();
+      const examples = tally.violations.filter((v) => {
+        const key = `${v.op} ${v.why.slice(0, 40)}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+      for (const v of examples.slice(0, 30)) console.log(`VIOLATION ${v.op}: ${v.why}\n  ${v.request}`);
 
-    const health = await send(app, { method: 'GET', url: '/healthz' });
-    const ready = await send(app, { method: 'GET', url: '/readyz' });
-    const fivexx = tally.violations.filter((v) => v.why.startsWith('status 5')).length;
-    const nonProblem = tally.violations.length - fivexx - tally.hangs;
-    figure('fuzz', {
-      routes: ops.length,
-      cases: tally.cases,
-      '5xx': fivexx,
-      crashes: health.status === 200 && ready.status === 200 ? 0 : 1,
-      hangs: tally.hangs,
-      'non-problem-4xx': nonProblem,
-      unsendable: tally.unsendable,
-      classes: JSON.stringify(tally.byClass).replaceAll('"', ''),
-      health_checks: healthChecks,
-      seconds: Math.round((Date.now() - started) / 1000),
-      seed: SEED,
-    });
-    // One example per (route, kind of failure), enough to reproduce each.
-    const seen = new Set<string>();
-    const examples = tally.violations.filter((v) => {
-      const key = `${v.op} ${v.why.slice(0, 40)}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
-    for (const v of examples.slice(0, 30)) console.log(`VIOLATION ${v.op}: ${v.why}\n  ${v.request}`);
-
-    expect(health.status, 'the app still answers /healthz').toBe(200);
-    expect(ready.status, 'the app still answers /readyz').toBe(200);
-    expect(tally.cases).toBeGreaterThanOrEqual(CASES);
-    expect(examples.map((v) => `${v.op}: ${v.why.slice(0, 120)}`)).toEqual([]);
-  }, bySize({ short: 180_000, full: 1_800_000 }));
+      expect(health.status, 'the app still answers /healthz').toBe(200);
+      expect(ready.status, 'the app still answers /readyz').toBe(200);
+      expect(tally.cases).toBeGreaterThanOrEqual(CASES);
+      expect(examples.map((v) => `${v.op}: ${v.why.slice(0, 120)}`)).toEqual([]);
+    },
+    bySize({ short: 180_000, full: 1_800_000 }),
+  );
 });

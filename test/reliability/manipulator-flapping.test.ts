@@ -72,7 +72,12 @@ describe('manipulator flapping', () => {
       ]);
       const manipulators: Proc[] = [];
       const startManipulator = async () => {
-        const m = telelab(`manipulator-${manipulators.length}`, ['manipulator', '--port', String(port), '--json']);
+        const m = telelab(`manipulator-${manipulators.length}`, [
+          'manipulator',
+          '--port',
+          String(port),
+          '--json',
+        ]);
         manipulators.push(m);
         await m.waitFor(/Manipulator listening/);
         return m;
@@ -163,7 +168,8 @@ describe('manipulator flapping', () => {
         const t = Date.parse(d.decided_at);
         if (t >= Date.parse(last)) continue;
         const p = history.find((h) => Date.parse(h.from_datetime) <= t && t < Date.parse(h.to_datetime));
-        if (p?.status !== d.status) problems.push(`decision ${d.decided_at} ${d.status} vs history ${p?.status}`);
+        if (p?.status !== d.status)
+          problems.push(`decision ${d.decided_at} ${d.status} vs history ${p?.status}`);
       }
 
       console.log(

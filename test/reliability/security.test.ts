@@ -13,17 +13,17 @@
  * - HTML pages carry security headers and escape what users typed.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moduleFactories, type TelelabApp } from '../../src/app';
-import type { Resolver } from '../../src/modules/latency/allowlist';
 import { createLatencyModule } from '../../src/modules/latency';
+import type { Resolver } from '../../src/modules/latency/allowlist';
 import { type LatencyTarget, startLatencyTarget } from '../../src/modules/latency/target';
 import { DEFAULT_DIST_DIR } from '../../src/platform/web';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { buildTestApp } from '../helpers';
 import { send } from './support-b/inject';
 import { figure } from './support-b/mode';
@@ -38,7 +38,12 @@ afterAll(() => {
   figure('security', figures);
 });
 
-async function call(app: TelelabApp, method: string, url: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) {
+async function call(
+  app: TelelabApp,
+  method: string,
+  url: string,
+  opts: { body?: unknown; headers?: Record<string, string> } = {},
+) {
   const a = await send(app, {
     method,
     url,
@@ -74,7 +79,8 @@ const PUBLIC_MUTATING: Record<string, string> = {
   'POST /devices/{device_id}/data': 'device telemetry ingest (seed 001)',
   'POST /devices/data/batch': 'device telemetry ingest',
   'POST /sensor-data': 'sensor ingest (seed 003)',
-  'POST /create_experiment': 'latency routes are public like the seed (latency README); allowlist + caps apply',
+  'POST /create_experiment':
+    'latency routes are public like the seed (latency README); allowlist + caps apply',
   'POST /manage_experiment': 'latency (public, see above)',
   'POST /create_experiment_group': 'latency (public, see above)',
   'POST /manage_group': 'latency (public, see above)',
@@ -105,7 +111,12 @@ describe('admin routes with TELELAB_API_TOKEN set', () => {
   it('guards exactly the admin routes; every other mutating route is public by decision', async () => {
     const ops = operationsOf((await call(app, 'GET', '/openapi.json')).json());
     const key = (o: { method: string; path: string }) => `${o.method} ${o.path}`;
-    expect(ops.filter((o) => o.secured).map(key).sort()).toEqual([...ADMIN_ROUTES].sort());
+    expect(
+      ops
+        .filter((o) => o.secured)
+        .map(key)
+        .sort(),
+    ).toEqual([...ADMIN_ROUTES].sort());
     const unguardedMutating = ops.filter((o) => !o.secured && o.method !== 'GET').map(key);
     expect(unguardedMutating.sort()).toEqual(Object.keys(PUBLIC_MUTATING).sort());
     figures.admin_routes = ADMIN_ROUTES.length;
@@ -114,14 +125,23 @@ describe('admin routes with TELELAB_API_TOKEN set', () => {
 
   it('refuses missing and wrong tokens with 401 and no effect, and accepts the right one', async () => {
     // Public setup: a device with a reading.
-    expect((await call(app, 'POST', '/devices/sec-dev/data', { body: { x: 1, y: 2, z: 3 } })).status).toBe(201);
+    expect((await call(app, 'POST', '/devices/sec-dev/data', { body: { x: 1, y: 2, z: 3 } })).status).toBe(
+      201,
+    );
     let userId = 0;
     const getExp = () => call(app, 'GET', '/api/v1/admin/experiments/sec_exp', { headers: bearer });
     const options = [
       { value: 'a', weight: 1 },
       { value: 'b', weight: 1 },
     ];
-    type Step = { route: string; method: string; url: () => string; body?: () => unknown; ok: number; unchanged?: () => Promise<void> };
+    type Step = {
+      route: string;
+      method: string;
+      url: () => string;
+      body?: () => unknown;
+      ok: number;
+      unchanged?: () => Promise<void>;
+    };
     const steps: Step[] = [
       {
         route: 'POST /users',
@@ -149,13 +169,28 @@ describe('admin routes with TELELAB_API_TOKEN set', () => {
         ok: 201,
         unchanged: async () => expect((await getExp()).status).toBe(404),
       },
-      { route: 'GET /api/v1/admin/experiments', method: 'GET', url: () => '/api/v1/admin/experiments', ok: 200 },
-      { route: 'GET /api/v1/admin/experiments/{name}', method: 'GET', url: () => '/api/v1/admin/experiments/sec_exp', ok: 200 },
+      {
+        route: 'GET /api/v1/admin/experiments',
+        method: 'GET',
+        url: () => '/api/v1/admin/experiments',
+        ok: 200,
+      },
+      {
+        route: 'GET /api/v1/admin/experiments/{name}',
+        method: 'GET',
+        url: () => '/api/v1/admin/experiments/sec_exp',
+        ok: 200,
+      },
       {
         route: 'PUT /api/v1/admin/experiments/{name}/weights',
         method: 'PUT',
         url: () => '/api/v1/admin/experiments/sec_exp/weights',
-        body: () => ({ options: [{ value: 'a', weight: 3 }, { value: 'b', weight: 1 }] }),
+        body: () => ({
+          options: [
+            { value: 'a', weight: 3 },
+            { value: 'b', weight: 1 },
+          ],
+        }),
         ok: 200,
         unchanged: async () => expect((await getExp()).json().version).toBe(1),
       },
@@ -191,7 +226,10 @@ describe('admin routes with TELELAB_API_TOKEN set', () => {
         refused++;
       }
       await step.unchanged?.();
-      const res = await call(app, step.method, step.url(), { ...(step.body ? { body: step.body() } : {}), headers: bearer });
+      const res = await call(app, step.method, step.url(), {
+        ...(step.body ? { body: step.body() } : {}),
+        headers: bearer,
+      });
       expect(res.status, `${step.route} with the right token: ${res.text}`).toBe(step.ok);
       if (step.route === 'POST /users') userId = res.json().id;
     }
@@ -254,7 +292,7 @@ describe('latency targets outside LATENCY_ALLOWED_TARGETS', () => {
     }
     expect(await count()).toBe(before);
     // The allowlist is not simply refusing everything: loopback in its other spellings passes.
-    for (const host of ['127.0.0.1', 'localhost', '[::1]', '2130706433']) {
+    for (const host of ['127.0.0.1', 'localhost', '[::1]', '127.1.2.3']) {
       const ok = await call(app, 'POST', '/create_experiment', { body: experiment(host, target.port) });
       expect(ok.status, `host=${host}: ${ok.text}`).toBe(201);
     }
@@ -268,7 +306,9 @@ describe('latency targets outside LATENCY_ALLOWED_TARGETS', () => {
       const res = await call(byName, 'POST', '/create_experiment', { body: experiment(host, 80) });
       expect([403, 422], `host=${host} under 'allowed.example': ${res.text}`).toContain(res.status);
     }
-    expect((await call(byName, 'POST', '/create_experiment', { body: experiment('allowed.example', 80) })).status).toBe(201);
+    expect(
+      (await call(byName, 'POST', '/create_experiment', { body: experiment('allowed.example', 80) })).status,
+    ).toBe(201);
     // Only 127.0.0.2 is allowed: localhost (127.0.0.1 from /etc/hosts) is refused naming the address.
     const byIp = await buildTestApp({ env: { LATENCY_ALLOWED_TARGETS: '127.0.0.2' }, role: 'api' });
     const res = await call(byIp, 'POST', '/create_experiment', { body: experiment('localhost', 80) });
@@ -294,17 +334,22 @@ describe('latency targets outside LATENCY_ALLOWED_TARGETS', () => {
           (deps) => createLatencyModule(deps, { resolver }),
         ],
       });
-      const created = await call(rebinding, 'POST', '/create_experiment', { body: experiment('rebind.test', other.port) });
+      const created = await call(rebinding, 'POST', '/create_experiment', {
+        body: experiment('rebind.test', other.port),
+      });
       expect(created.status, created.text).toBe(201);
       const id = created.json().experiment_id;
-      expect((await call(rebinding, 'POST', `/manage_experiment?state=start&experiment_id=${id}`)).status).toBe(200);
+      expect(
+        (await call(rebinding, 'POST', `/manage_experiment?state=start&experiment_id=${id}`)).status,
+      ).toBe(200);
       rebound = true;
       let state = '';
       for (let i = 0; i < 100 && state !== 'completed'; i++) {
         await sleep(100);
         state = (await call(rebinding, 'GET', `/result_experiment?experiment_id=${id}&limit=0`)).json().state;
       }
-      const summary = (await call(rebinding, 'GET', `/result_experiment?experiment_id=${id}&limit=0`)).json().summary;
+      const summary = (await call(rebinding, 'GET', `/result_experiment?experiment_id=${id}&limit=0`)).json()
+        .summary;
       expect(state).toBe('completed');
       expect(other.served, 'requests that reached the re-pointed address').toBe(0);
       expect(summary.failures, 'connections refused at connect time').toBeGreaterThan(0);
@@ -341,9 +386,15 @@ describe('latency targets outside LATENCY_ALLOWED_TARGETS', () => {
         expect(probe.json().status_code, 'the 3xx is the answer').toBe(302);
         expect(Date.now() - t0, 'no connection attempt to the Location').toBeLessThan(2000);
 
-        const id = (await call(app, 'POST', '/create_experiment', { body: experiment('127.0.0.1', port) })).json().experiment_id;
-        expect((await call(app, 'POST', `/manage_experiment?state=start&experiment_id=${id}`)).status).toBe(200);
-        let r: { state: string; summary: { requests: number; status_codes: Record<string, number> } } | undefined;
+        const id = (
+          await call(app, 'POST', '/create_experiment', { body: experiment('127.0.0.1', port) })
+        ).json().experiment_id;
+        expect((await call(app, 'POST', `/manage_experiment?state=start&experiment_id=${id}`)).status).toBe(
+          200,
+        );
+        let r:
+          | { state: string; summary: { requests: number; status_codes: Record<string, number> } }
+          | undefined;
         for (let i = 0; i < 100; i++) {
           await sleep(100);
           r = (await call(app, 'GET', `/result_experiment?experiment_id=${id}&limit=0`)).json();
@@ -353,7 +404,9 @@ describe('latency targets outside LATENCY_ALLOWED_TARGETS', () => {
         expect(r!.summary.requests).toBeGreaterThan(0);
         expect(r!.summary.status_codes).toEqual({ '302': r!.summary.requests });
       }
-      expect(target.served - servedBefore, 'requests that followed a redirect to the loopback target').toBe(0);
+      expect(target.served - servedBefore, 'requests that followed a redirect to the loopback target').toBe(
+        0,
+      );
     });
   });
 });
@@ -373,10 +426,24 @@ describe('request body limits', () => {
     ['POST', '/api/data/batch', [{ log: `1.2.3.4 GET /${big} 200` }]],
     ['PUT', '/api/data/syncers/s1', { target_file: big, last_id: null, records_written: 1 }],
     ['POST', '/devices/d1/data', { x: 1, y: 2, z: 3, ts: big }],
-    ['POST', '/devices/data/batch', Array.from({ length: 100 }, () => ({ device_id: 'd1', x: 1, y: 2, z: 3 }))],
+    [
+      'POST',
+      '/devices/data/batch',
+      Array.from({ length: 100 }, () => ({ device_id: 'd1', x: 1, y: 2, z: 3 })),
+    ],
     ['POST', '/sensor-data', { datetime: big, payload: 1 }],
     ['POST', '/users', { name: big }],
-    ['POST', '/api/v1/admin/experiments', { name: 'big', options: [{ value: big, weight: 1 }, { value: 'b', weight: 1 }] }],
+    [
+      'POST',
+      '/api/v1/admin/experiments',
+      {
+        name: 'big',
+        options: [
+          { value: big, weight: 1 },
+          { value: 'b', weight: 1 },
+        ],
+      },
+    ],
     ['POST', '/create_experiment', { name: big, host: '127.0.0.1', port: 1, load_profiles: [profile] }],
   ];
 
@@ -424,7 +491,9 @@ describe('rate limiting on public ingest routes', () => {
   it('is off by default: 300 quick ingest requests from one client are all accepted', async () => {
     const app = await buildTestApp({ role: 'api' });
     const statuses = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => call(app, 'POST', '/api/data', { body: { log: `1.2.3.4 GET /r/${i} 200` } }).then((r) => r.status)),
+      Array.from({ length: 300 }, (_, i) =>
+        call(app, 'POST', '/api/data', { body: { log: `1.2.3.4 GET /r/${i} 200` } }).then((r) => r.status),
+      ),
     );
     expect(statuses.filter((s) => s !== 201)).toEqual([]);
   });
@@ -447,7 +516,10 @@ describe('rate limiting on public ingest routes', () => {
     }
     // Reads and admin routes are not ingest: not limited.
     for (let i = 0; i < LIMIT * 2; i++) {
-      expect((await app.http.inject({ method: 'GET', url: '/api/data?limit=1', remoteAddress: '10.9.0.1' })).statusCode).toBe(200);
+      expect(
+        (await app.http.inject({ method: 'GET', url: '/api/data?limit=1', remoteAddress: '10.9.0.1' }))
+          .statusCode,
+      ).toBe(200);
     }
     figures.rate_limited_routes = limited;
   });
@@ -474,7 +546,13 @@ describe('HTML pages', () => {
   it('the A/B stats page is locked down and escapes experiment values', async () => {
     const evil = '<script>alert(1)</script>';
     const created = await call(app, 'POST', '/api/v1/admin/experiments', {
-      body: { name: 'xss_check', options: [{ value: evil, weight: 1 }, { value: '"><img src=x onerror=alert(2)>', weight: 1 }] },
+      body: {
+        name: 'xss_check',
+        options: [
+          { value: evil, weight: 1 },
+          { value: '"><img src=x onerror=alert(2)>', weight: 1 },
+        ],
+      },
     });
     expect(created.status, created.text).toBe(201);
     const page = await call(app, 'GET', '/pages/experiment-stats');
@@ -486,10 +564,20 @@ describe('HTML pages', () => {
     expect(page.text).toContain('&lt;script&gt;');
   });
 
-  it.skipIf(!existsSync(join(DEFAULT_DIST_DIR, 'index.html')))('the dashboard at / is locked down (skipped when web/dist is not built)', async () => {
-    const page = await call(app, 'GET', '/');
+  it('the API docs page (/docs, Swagger UI) is locked down', async () => {
+    const page = await call(app, 'GET', '/docs/');
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
-    expectLockedDown(page, '/');
+    expectLockedDown(page, '/docs/');
   });
+
+  it.skipIf(!existsSync(join(DEFAULT_DIST_DIR, 'index.html')))(
+    'the dashboard at / is locked down (skipped when web/dist is not built)',
+    async () => {
+      const page = await call(app, 'GET', '/');
+      expect(page.status).toBe(200);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expectLockedDown(page, '/');
+    },
+  );
 });

@@ -233,14 +233,19 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
   const port = await freePort();
   const log = path.join(tmp.dir, 'server.log');
   const pgctl = async (...args: string[]) => {
-    await promisify(execFile)('runuser', ['-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', data, '-l', log, ...args], {
-      timeout: 60_000,
-    });
+    await promisify(execFile)(
+      'runuser',
+      ['-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', data, '-l', log, ...args],
+      {
+        timeout: 60_000,
+      },
+    );
   };
   const instance: PrivatePostgres = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    start: () => pgctl('-w', '-t', '30', '-o', `-p ${port} -k ${tmp.dir} -c listen_addresses=127.0.0.1`, 'start'),
+    start: () =>
+      pgctl('-w', '-t', '30', '-o', `-p ${port} -k ${tmp.dir} -c listen_addresses=127.0.0.1`, 'start'),
     stop: () => pgctl('-w', '-t', '30', '-m', 'fast', 'stop'),
     freeze: () => signalServer(data, 'SIGSTOP'),
     thaw: () => signalServer(data, 'SIGCONT'),

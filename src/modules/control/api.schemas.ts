@@ -127,18 +127,32 @@ export const StatusJson = Type.Object({
 export type DecisionsQueryT = Static<typeof DecisionsQuery>;
 export type HistoryQueryT = Static<typeof HistoryQuery>;
 
-const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const MIN_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const NO_SECONDS = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2})((?:[Zz]|[+-]\d{2}:?\d{2})?)$/;
+/** "…12:00:00 02:00": a time, a space, an offset (a '+' decoded as a space). */
+const SPACE_OFFSET = /(\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}:?\d{2})$/;
 
 /**
- * A query-string time: what parseSensorDatetime accepts, or a bare date (midnight UTC). An unencoded
- * '+' of an offset arrives as a space ("12:00:00 02:00"); read it as the '+' it was.
+ * A query-string time: what parseSensorDatetime accepts, a date-time without seconds, or a bare date
+ * (midnight UTC). An unencoded '+' of an offset arrives as a space ("12:00:00 02:00"); read it as the
+ * '+' it was.
  */
 export function queryDatetime(field: string, text: string | undefined): Date | undefined {
   if (text === undefined) return undefined;
-  const fixed = text.replace(/ (\d{2}:?\d{2})$/, '+$1');
-  const parsed = DATE_ONLY.test(fixed)
-    ? parseSensorDatetime(`${fixed}T00:00:00Z`)
-    : parseSensorDatetime(fixed);
+  const fixed = text
+    .replace(SPACE_OFFSET, '$1+$2')
+    .replace(NO_SECONDS, '$1:00$2')
+    .replace(DATE_ONLY, (d) => `${d}T00:00:00Z`);
+  const parsed = parseSensorDatetime(fixed);
+  // JavaScript has a year 0 and years past 9999; PostgreSQL has no year 0 and ISO strings stop at 9999.
+  if (parsed && (parsed.getTime() < MIN_INSTANT || parsed.getTime() > MAX_INSTANT)) {
+    throw badRequest(
+      'VALIDATION_FAILED',
+      `querystring.${field}: must be between 0001-01-01 and 9999-12-31, got ${JSON.stringify(text.slice(0, 64))}`,
+    );
+  }
   if (!parsed) {
     throw badRequest(
       'VALIDATION_FAILED',

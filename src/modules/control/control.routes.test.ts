@@ -137,16 +137,21 @@ describe('GET /history', () => {
   it.each([
     ['after=yesterday', 'querystring.after:'],
     ['from=2030-13-01', 'querystring.from:'],
-    ['before=2030-01-01T12:00', 'querystring.before:'],
+    ['before=2030-01-01T24:00', 'querystring.before:'],
     ['to=12:00', 'querystring.to:'],
+    ['after=0000-01-01', 'querystring.after:'],
+    ['before=9999-12-31T23:00:00-05:00', 'querystring.before:'],
   ])('answers 400 naming the parameter for %s', async (query, field) => {
     expectProblem(await get(`/history?${query}`), 400, field);
   });
 
-  it('accepts a bare date as midnight UTC', async () => {
+  it('accepts a bare date as midnight UTC and times without seconds', async () => {
     await seed(taskExample);
-    expect((await get('/history?after=2030-01-01&before=2030-01-01T12:05:00Z')).json()).toEqual([
+    expect((await get('/history?after=2030-01-01&before=2030-01-01T12:05')).json()).toEqual([
       period('12:00', '12:05', 'up'),
+    ]);
+    expect((await get('/history?after=2030-01-01 14:16 02:00&before=2030-01-01 12:17')).json()).toEqual([
+      period('12:16', '12:17', 'down'),
     ]);
   });
 });
@@ -207,6 +212,7 @@ describe('GET /decisions', () => {
   it.each([
     ['after=2030-01-01T12:10:00Z&before=2030-01-01T12:05:00Z', 'querystring.after:'],
     ['after=soon', 'querystring.after:'],
+    ['before=0000-01-01', 'querystring.before:'],
     ['limit=0', 'querystring.limit:'],
     ['limit=10001', 'querystring.limit:'],
     ['order=sideways', 'querystring.order:'],

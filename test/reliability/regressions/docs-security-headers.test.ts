@@ -6,7 +6,8 @@
  *   X-Frame-Options / frame-ancestors (it can be framed: clickjacking), no Referrer-Policy.
  * The A/B stats page and the dashboard send all four (src/modules/ab/stats.routes.ts,
  * src/platform/web.ts). @fastify/swagger-ui takes `staticCSP`/`transformStaticCSP` and an
- * onRequest/onSend hook can add the rest (src/platform/http.ts). Fix, then change `it.fails` to `it`.
+ * onRequest/onSend hook can add the rest (src/platform/http.ts).
+ * Fixed in 61d830f; this was `it.fails` until then.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../../src/app';
@@ -20,7 +21,7 @@ beforeAll(async () => {
 });
 
 describe('the /docs HTML page', () => {
-  // BUG: none of these headers is sent.
+  // Was: none of these headers is sent.
   it('is sent with a CSP, nosniff, no framing and a referrer policy', async () => {
     const res = await app.http.inject({ method: 'GET', url: '/docs' });
     expect(res.statusCode).toBe(200);

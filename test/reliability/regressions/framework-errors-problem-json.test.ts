@@ -27,12 +27,12 @@ async function expectProblem(url: string, status: number) {
 }
 
 describe('router errors are problem+json', () => {
-  // BUG: answered with content-type application/json (Fastify default body).
+  // Was: answered with content-type application/json (Fastify default body).
   it('a malformed percent escape in a path parameter is a 400 problem', async () => {
     await expectProblem('/users/%zz/data', 400);
   });
 
-  // BUG: answered with content-type application/json (Fastify default body).
+  // Was: answered with content-type application/json (Fastify default body).
   it('a path parameter longer than maxParamLength is a 414 problem', async () => {
     await expectProblem(`/devices/${'x'.repeat(600)}/data`, 414);
   });

@@ -2,11 +2,12 @@
  * Sends one request through `app.http.inject` and reads the answer with a deadline. Streams
  * (server-sent events) are cut once their head arrived: their status and headers are the answer.
  */
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { TelelabApp } from '../../../src/app';
 
 export interface Answer {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: OutgoingHttpHeaders;
   body: Buffer;
   /** The route streams (text/event-stream); body holds what came before the cut. */
   streamed: boolean;
@@ -67,7 +68,8 @@ export function contractViolation(a: Answer): string | null {
   } catch {
     return `${a.status} problem+json body is not JSON`;
   }
-  if (typeof problem.detail !== 'string' || problem.detail.trim() === '') return `${a.status} problem without a detail`;
+  if (typeof problem.detail !== 'string' || problem.detail.trim() === '')
+    return `${a.status} problem without a detail`;
   if (problem.status !== a.status) return `${a.status} problem says status ${String(problem.status)}`;
   return null;
 }

@@ -30,22 +30,50 @@ export class MixedWorkload {
     const r = (i * 7919) % 100; // a fixed, well-spread mix: the same shares in every window
     const device = `soak-${i % DEVICE_POOL}`;
     if (r < 20) {
-      return { kind: 'logs', method: 'POST', path: '/api/data', headers: json, body: JSON.stringify({ log: `10.1.${i % 250}.${i % 200} GET /soak/${i} 200` }) };
+      return {
+        kind: 'logs',
+        method: 'POST',
+        path: '/api/data',
+        headers: json,
+        body: JSON.stringify({ log: `10.1.${i % 250}.${i % 200} GET /soak/${i} 200` }),
+      };
     }
     if (r < 45) {
-      return { kind: 'device-data', method: 'POST', path: `/devices/${device}/data`, headers: json, body: JSON.stringify({ x: i % 1000, y: -(i % 77), z: (i % 13) / 7 }) };
+      return {
+        kind: 'device-data',
+        method: 'POST',
+        path: `/devices/${device}/data`,
+        headers: json,
+        body: JSON.stringify({ x: i % 1000, y: -(i % 77), z: (i % 13) / 7 }),
+      };
     }
     if (r < 55 || this.returning.length === 0) {
       const token = randomUUID();
       if (this.returning.length < 5000) this.returning.push(token);
-      return { kind: 'ab-new', method: 'GET', path: '/api/v1/experiments', headers: { 'device-token': token } };
+      return {
+        kind: 'ab-new',
+        method: 'GET',
+        path: '/api/v1/experiments',
+        headers: { 'device-token': token },
+      };
     }
     if (r < 70) {
       const token = this.returning[i % this.returning.length]!;
-      return { kind: 'ab-returning', method: 'GET', path: '/api/v1/experiments', headers: { 'device-token': token } };
+      return {
+        kind: 'ab-returning',
+        method: 'GET',
+        path: '/api/v1/experiments',
+        headers: { 'device-token': token },
+      };
     }
     if (r < 90) {
-      return { kind: 'sensor-data', method: 'POST', path: '/sensor-data', headers: json, body: JSON.stringify({ datetime: new Date().toISOString(), payload: 100 + (i % 21) }) };
+      return {
+        kind: 'sensor-data',
+        method: 'POST',
+        path: '/sensor-data',
+        headers: json,
+        body: JSON.stringify({ datetime: new Date().toISOString(), payload: 100 + (i % 21) }),
+      };
     }
     return { kind: 'all-time', method: 'GET', path: `/devices/${device}/data/all` };
   }
@@ -81,7 +109,12 @@ export function createClient(url: string, connections = 64) {
           ...(ok ? {} : { error: `${req.method} ${req.path} -> ${res.statusCode} ${text.slice(0, 160)}` }),
         };
       } catch (e) {
-        return { ok: false, ms: performance.now() - t0, kind: req.kind, error: `${req.method} ${req.path}: ${String(e)}` };
+        return {
+          ok: false,
+          ms: performance.now() - t0,
+          kind: req.kind,
+          error: `${req.method} ${req.path}: ${String(e)}`,
+        };
       }
     },
     close: () => pool.close(),
@@ -89,7 +122,12 @@ export function createClient(url: string, connections = 64) {
 }
 
 /** Requests per second at `concurrency` clients for `seconds`. */
-export async function closedLoop(url: string, seconds: number, concurrency: number, load = new MixedWorkload()) {
+export async function closedLoop(
+  url: string,
+  seconds: number,
+  concurrency: number,
+  load = new MixedWorkload(),
+) {
   const client = createClient(url, concurrency);
   const end = performance.now() + seconds * 1000;
   let done = 0;
@@ -110,6 +148,7 @@ export async function closedLoop(url: string, seconds: number, concurrency: numb
 export interface Window {
   at: number;
   latencies: number[];
+  byKind: Record<string, number[]>;
   errors: string[];
   sent: number;
 }
@@ -133,7 +172,7 @@ export async function openLoop(
   let completed = 0;
   let inFlight = 0;
   const allErrors: string[] = [];
-  let win: Window = { at: 0, latencies: [], errors: [], sent: 0 };
+  let win: Window = { at: 0, latencies: [], byKind: {}, errors: [], sent: 0 };
   let windowIndex = 0;
   let nextWindow = start + opts.windowMs;
   const pending = new Set<Promise<void>>();
@@ -155,6 +194,9 @@ export async function openLoop(
         completed++;
         // Attributed to the window the request was sent in.
         w.latencies.push(o.ms);
+        const kind = w.byKind[o.kind] ?? [];
+        kind.push(o.ms);
+        w.byKind[o.kind] = kind;
         if (!o.ok) w.errors.push(o.error ?? o.kind);
       });
       pending.add(p);
@@ -163,7 +205,7 @@ export async function openLoop(
     if (now >= nextWindow) {
       const finished = win;
       finished.at = (now - start) / 1000;
-      win = { at: 0, latencies: [], errors: [], sent: 0 };
+      win = { at: 0, latencies: [], byKind: {}, errors: [], sent: 0 };
       nextWindow += opts.windowMs;
       allErrors.push(...finished.errors);
       await onWindow(finished, windowIndex++);
@@ -182,12 +224,16 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function residentBytes(url: string): Promise<number> {
+/** The server's own view from /metrics: resident memory and CPU seconds used so far. */
+export async function processMetrics(url: string): Promise<{ rss: number; cpuSeconds: number }> {
   const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
   const text = await res.text();
-  const m = /^process_resident_memory_bytes\s+(\d+(?:\.\d+)?(?:e\+\d+)?)/m.exec(text);
-  if (!m) throw new Error('process_resident_memory_bytes not in /metrics');
-  return Number(m[1]);
+  const value = (name: string) => {
+    const m = new RegExp(`^${name}\\s+(\\S+)`, 'm').exec(text);
+    if (!m) throw new Error(`${name} not in /metrics`);
+    return Number(m[1]);
+  };
+  return { rss: value('process_resident_memory_bytes'), cpuSeconds: value('process_cpu_seconds_total') };
 }
 
 export { sleep };

@@ -69,7 +69,10 @@ export function operationsOf(doc: {
         method: method.toUpperCase(),
         path,
         operationId: String(op.operationId ?? `${method} ${path}`),
-        params: ((op.parameters as Parameter[] | undefined) ?? []).map((p) => ({ ...p, required: !!p.required })),
+        params: ((op.parameters as Parameter[] | undefined) ?? []).map((p) => ({
+          ...p,
+          required: !!p.required,
+        })),
         ...(body ? { body } : {}),
         secured: Array.isArray(op.security) && op.security.length > 0,
       });
@@ -113,10 +116,9 @@ export function validArb(s: JsonSchema, known: Known = {}, name = '', depth = 0)
       const required = new Set(s.required ?? []);
       const keys = Object.keys(props);
       if (keys.length === 0 || depth > 4) return fc.constant({});
-      return fc.record(
-        Object.fromEntries(keys.map((k) => [k, validArb(props[k]!, known, k, depth + 1)])),
-        { requiredKeys: keys.filter((k) => required.has(k)) },
-      );
+      return fc.record(Object.fromEntries(keys.map((k) => [k, validArb(props[k]!, known, k, depth + 1)])), {
+        requiredKeys: keys.filter((k) => required.has(k)),
+      });
     }
     case 'array': {
       const min = s.minItems ?? 0;
@@ -128,7 +130,9 @@ export function validArb(s: JsonSchema, known: Known = {}, name = '', depth = 0)
     case 'integer': {
       const min = Math.max(s.minimum ?? -1_000_000, -1_000_000_000);
       const max = Math.min(s.maximum ?? 1_000_000, 1_000_000_000);
-      return examples.length ? fc.oneof(fc.constantFrom(...examples), fc.integer({ min, max })) : fc.integer({ min, max });
+      return examples.length
+        ? fc.oneof(fc.constantFrom(...examples), fc.integer({ min, max }))
+        : fc.integer({ min, max });
     }
     case 'number': {
       const min = Math.max(s.minimum ?? -1e6, -1e12);
@@ -139,12 +143,15 @@ export function validArb(s: JsonSchema, known: Known = {}, name = '', depth = 0)
       return fc.boolean();
     case 'null':
       return fc.constant(null);
-    case 'string':
     default: {
       if (s.format === 'uuid') return fc.uuid();
       if (s.format === 'date-time' || s.format === 'iso-date-time') {
         return fc
-          .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+          .date({
+            min: new Date('2000-01-01T00:00:00Z'),
+            max: new Date('2100-01-01T00:00:00Z'),
+            noInvalidDate: true,
+          })
           .map((d) => d.toISOString());
       }
       if (examples.length) return fc.constantFrom(...examples);
@@ -188,7 +195,7 @@ const weirdValue: fc.Arbitrary<unknown> = fc.oneof(
     '+275760-09-13T00:00:00.001Z',
     '-271821-04-20T00:00:00Z',
     "'; DROP TABLE x; --",
-    '${jndi:ldap://127.0.0.1/a}',
+    '$' + '{jndi:ldap://127.0.0.1/a}',
     '<script>alert(1)</script>',
     [],
     {},
@@ -206,8 +213,10 @@ type Path = (string | number)[];
 
 function paths(v: unknown, prefix: Path = [], out: Path[] = []): Path[] {
   out.push(prefix);
-  if (Array.isArray(v)) v.slice(0, 5).forEach((x, i) => paths(x, [...prefix, i], out));
-  else if (v && typeof v === 'object') for (const k of Object.keys(v)) paths((v as Record<string, unknown>)[k], [...prefix, k], out);
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.slice(0, 5).entries()) paths(x, [...prefix, i], out);
+  } else if (v && typeof v === 'object')
+    for (const k of Object.keys(v)) paths((v as Record<string, unknown>)[k], [...prefix, k], out);
   return out;
 }
 
@@ -246,7 +255,10 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.record({
   kind: fc.constantFrom('delete', 'replace', 'replace', 'extra'),
   pick: fc.nat(),
   value: weirdValue,
-  key: fc.oneof(fc.constantFrom('extra', '__proto__', 'constructor', '', '\u0000', 'x'.repeat(1000)), fc.string({ maxLength: 10 })),
+  key: fc.oneof(
+    fc.constantFrom('extra', '__proto__', 'constructor', '', '\u0000', 'x'.repeat(1000)),
+    fc.string({ maxLength: 10 }),
+  ),
 });
 
 const INVALID_UTF8: number[][] = [
@@ -282,25 +294,34 @@ interface Body {
 
 const json = (v: unknown) => Buffer.from(v === undefined ? '' : JSON.stringify(v), 'utf8');
 
-export function bodyArb(schema: JsonSchema | undefined, known: Known, hugeBodies: boolean): fc.Arbitrary<Body> {
+export function bodyArb(
+  schema: JsonSchema | undefined,
+  known: Known,
+  hugeBodies: boolean,
+): fc.Arbitrary<Body> {
   const valid = validArb(schema ?? { type: 'object' }, known);
   const depths = [64, 1_000, 10_000, 100_000];
   const options: { weight: number; arbitrary: fc.Arbitrary<Body> }[] = [
     { weight: 2, arbitrary: valid.map((v) => ({ payload: json(v), label: 'schema-valid' })) },
     {
       weight: 6,
-      arbitrary: fc
-        .tuple(valid, fc.array(mutationArb, { minLength: 1, maxLength: 3 }))
-        .map(([v, ms]) => ({
-          payload: json(ms.reduce<unknown>((acc, m) => applyMutation(acc, m), v)),
-          label: `mutated(${ms.map((m) => m.kind).join(',')})`,
-        })),
+      arbitrary: fc.tuple(valid, fc.array(mutationArb, { minLength: 1, maxLength: 3 })).map(([v, ms]) => ({
+        payload: json(ms.reduce<unknown>((acc, m) => applyMutation(acc, m), v)),
+        label: `mutated(${ms.map((m) => m.kind).join(',')})`,
+      })),
     },
-    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => ({ payload: json(v), label: 'random-json' })) },
+    {
+      weight: 1,
+      arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => ({ payload: json(v), label: 'random-json' })),
+    },
     {
       weight: 1,
       arbitrary: fc
-        .tuple(fc.constantFrom(...depths), fc.constantFrom<'array' | 'object' | 'mixed'>('array', 'object', 'mixed'), valid)
+        .tuple(
+          fc.constantFrom(...depths),
+          fc.constantFrom<'array' | 'object' | 'mixed'>('array', 'object', 'mixed'),
+          valid,
+        )
         .map(([d, shape, v]) => {
           const nested = deep(d, shape);
           // Either the whole body, or the value of the body's first field.
@@ -313,12 +334,10 @@ export function bodyArb(schema: JsonSchema | undefined, known: Known, hugeBodies
     },
     {
       weight: 1,
-      arbitrary: fc
-        .tuple(valid, fc.constantFrom(...INVALID_UTF8), fc.nat())
-        .map(([v, bytes, at]) => ({
-          payload: withInvalidUtf8(JSON.stringify(v ?? {}), bytes, at),
-          label: `invalid-utf8(${bytes.map((b) => b.toString(16)).join(' ')})`,
-        })),
+      arbitrary: fc.tuple(valid, fc.constantFrom(...INVALID_UTF8), fc.nat()).map(([v, bytes, at]) => ({
+        payload: withInvalidUtf8(JSON.stringify(v ?? {}), bytes, at),
+        label: `invalid-utf8(${bytes.map((b) => b.toString(16)).join(' ')})`,
+      })),
     },
     {
       weight: 1,
@@ -349,21 +368,21 @@ export function bodyArb(schema: JsonSchema | undefined, known: Known, hugeBodies
     },
     {
       weight: 1,
-      arbitrary: fc.uint8Array({ minLength: 1, maxLength: 256 }).map((a) => ({ payload: Buffer.from(a), label: 'random-bytes' })),
+      arbitrary: fc
+        .uint8Array({ minLength: 1, maxLength: 256 })
+        .map((a) => ({ payload: Buffer.from(a), label: 'random-bytes' })),
     },
   ];
   if (hugeBodies) {
     options.push({
       weight: 1,
-      arbitrary: fc
-        .tuple(valid, fc.constantFrom(1_000_000, 4_000_000, 12_000_000))
-        .map(([v, n]) => {
-          const text =
-            v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length
-              ? JSON.stringify(v).replace(/:("[^"]*"|[^,}]*)/, `:"${big(n)}"`)
-              : `"${big(n)}"`;
-          return { payload: Buffer.from(text), label: `huge(${n})` };
-        }),
+      arbitrary: fc.tuple(valid, fc.constantFrom(1_000_000, 4_000_000, 12_000_000)).map(([v, n]) => {
+        const text =
+          v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length
+            ? JSON.stringify(v).replace(/:("[^"]*"|[^,}]*)/, `:"${big(n)}"`)
+            : `"${big(n)}"`;
+        return { payload: Buffer.from(text), label: `huge(${n})` };
+      }),
     });
   }
   return fc.oneof(...options);
@@ -389,7 +408,9 @@ const CONTENT_TYPES = [
 
 /** Header values a real client can send: tab, printable ASCII and latin1, no controls. */
 const headerText = fc.string({
-  unit: fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff })).map((c) => String.fromCharCode(c)),
+  unit: fc
+    .oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }))
+    .map((c) => String.fromCharCode(c)),
   maxLength: 60,
 });
 
@@ -413,7 +434,14 @@ const oddHeaders: fc.Arbitrary<[string, string][]> = fc.array(
     fc.tuple(
       fc.constant('authorization'),
       fc.oneof(
-        fc.constantFrom('Bearer', 'Bearer ', 'Bearer x', 'Basic Zm9vOmJhcg==', `Bearer ${big(10_000)}`, 'bearer \u00ff'),
+        fc.constantFrom(
+          'Bearer',
+          'Bearer ',
+          'Bearer x',
+          'Basic Zm9vOmJhcg==',
+          `Bearer ${big(10_000)}`,
+          'bearer \u00ff',
+        ),
         headerText,
       ),
     ),
@@ -421,10 +449,16 @@ const oddHeaders: fc.Arbitrary<[string, string][]> = fc.array(
     fc.tuple(fc.constant('accept'), fc.constantFrom('application/xml', 'text/html', '*/*', 'garbage/;;', '')),
     fc.tuple(fc.constant('accept-encoding'), fc.constantFrom('gzip', 'br', 'identity;q=0', 'x'.repeat(300))),
     fc.tuple(fc.constant('content-encoding'), fc.constantFrom('gzip', 'deflate', 'br', 'garbage')),
-    fc.tuple(fc.constant('x-forwarded-for'), fc.oneof(fc.constantFrom('1.2.3.4, 5.6.7.8', '::1', 'garbage'), headerText)),
+    fc.tuple(
+      fc.constant('x-forwarded-for'),
+      fc.oneof(fc.constantFrom('1.2.3.4, 5.6.7.8', '::1', 'garbage'), headerText),
+    ),
     fc.tuple(fc.constant('if-none-match'), headerText),
     fc.tuple(fc.constant('range'), fc.constantFrom('bytes=0-0', 'bytes=-1', 'bytes=999999999-', 'garbage')),
-    fc.tuple(headerText.filter((s) => /^[A-Za-z0-9-]{1,40}$/.test(s)), headerText),
+    fc.tuple(
+      headerText.filter((s) => /^[A-Za-z0-9-]{1,40}$/.test(s)),
+      headerText,
+    ),
   ),
   { maxLength: 3 },
 );
@@ -513,13 +547,20 @@ function paramValue(p: Parameter, known: Known): fc.Arbitrary<{ value: string; l
     fc.integer().map(String),
     fc.double().map((d) => encodeURIComponent(String(d))),
   );
-  return fc.oneof({ weight: 2, arbitrary: valid }, { weight: 3, arbitrary: absurd.map((value) => ({ value, label: 'absurd' })) });
+  return fc.oneof(
+    { weight: 2, arbitrary: valid },
+    { weight: 3, arbitrary: absurd.map((value) => ({ value, label: 'absurd' })) },
+  );
 }
 
 const OTHER_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 /** One malformed (or occasionally well-formed) request for `op`. */
-export function requestArb(op: Operation, known: Known, opts: { hugeBodies: boolean }): fc.Arbitrary<FuzzRequest> {
+export function requestArb(
+  op: Operation,
+  known: Known,
+  opts: { hugeBodies: boolean },
+): fc.Arbitrary<FuzzRequest> {
   const pathParams = op.params.filter((p) => p.in === 'path');
   const queryParams = op.params.filter((p) => p.in === 'query');
   const takesBody = op.body !== undefined || ['POST', 'PUT', 'DELETE', 'PATCH'].includes(op.method);
@@ -536,45 +577,66 @@ export function requestArb(op: Operation, known: Known, opts: { hugeBodies: bool
     .tuple(
       fc.tuple(
         ...queryParams.map((p) =>
-        fc.oneof(
-          fc.constant(null),
-          paramValue(p, known).map((v) => [`${p.name}=${v.value}`, `q.${p.name}=${v.label}`] as const),
-          // Repeated key and bracket forms: arrays where a scalar is expected.
-          fc.tuple(paramValue(p, known), paramValue(p, known)).map(([a, b]) => [`${p.name}=${a.value}&${p.name}=${b.value}`, `q.${p.name}=array`] as const),
-          fc.constantFrom(`${p.name}[]=1`, `${p.name}[a]=1`, p.name).map((q) => [q, `q.${p.name}=bracket`] as const),
+          fc.oneof(
+            fc.constant(null),
+            paramValue(p, known).map((v) => [`${p.name}=${v.value}`, `q.${p.name}=${v.label}`] as const),
+            // Repeated key and bracket forms: arrays where a scalar is expected.
+            fc
+              .tuple(paramValue(p, known), paramValue(p, known))
+              .map(([a, b]) => [`${p.name}=${a.value}&${p.name}=${b.value}`, `q.${p.name}=array`] as const),
+            fc
+              .constantFrom(`${p.name}[]=1`, `${p.name}[a]=1`, p.name)
+              .map((q) => [q, `q.${p.name}=bracket`] as const),
           ),
         ),
       ),
       fc.array(fc.tuple(encodedString, encodedString), { maxLength: 2 }),
     )
     .map(([params, extra]) => {
-      const parts = params.filter((x): x is readonly [string, string] => x !== null);
+      const parts = params.filter((x): x is NonNullable<typeof x> => x !== null);
       const all = [...parts.map((p) => p[0]), ...extra.map(([k, v]) => `${k || 'k'}=${v}`)];
       return { qs: all.join('&'), labels: [...parts.map((p) => p[1]), ...(extra.length ? ['q.extra'] : [])] };
     });
 
   const body = takesBody
     ? fc.option(
-        fc.tuple(bodyArb(op.body, known, opts.hugeBodies), fc.oneof({ weight: 4, arbitrary: fc.constant('application/json') }, fc.constantFrom(...CONTENT_TYPES))),
+        fc.tuple(
+          bodyArb(op.body, known, opts.hugeBodies),
+          fc.oneof(
+            { weight: 4, arbitrary: fc.constant('application/json') },
+            fc.constantFrom(...CONTENT_TYPES),
+          ),
+        ),
         { freq: 8 },
       )
     : fc.constant(null);
 
-  const method = fc.oneof({ weight: 19, arbitrary: fc.constant(op.method) }, fc.constantFrom(...OTHER_METHODS));
+  const method = fc.oneof(
+    { weight: 19, arbitrary: fc.constant(op.method) },
+    fc.constantFrom(...OTHER_METHODS),
+  );
 
-  return fc.record({ method, path, query, body, headers: oddHeaders }).map(({ method, path, query, body, headers }) => {
-    const h: Record<string, string> = {};
-    for (const [k, v] of headers) h[k.toLowerCase()] = v;
-    const labels = [...path.labels, ...query.labels, ...headers.map(([k]) => `h.${k.toLowerCase()}`)];
-    let payload: Buffer | undefined;
-    if (body && method !== 'GET' && method !== 'HEAD') {
-      const [b, type] = body;
-      payload = b.payload;
-      if (type) h['content-type'] = type;
-      labels.push(`body=${b.label}`, `ct=${type.slice(0, 40) || 'none'}`);
-    }
-    return { method, url: query.qs ? `${path.url}?${query.qs}` : path.url, headers: h, ...(payload ? { payload } : {}), labels };
-  });
+  return fc
+    .record({ method, path, query, body, headers: oddHeaders })
+    .map(({ method, path, query, body, headers }) => {
+      const h: Record<string, string> = {};
+      for (const [k, v] of headers) h[k.toLowerCase()] = v;
+      const labels = [...path.labels, ...query.labels, ...headers.map(([k]) => `h.${k.toLowerCase()}`)];
+      let payload: Buffer | undefined;
+      if (body && method !== 'GET' && method !== 'HEAD') {
+        const [b, type] = body;
+        payload = b.payload;
+        if (type) h['content-type'] = type;
+        labels.push(`body=${b.label}`, `ct=${type.slice(0, 40) || 'none'}`);
+      }
+      return {
+        method,
+        url: query.qs ? `${path.url}?${query.qs}` : path.url,
+        headers: h,
+        ...(payload ? { payload } : {}),
+        labels,
+      };
+    });
 }
 
 /** A short printable description of a request (bodies and long values cut). */

@@ -120,7 +120,11 @@ export async function startWorker(name: string, env: Record<string, string>): Pr
   return proc;
 }
 
-export async function runToCompletion(name: string, args: string[], env: Record<string, string>): Promise<string> {
+export async function runToCompletion(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<string> {
   const proc = new Telelab(name, args, env);
   await proc.exited;
   if (proc.exit?.code !== 0) throw new Error(`${name} exited ${JSON.stringify(proc.exit)}\n${proc.output}`);
@@ -132,7 +136,9 @@ export async function killAll(): Promise<void> {
 }
 
 /** A fresh, empty database on the server of `baseUrl`; `drop()` removes it (and its connections). */
-export async function scratchDatabase(baseUrl: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function scratchDatabase(
+  baseUrl: string,
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `telelab_rb_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
@@ -199,7 +205,8 @@ export async function eventually<T>(
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
     await sleep(everyMs);
   }
 }
