@@ -28,6 +28,16 @@ const num = (min: number, max: number): Parser<number> => ({
   },
 });
 
+/** Strictly between 0 and 1 (a significance level of 0 or 1 would make every test meaningless). */
+const probability: Parser<number> = {
+  form: 'number strictly between 0 and 1',
+  parse(raw) {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new Error('not in (0, 1)');
+    return n;
+  },
+};
+
 const bool: Parser<boolean> = {
   form: 'true | false | 1 | 0',
   parse(raw) {
@@ -129,7 +139,7 @@ export const configSpec = {
   DEVICES_BATCH_LIMIT: v(int(1, 1_000_000), 10_000, 'Most items accepted by POST /devices/data/batch.'),
   AB_CACHE_SIZE: v(int(0, 10_000_000), 100_000, 'Returning devices kept in the A/B answer cache; 0 = off.'),
   CONTROL_DECISION_INTERVAL: v(num(0.1, 3600), 5, 'Seconds between controller decisions.'),
-  CONTROL_ALPHA: v(num(0, 1), 0.05, 'Significance level of the controller t-test.'),
+  CONTROL_ALPHA: v(probability, 0.05, 'Significance level of the controller t-test.'),
   CONTROL_MIN_DWELL: v(int(0, 1000), 0, 'Decisions a status must hold before it may change again; 0 = off.'),
   CONTROL_ENABLED: v(bool, true, 'Run the controller decision loop in this process (leader-elected).'),
   MANIPULATOR_HOST: v(host, '127.0.0.1', 'Manipulator TCP host.'),
