@@ -8,13 +8,20 @@ import { parseArgs } from 'node:util';
 
 const { values, positionals } = parseArgs({ options: { name: { type: 'string' } }, allowPositionals: true });
 const modules = readdirSync('src/modules').filter(
-  (m) => existsSync(`src/modules/${m}/${m}.schema.ts`) && (positionals.length === 0 || positionals.includes(m)),
+  (m) =>
+    existsSync(`src/modules/${m}/${m}.schema.ts`) && (positionals.length === 0 || positionals.includes(m)),
 );
 for (const module of modules) {
   console.log(`== ${module}`);
   execFileSync(
     'npx',
-    ['drizzle-kit', 'generate', '--config', 'drizzle.config.ts', ...(values.name ? ['--name', values.name] : [])],
+    [
+      'drizzle-kit',
+      'generate',
+      '--config',
+      'drizzle.config.ts',
+      ...(values.name ? ['--name', values.name] : []),
+    ],
     { stdio: 'inherit', env: { ...process.env, TELELAB_MODULE: module } },
   );
 }

@@ -59,17 +59,7 @@ export function topology(o: UpOptions): Component[] {
     o.sensors && {
       name: 'sensors',
       // The mean steps up and down every 30 s, so the controller switches now and then.
-      args: [
-        'sensor',
-        '--instances',
-        '8',
-        '--rps',
-        '300',
-        '--target',
-        api,
-        '--schedule',
-        '0:100,30:104@60',
-      ],
+      args: ['sensor', '--instances', '8', '--rps', '300', '--target', api, '--schedule', '0:100,30:104@60'],
       shows: `8 x 300 msg/s -> ${api}/sensor-data`,
     },
     o.logClient && {
