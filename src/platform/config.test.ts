@@ -62,7 +62,7 @@ describe('loadConfig', () => {
     expect(problemsOf({ PORT: '65536' })).toEqual(['PORT="65536" is invalid: expected integer 0..65535']);
     expect(problemsOf({ PORT: '8000.5' })[0]).toMatch(/^PORT=/);
     expect(problemsOf({ CONTROL_ALPHA: '1.5' })[0]).toMatch(
-      /^CONTROL_ALPHA="1.5" is invalid: expected number 0..1/,
+      /^CONTROL_ALPHA="1.5" is invalid: expected number strictly between 0 and 1/,
     );
   });
 
