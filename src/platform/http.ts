@@ -261,7 +261,21 @@ export async function createHttp(opts: HttpOptions): Promise<App> {
     refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
   });
   // Swagger UI's own CSP for its bundled assets, plus the headers every HTML page here carries.
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // telelab speaks plain HTTP: `upgrade-insecure-requests` would send the page's assets to https on
+    // any host but localhost and leave /docs blank; Swagger UI also sets inline styles.
+    transformStaticCSP: (header) =>
+      header
+        .split(';')
+        .map((d) => d.trim())
+        .filter((d) => d && !d.startsWith('upgrade-insecure-requests'))
+        .map((d) =>
+          d.startsWith('style-src') && !d.includes("'unsafe-inline'") ? `${d} 'unsafe-inline'` : d,
+        )
+        .join('; '),
+  });
   app.addHook('onSend', async (req, reply) => {
     if (req.url === '/docs' || req.url.startsWith('/docs/')) {
       reply.header('x-content-type-options', 'nosniff');

@@ -214,7 +214,18 @@ describe.skipIf(skipReason !== null)('scale-out: 2 API processes + 2 workers on 
       // Let any straggling (duplicate) runner show itself on the target.
       await sleep(500);
       expect(done.summary.requests).toBeGreaterThan(0);
-      expect(target.served, `experiment ${id}: target served vs recorded`).toBe(done.summary.requests);
+      // On a mismatch, say what the workers did with this run (claims, lease losses, ends).
+      const story = workers
+        .flatMap((w) =>
+          w.output
+            .split('\n')
+            .filter((l) => l.includes(id))
+            .map((l) => `${w.name}: ${l.slice(0, 300)}`),
+        )
+        .join('\n');
+      expect(target.served, `experiment ${id}: target served vs recorded\n${story}`).toBe(
+        done.summary.requests,
+      );
       counted += target.served;
       recorded += done.summary.requests;
     }
