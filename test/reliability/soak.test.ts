@@ -61,7 +61,9 @@ describe(`soak (${mode}: ${SECONDS} s)`, () => {
       // capacity is measured on an empty database with the load generator on the same 2 cores, and at half
       // of it the p99 of a 45 s run is decided by queueing bursts, not by a trend (see README-b.md).
       const share = mode === 'full' ? 2 : 4;
-      const rate = Number(process.env.RELIABILITY_SOAK_RATE ?? Math.max(50, Math.round(capacity.rps / share)));
+      const rate = Number(
+        process.env.RELIABILITY_SOAK_RATE ?? Math.max(50, Math.round(capacity.rps / share)),
+      );
 
       const windows: Window[] = [];
       const rss: { at: number; bytes: number; cpuMsPerRequest: number }[] = [];
