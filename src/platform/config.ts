@@ -134,7 +134,11 @@ export const configSpec = {
     'Batch writer: flush at the latest this long after the first row.',
   ),
   BATCH_MAX_QUEUE: v(int(1, 10_000_000), 50_000, 'Batch writer: queued rows beyond this get 503 (overload).'),
-  JOBS_POLL_INTERVAL_SECONDS: v(num(0.5, 60), 0.5, 'How often background workers poll for jobs.'),
+  JOBS_POLL_INTERVAL_SECONDS: v(
+    num(0.5, 60),
+    0.5,
+    'How often background workers poll for jobs (a job sent by the same process starts at once).',
+  ),
   DEVICES_RECALC_CRON: v(cron, '', 'Schedule of the devices aggregate recalculation; empty/off = none.'),
   DEVICES_BATCH_LIMIT: v(int(1, 1_000_000), 10_000, 'Most items accepted by POST /devices/data/batch.'),
   AB_CACHE_SIZE: v(int(0, 10_000_000), 100_000, 'Returning devices kept in the A/B answer cache; 0 = off.'),

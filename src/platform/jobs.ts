@@ -47,18 +47,28 @@ export interface Jobs {
   readonly working: boolean;
 }
 
-function bossDb(db: Db): PgBoss.Db {
-  if (db.pool) {
-    const pool = db.pool;
-    return { executeSql: (text, values) => pool.query(text, values) };
-  }
-  const client = db.pglite!;
+/**
+ * pg-boss's database adapter, which also counts the statements in flight, so that stop() can wait
+ * for them before the owner closes the database (see stop()).
+ */
+function bossDb(db: Db): PgBoss.Db & { idle(): boolean; settled(): Promise<void> } {
+  const inFlight = new Set<Promise<unknown>>();
+  const run = (text: string, values?: unknown[]): Promise<unknown> => {
+    if (db.pool) return db.pool.query(text, values);
+    const client = db.pglite!;
+    if (values && values.length > 0) return client.query(text, values);
+    return client.exec(text).then((results) => results[results.length - 1] ?? { rows: [] });
+  };
   return {
-    async executeSql(text, values) {
-      if (values && values.length > 0) return client.query(text, values);
-      const results = await client.exec(text);
-      return results[results.length - 1] ?? { rows: [] };
+    executeSql(text, values) {
+      const p = run(text, values);
+      inFlight.add(p);
+      const forget = () => inFlight.delete(p);
+      p.then(forget, forget);
+      return p as ReturnType<PgBoss.Db['executeSql']>;
     },
+    idle: () => inFlight.size === 0,
+    settled: () => Promise.allSettled([...inFlight]).then(() => undefined),
   };
 }
 
@@ -81,13 +91,15 @@ async function retryOnDeadlock<T>(fn: () => Promise<T>, attempts = 6): Promise<T
 export function createJobs(deps: {
   db: Db;
   logger: Logger;
-  pollingIntervalSeconds?: number;
+  /** Default 0.5 s. A job sent by this process wakes its worker at once, whatever the interval. */
+  pollingIntervalSeconds?: number | undefined;
   /** Processes doing background work also run cron and pg-boss maintenance; senders stay light. */
   background?: boolean;
 }): Jobs {
   const defs = new Map<string, JobDefinition<object>>();
+  const db = bossDb(deps.db);
   const boss = new PgBoss({
-    db: bossDb(deps.db),
+    db,
     schema: 'pgboss',
     supervise: deps.background ?? true,
     schedule: deps.background ?? true,
@@ -95,6 +107,12 @@ export function createJobs(deps: {
   boss.on('error', (err) => deps.logger.error({ err }, 'background jobs error'));
   let started = false;
   let working = false;
+  let stopping = false;
+  /** Handlers running now (their promises), whichever worker fetched them. */
+  const handling = new Set<Promise<unknown>>();
+  /** This process's worker of each queue, woken by send() instead of waiting for its next poll. */
+  const workers = new Map<string, string>();
+  const pollingIntervalSeconds = deps.pollingIntervalSeconds ?? 0.5;
 
   return {
     get working() {
@@ -106,7 +124,10 @@ export function createJobs(deps: {
     },
     async send(name, data, options = {}) {
       if (!defs.has(name)) throw new Error(`Unknown job ${name}`);
-      return boss.send(name, data, options);
+      const id = await boss.send(name, data, options);
+      const worker = workers.get(name);
+      if (id !== null && worker) boss.notifyWorker(worker);
+      return id;
     },
     async get(name, id) {
       // pg-boss ids are uuids; anything else would be a database error, not "no such job".
@@ -139,15 +160,23 @@ export function createJobs(deps: {
       if (!work) return;
       working = true;
       for (const def of defs.values()) {
-        await boss.work<object>(
+        const workerId = await boss.work<object>(
           def.name,
-          { pollingIntervalSeconds: deps.pollingIntervalSeconds ?? 0.5, batchSize: 1 },
+          { pollingIntervalSeconds, batchSize: 1 },
           async ([job]) => {
             if (!job) return;
+            // A fetch already in flight when stop() began may still hand over a job: pg-boss
+            // fails it (and retries it where the queue allows) instead of running it now.
+            if (stopping) throw new Error('This process was stopping when the job arrived');
             deps.logger.debug({ job: def.name, id: job.id }, 'job started');
-            return def.handler(job.data, { jobId: job.id });
+            const p = def.handler(job.data, { jobId: job.id });
+            handling.add(p);
+            const forget = () => handling.delete(p);
+            p.then(forget, forget);
+            return p;
           },
         );
+        workers.set(def.name, workerId);
         if (def.cron) await boss.schedule(def.name, def.cron, {}, { tz: 'UTC' });
         else await boss.unschedule(def.name).catch(() => {});
       }
@@ -156,8 +185,29 @@ export function createJobs(deps: {
       if (!started) return;
       started = false;
       working = false;
+      stopping = true;
+      workers.clear();
       // graceful: wait for active handlers; close: false because the Db is ours to close.
-      await boss.stop({ graceful: true, close: false, wait: true, timeout: 10_000 });
+      const timeoutMs = 10_000;
+      const deadline = Date.now() + timeoutMs + 2_000;
+      await boss.stop({ graceful: true, close: false, wait: true, timeout: timeoutMs });
+      // pg-boss returns once no worker holds a job, but (pg-boss 10) a worker's fetch may still be
+      // in flight, and the statement marking a finished job completed or failed is not awaited.
+      // The owner closes the database right after stop(): wait until no statement and no handler
+      // is left, checking again after the event loop turns so that a fetch's handler has begun.
+      while (Date.now() < deadline) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled([db.settled(), ...handling]),
+          new Promise((r) => (timer = setTimeout(r, deadline - Date.now()))),
+        ]);
+        clearTimeout(timer);
+        await new Promise((r) => setImmediate(r));
+        if (db.idle() && handling.size === 0) break;
+      }
+      if (handling.size > 0) {
+        deps.logger.warn({ handlers: handling.size }, 'background jobs still running at shutdown');
+      }
     },
   };
 }
