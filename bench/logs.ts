@@ -3,7 +3,7 @@
  *   [--only pglite|postgres]`
  *
  * The logs module's numbers from issue 3, on PGlite (on-disk, temp dir) and PostgreSQL (a scratch database
- * created and dropped here; DATABASE_URL or postgres://postgres@127.0.0.1:5432/test names the server):
+ * created and dropped here; DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres names the server):
  *   1. durable single-line POST /api/data req/s vs a no-database echo route on the same server (ratio);
  *   2. batch ingest: POST /api/data/batch with 5000-line bodies, lines/s;
  *   3. GET /api/data?id=<random>&limit=1000 over a table of --rows records: p50/p99.
@@ -15,21 +15,31 @@
  */
 
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { createApp, type TelelabApp } from '../src/app';
 import { createLogsModule } from '../src/modules/logs';
 import { generateLogLine } from '../src/modules/logs/log-line';
 import { loadConfig } from '../src/platform/config';
 import { createLogger } from '../src/platform/logger';
 import type { ModuleFactory } from '../src/platform/module';
+import {
+  type AutocannonOptions,
+  type AutocannonResult,
+  comparisonTable,
+  cpuClock,
+  type DbKind,
+  dbKinds,
+  fmt,
+  listenOnLoopback,
+  loadAverage,
+  log,
+  type Measure,
+  ROOT,
+  withScratchDb,
+} from './_support';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,34 +58,16 @@ const BATCH_CONNECTIONS = Number(args['batch-connections']);
 const ROWS = Number(args.rows);
 const BATCH_LINES = 5000;
 const PAGE = 1000;
-const SERVER = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TUNABLES = ['BATCH_MAX_ROWS', 'BATCH_MAX_DELAY_MS', 'BATCH_MAX_QUEUE', 'DB_POOL_SIZE'] as const;
 
-interface CannonResult {
-  latency: { p50: number; p99: number };
-  duration: number;
-  errors: number;
-  non2xx: number;
-  '2xx': number;
-}
-interface CannonOptions {
-  url: string;
-  connections: number;
-  pipelining?: number;
-  duration: number;
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  requests?: { method?: string; path?: string; body?: string; headers?: Record<string, string> }[];
-}
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** What the child below reports of autocannon's result. */
+type CannonResult = Pick<AutocannonResult, 'latency' | 'duration' | 'errors' | 'non2xx' | '2xx'>;
 
 /**
  * autocannon's programmatic API, run in a child process: the load generator neither shares the server's
  * event loop nor shows up in the server's CPU time below.
  */
-async function autocannon(o: CannonOptions): Promise<CannonResult> {
+async function autocannon(o: AutocannonOptions): Promise<CannonResult> {
   const code = `
     const autocannon = (await import('node:module')).createRequire(process.cwd() + '/')('autocannon');
     let input = '';
@@ -145,11 +137,11 @@ function pgCpuSince(before: Map<number, number>, after: Map<number, number>): nu
   return us;
 }
 
-async function fire(app: TelelabApp, url: string, o: Omit<CannonOptions, 'url' | 'duration'>) {
-  const cpu0 = process.cpuUsage();
+async function fire(app: TelelabApp, url: string, o: Omit<AutocannonOptions, 'url' | 'duration'>) {
+  const cpuUs = cpuClock();
   const pg0 = await pgCpu(app);
   const r = await autocannon({ url, duration: SECONDS, ...o });
-  const cpu = process.cpuUsage(cpu0);
+  const nodeUs = cpuUs();
   const pgUs = pgCpuSince(pg0, await pgCpu(app));
   const ok = r['2xx'];
   return {
@@ -157,7 +149,7 @@ async function fire(app: TelelabApp, url: string, o: Omit<CannonOptions, 'url' |
     p50: r.latency.p50,
     p99: r.latency.p99,
     bad: r.errors + r.non2xx,
-    nodeUs: ok ? (cpu.user + cpu.system) / ok : Number.NaN,
+    nodeUs: ok ? nodeUs / ok : Number.NaN,
     pgUs: ok ? Math.max(0, pgUs) / ok : Number.NaN,
   } satisfies Measured;
 }
@@ -183,106 +175,81 @@ async function seed(base: string, total: number): Promise<void> {
   }
 }
 
-async function measure(kind: 'pglite' | 'postgres'): Promise<DbResults> {
+async function measure(kind: DbKind): Promise<DbResults> {
   const tuned = Object.fromEntries(TUNABLES.flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
-  let cleanup = async () => {};
-  let env: Record<string, string>;
-  if (kind === 'pglite') {
-    const dir = await mkdtemp(join(tmpdir(), 'telelab-bench-logs-'));
-    env = { DATA_DIR: dir };
-    cleanup = () => rm(dir, { recursive: true, force: true });
-  } else {
-    const name = `telelab_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: SERVER });
-    await admin.connect();
-    // template0: template1 may be in use by another session (CREATE DATABASE would fail).
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE template0`);
-    await admin.end();
-    const u = new URL(SERVER);
-    u.pathname = `/${name}`;
-    env = { DATABASE_URL: u.toString(), DB_POOL_SIZE: '20' };
-    cleanup = async () => {
-      const a = new pg.Client({ connectionString: SERVER });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => a.end());
-    };
-  }
-  let app: TelelabApp | undefined;
-  try {
-    // With one flush in flight, a flush carries about as many rows as there are requests waiting:
-    // 2000-row batches for 400 connections (500 caps it at 500 and costs ~15 % on PostgreSQL here).
-    const config = loadConfig({
-      LOG_LEVEL: 'silent',
-      BODY_LIMIT_BYTES: String(64 << 20),
-      BATCH_MAX_ROWS: '2000',
-      ...env,
-      ...tuned,
-    });
-    app = await createApp({
-      config,
-      role: 'api',
-      logger: createLogger('silent'),
-      modules: [createLogsModule, echoModule],
-    });
-    const base = (await app.http.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
-    log(`${kind}: ${base}, batch writer ${config.BATCH_MAX_ROWS} rows / ${config.BATCH_MAX_DELAY_MS} ms`);
+  return withScratchDb(kind, 'logs', async (env) => {
+    let app: TelelabApp | undefined;
+    try {
+      // With one flush in flight, a flush carries about as many rows as there are requests waiting:
+      // 2000-row batches for 400 connections (500 caps it at 500 and costs ~15 % on PostgreSQL here).
+      const config = loadConfig({
+        LOG_LEVEL: 'silent',
+        BODY_LIMIT_BYTES: String(64 << 20),
+        BATCH_MAX_ROWS: '2000',
+        ...env,
+        DB_POOL_SIZE: '20', // PostgreSQL only
+        ...tuned,
+      });
+      app = await createApp({
+        config,
+        role: 'api',
+        logger: createLogger('silent'),
+        modules: [createLogsModule, echoModule],
+      });
+      const base = await listenOnLoopback(app);
+      log(`${kind}: ${base}, batch writer ${config.BATCH_MAX_ROWS} rows / ${config.BATCH_MAX_DELAY_MS} ms`);
 
-    // 3 first, on exactly --rows records.
-    await seed(base, ROWS);
-    const ids = (await app.db.query<{ id: string }>('SELECT id FROM logs.entries ORDER BY seq')).map(
-      (r) => r.id,
-    );
-    const starts = Array.from({ length: 200 }, () => ids[Math.floor(Math.random() * (ids.length - PAGE))]!);
-    const pages = starts.map((id) => ({ method: 'GET', path: `/api/data?id=${id}&limit=${PAGE}` }));
-    const check = await (await fetch(`${base}${pages[0]!.path}`)).json();
-    if (!Array.isArray(check) || check.length !== PAGE) throw new Error(`a page is not ${PAGE} records`);
-    log(`${kind}: ${ids.length} rows; GET pages`);
-    const get1 = await fire(app, base, { connections: 1, requests: pages });
-    const get8 = await fire(app, base, { connections: 8, requests: pages });
+      // 3 first, on exactly --rows records.
+      await seed(base, ROWS);
+      const ids = (await app.db.query<{ id: string }>('SELECT id FROM logs.entries ORDER BY seq')).map(
+        (r) => r.id,
+      );
+      const starts = Array.from({ length: 200 }, () => ids[Math.floor(Math.random() * (ids.length - PAGE))]!);
+      const pages = starts.map((id) => ({ method: 'GET', path: `/api/data?id=${id}&limit=${PAGE}` }));
+      const check = await (await fetch(`${base}${pages[0]!.path}`)).json();
+      if (!Array.isArray(check) || check.length !== PAGE) throw new Error(`a page is not ${PAGE} records`);
+      log(`${kind}: ${ids.length} rows; GET pages`);
+      const get1 = await fire(app, base, { connections: 1, requests: pages });
+      const get8 = await fire(app, base, { connections: 8, requests: pages });
 
-    // 1: echo, then the durable route, same load.
-    const one = JSON.stringify({ log: '192.168.0.1 GET /index.html?q=1 200' });
-    const load = {
-      connections: CONNECTIONS,
-      pipelining: PIPELINING,
-      method: 'POST',
-      headers: json,
-      body: one,
-    };
-    log(`${kind}: echo`);
-    const echo = await fire(app, `${base}/bench/echo`, load);
-    log(`${kind}: POST /api/data`);
-    const post = await fire(app, `${base}/api/data`, load);
+      // 1: echo, then the durable route, same load.
+      const one = JSON.stringify({ log: '192.168.0.1 GET /index.html?q=1 200' });
+      const load = {
+        connections: CONNECTIONS,
+        pipelining: PIPELINING,
+        method: 'POST',
+        headers: json,
+        body: one,
+      };
+      log(`${kind}: echo`);
+      const echo = await fire(app, `${base}/bench/echo`, load);
+      log(`${kind}: POST /api/data`);
+      const post = await fire(app, `${base}/api/data`, load);
 
-    // 2: 5000-line batches.
-    log(`${kind}: batches`);
-    const batchBody = JSON.stringify(lines(BATCH_LINES));
-    const batch = await fire(app, `${base}/api/data/batch`, {
-      connections: BATCH_CONNECTIONS,
-      method: 'POST',
-      headers: json,
-      body: batchBody,
-    });
-    batch.rps *= BATCH_LINES;
-    batch.nodeUs /= BATCH_LINES;
-    batch.pgUs /= BATCH_LINES;
-    return { echo, post, batch, get1, get8, rows: ids.length };
-  } finally {
-    await app?.close();
-    await cleanup();
-  }
+      // 2: 5000-line batches.
+      log(`${kind}: batches`);
+      const batchBody = JSON.stringify(lines(BATCH_LINES));
+      const batch = await fire(app, `${base}/api/data/batch`, {
+        connections: BATCH_CONNECTIONS,
+        method: 'POST',
+        headers: json,
+        body: batchBody,
+      });
+      batch.rps *= BATCH_LINES;
+      batch.nodeUs /= BATCH_LINES;
+      batch.pgUs /= BATCH_LINES;
+      return { echo, post, batch, get1, get8, rows: ids.length };
+    } finally {
+      await app?.close();
+    }
+  });
 }
 
-function log(msg: string): void {
-  process.stderr.write(`${msg}\n`);
-}
-
-const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 const cpu = (m: Measured) => `${fmt(m.nodeUs)} + ${fmt(m.pgUs)}`;
 const ms = (n: number) => (Number.isFinite(n) ? `${n.toFixed(n < 10 ? 1 : 0)} ms` : '-');
 
-const kinds = (['pglite', 'postgres'] as const).filter((k) => !args.only || args.only === k);
-const results: Partial<Record<(typeof kinds)[number], DbResults>> = {};
+const kinds = dbKinds(args.only);
+const results: Partial<Record<DbKind, DbResults>> = {};
 for (const kind of kinds) {
   try {
     results[kind] = await measure(kind);
@@ -291,11 +258,7 @@ for (const kind of kinds) {
   }
 }
 
-const cell = (kind: (typeof kinds)[number], f: (r: DbResults) => string) => {
-  const r = results[kind];
-  return r ? f(r) : 'n/a';
-};
-const rows: [string, string, (r: DbResults) => string][] = [
+const rows: Measure<DbResults>[] = [
   ['echo POST /bench/echo req/s', '', (r) => fmt(r.echo.rps)],
   [
     'durable POST /api/data req/s',
@@ -319,18 +282,10 @@ const rows: [string, string, (r: DbResults) => string][] = [
   ['  server CPU µs per page: node + pg', '', (r) => cpu(r.get8)],
   ['table rows for the GET runs', '', (r) => fmt(r.rows)],
 ];
-const header = ['measure', 'goal', ...kinds];
-const table = rows.map(([name, goal, f]) => [name, goal, ...kinds.map((k) => cell(k, f))]);
-const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
-const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
 console.log(
-  `\nlogs bench: ${SECONDS} s per run, POST c=${CONNECTIONS} p=${PIPELINING}, ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), node ${process.version}, load average ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`,
+  `\nlogs bench: ${SECONDS} s per run, POST c=${CONNECTIONS} p=${PIPELINING}, ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), node ${process.version}, load average ${loadAverage()}`,
 );
-console.log(line(header));
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-for (const r of table) console.log(line(r));
+console.log(comparisonTable(kinds, results, rows));
 
 // A database that could not be measured is a broken benchmark, not a result.
 if (kinds.some((k) => !results[k])) process.exitCode = 1;

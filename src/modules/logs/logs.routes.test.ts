@@ -249,6 +249,23 @@ describe('logs routes', () => {
       }
     });
 
+    it('the database-built record JSON is byte for byte what JSON.stringify makes of the record', async () => {
+      await reset();
+      const lines = [
+        "2001:db8::ff00:42:8329 PATCH http://example.com:8080/a%20b?x=[1]&y='q'&z=$*+,;=@!~ 599",
+        "10.0.0.1 GET /it's/(fine)?a=b:c 100",
+        '255.255.255.255 OPTIONS / 204',
+      ];
+      const created = [];
+      for (const line of lines) created.push({ ...(await postOk(app, line)), line });
+      const res = await app.http.inject({ method: 'GET', url: '/api/data' });
+      const expected = created.map(({ id, created: at, line }) => {
+        const [ip, method, uri, status] = line.split(' ');
+        return { id, created: at, log: { ip, method, uri, status_code: Number(status) } };
+      });
+      expect(res.body).toBe(JSON.stringify(expected));
+    });
+
     it('returns every record in insertion order; limit and id page through them', async () => {
       await reset();
       const rng = seeded(7);

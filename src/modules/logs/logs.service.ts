@@ -1,11 +1,12 @@
 /**
  * Access-log ingest and cursor reads (seed 004). Transport-agnostic: routes translate HTTP.
  */
-import { randomUUID } from 'node:crypto';
+
 import { BatchWriter } from '../../platform/batch-writer';
 import { ServiceError } from '../../platform/errors';
+import { uuidv7 } from '../../platform/uuid';
 import { type LogEntry, parseLogLine } from './log-line';
-import type { Cursor, LogRecord, LogsStore, NewLogRecord } from './logs.store';
+import type { Cursor, LogsStore, NewLogRecord } from './logs.store';
 
 /** The seed's table answers 418 for anything it cannot store. */
 export const INVALID_STATUS = 418;
@@ -85,7 +86,7 @@ export function createLogsService(deps: LogsServiceDeps) {
     /** Parses and stores one line; resolves after it is committed. */
     async ingest(item: unknown): Promise<{ id: string; created: Date }> {
       const log = parse(item);
-      const id = randomUUID();
+      const id = uuidv7();
       const created = await writer.write({ id, log });
       deps.onAccepted?.(1);
       return { id, created };
@@ -97,7 +98,7 @@ export function createLogsService(deps: LogsServiceDeps) {
       const rejected: BatchOutcome['rejected'] = [];
       items.forEach((item, index) => {
         try {
-          rows.push({ id: randomUUID(), log: parse(item) });
+          rows.push({ id: uuidv7(), log: parse(item) });
         } catch (e) {
           rejected.push({ index, detail: (e as Error).message });
         }
@@ -118,15 +119,16 @@ export function createLogsService(deps: LogsServiceDeps) {
 
     /**
      * Records after the cursor in the order every reader shares, page by page (constant memory),
-     * up to the newest record at the start, so one response is one consistent prefix.
+     * up to the newest record at the start, so one response is one consistent prefix. Each record comes
+     * as its JSON text (see LogsStore.page).
      */
-    async *records(cursor: Cursor | null, limit: number): AsyncGenerator<LogRecord> {
+    async *records(cursor: Cursor | null, limit: number): AsyncGenerator<string> {
       const upTo = await store.newestSeq();
       let after = cursor;
       let left = limit;
       while (left > 0) {
         const page = await store.page(after, upTo, Math.min(PAGE, left));
-        for (const r of page) yield { id: r.id, created: r.created, log: r.log };
+        for (const r of page) yield r.json;
         if (page.length < Math.min(PAGE, left)) return;
         left -= page.length;
         const last = page[page.length - 1]!;
