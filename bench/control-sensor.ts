@@ -5,9 +5,8 @@
  * answering 200 to every POST. For each rate it reports what the sensor achieved and what it cost in CPU;
  * rows differ only in rate and connection settings so they compare side by side. Never asserts on time.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { runSensors } from '../src/modules/control/sensor';
+import { cpuClock, startChild, withChild } from './_support';
 
 const seconds = Number(process.argv[2] ?? 5);
 
@@ -18,14 +17,8 @@ const server = http.createServer((req, res) => {
   req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end('{"accepted":true}'); });
 });
 server.keepAliveTimeout = 30000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
+server.listen(0, '127.0.0.1', () => process.stdout.write('READY http://127.0.0.1:' + server.address().port + '\\n'));
 `;
-
-async function startServer(): Promise<{ child: ChildProcess; target: string }> {
-  const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { child, target: `http://127.0.0.1:${chunk.toString().trim()}` };
-}
 
 interface Row {
   instances: number;
@@ -41,11 +34,10 @@ const rows: Row[] = [
   { instances: 8, rps: 4000, pipelining: 4 },
 ];
 
-const { child, target } = await startServer();
 const table: Record<string, string | number>[] = [];
-try {
+await withChild(startChild(['-e', SERVER]), async ({ url: target }) => {
   for (const row of rows) {
-    const cpu0 = process.cpuUsage();
+    const cpuUs = cpuClock();
     const t0 = performance.now();
     const r = await runSensors({
       ...row,
@@ -56,8 +48,7 @@ try {
       durationMs: seconds * 1000,
     });
     const wallMs = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const cpuMs = cpuUs() / 1000;
     table.push({
       'target/s': r.targetRps,
       pipelining: row.pipelining,
@@ -71,8 +62,6 @@ try {
       'CPU µs/req': r.sent ? Math.round((cpuMs * 1000) / r.sent) : 0,
     });
   }
-} finally {
-  child.kill();
-}
+});
 console.log(`sensor simulator, ${seconds} s per row, 1 core = 100 %`);
 console.table(table);

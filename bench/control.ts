@@ -2,7 +2,7 @@
  * `npm run bench -- control [--seconds 6] [--rates 2400,5000,10000,20000,30000] [--only pglite|postgres|stats]`
  *
  * 1. The controller under load, on PGlite (on-disk, temp dir) and PostgreSQL (a scratch database created
- *    and dropped here; DATABASE_URL or postgres://postgres@127.0.0.1:5432/test names the server). The app
+ *    and dropped here; DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres names the server). The app
  *    (control module only, CONTROL_DECISION_INTERVAL=1, a manipulator on port 0) runs in this process;
  *    `telelab sensor` (8 instances, open model) runs in a child process at each total rate. Per rate:
  *    achieved rate, failed requests, late sends, outdated readings, decisions made vs aligned times in
@@ -14,14 +14,10 @@
  * Prints tables; never asserts on time (machines are noisy).
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import normal from '@stdlib/random-base-normal';
-import pg from 'pg';
 import { createApp, type TelelabApp } from '../src/app';
 import { createControlModule } from '../src/modules/control';
 import { type ControlStatus, decide, type WindowStats } from '../src/modules/control/decider';
@@ -29,6 +25,16 @@ import { startManipulator } from '../src/modules/control/manipulator';
 import type { SensorReport } from '../src/modules/control/sensor';
 import { loadConfig } from '../src/platform/config';
 import { createLogger } from '../src/platform/logger';
+import {
+  cpuClock,
+  type DbKind,
+  dbKinds,
+  fmt,
+  listenOnLoopback,
+  loadAverage,
+  log,
+  withScratchDb,
+} from './_support';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,12 +47,7 @@ const SECONDS = Number(args.seconds);
 const RATES = args.rates.split(',').map(Number);
 const INSTANCES = 8;
 const LAG_GOAL_MS = 50;
-const SERVER = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-
-function log(msg: string): void {
-  process.stderr.write(`${msg}\n`);
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -98,113 +99,92 @@ interface LoadRow {
   responses: string;
 }
 
-async function scratchDb(kind: 'pglite' | 'postgres') {
-  if (kind === 'pglite') {
-    const dir = await mkdtemp(join(tmpdir(), 'telelab-bench-control-'));
-    return { env: { DATA_DIR: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
-  }
-  const name = `telelab_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: SERVER, connectionTimeoutMillis: 2000 });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name} TEMPLATE template0`);
-  await admin.end();
-  const u = new URL(SERVER);
-  u.pathname = `/${name}`;
-  return {
-    env: { DATABASE_URL: u.toString(), DB_POOL_SIZE: '20' },
-    cleanup: async () => {
-      const a = new pg.Client({ connectionString: SERVER });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => a.end());
-    },
-  };
-}
-
-async function measureLoad(kind: 'pglite' | 'postgres'): Promise<LoadRow[]> {
-  const db = await scratchDb(kind);
-  const manipulator = await startManipulator({ port: 0 });
-  let app: TelelabApp | undefined;
-  try {
-    const config = loadConfig({
-      LOG_LEVEL: 'warn',
-      CONTROL_DECISION_INTERVAL: '1',
-      MANIPULATOR_PORT: String(manipulator.port),
-      ...db.env,
-    });
-    app = await createApp({ config, logger: createLogger('warn'), modules: [createControlModule] });
-    const base = (await app.http.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
-    log(`${kind}: ${base}; warming up`);
-    await runSensorChild(base, 2400, 2);
-    await sleep(1500);
-
-    const rows: LoadRow[] = [];
-    for (const rate of RATES) {
-      log(`${kind}: ${rate}/s for ${SECONDS} s`);
-      const counters = async () => {
-        const res = await app!.http.inject({ method: 'GET', url: '/metrics' });
-        const value = (sample: string) => {
-          const line = res.body.split('\n').find((l) => l.startsWith(`${sample} `));
-          return line ? Number(line.slice(sample.length + 1)) : 0;
-        };
-        return {
-          accepted: value('telelab_control_readings_total{outcome="accepted"}'),
-          outdated: value('telelab_control_readings_total{outcome="outdated"}'),
-          flushSum: value('telelab_control_batch_flush_seconds_sum{ok="true"}'),
-          flushes: value('telelab_control_batch_flush_seconds_count{ok="true"}'),
-        };
-      };
-      const before = await counters();
-      const sensor = runSensorChild(base, rate, SECONDS);
-      // Measure from the first reading the server sees (the child's start-up is not load) for SECONDS.
-      const seen = async () => {
-        const c = await counters();
-        return c.accepted + c.outdated > before.accepted + before.outdated;
-      };
-      while (!(await seen())) await sleep(10);
-      const cpu0 = process.cpuUsage();
-      const t0 = Date.now();
-      await sleep(SECONDS * 1000);
-      const cpu = process.cpuUsage(cpu0);
-      const t1 = Date.now();
-      const during = await counters();
-      const report = await sensor;
-      const after = await counters();
-      // Every aligned second while the sensors ran must have its decision.
-      const from = Math.ceil(t0 / 1000) * 1000;
-      const to = Math.floor(t1 / 1000) * 1000;
-      const decisions = await app.db.query<{ decided_at: Date; made_at: Date }>(
-        'SELECT decided_at, made_at FROM control.decisions WHERE decided_at >= $1 AND decided_at <= $2',
-        [new Date(from).toISOString(), new Date(to).toISOString()],
-      );
-      const flushes = after.flushes - before.flushes;
-      const accepted = after.accepted - before.accepted;
-      rows.push({
-        rate,
-        achieved: report.achievedRps,
-        failed: report.errors + report.httpErrors + report.unsent + report.abandoned,
-        late: report.late,
-        maxSendLagMs: report.maxLagMs,
-        outdated: after.outdated - before.outdated,
-        decisions: decisions.length,
-        expected: (to - from) / 1000 + 1,
-        maxLagMs: Math.max(0, ...decisions.map((d) => d.made_at.getTime() - d.decided_at.getTime())),
-        cpuPct: ((cpu.user + cpu.system) / 1000 / (t1 - t0)) * 100,
-        flushMs: flushes ? ((after.flushSum - before.flushSum) * 1000) / flushes : 0,
-        rowsPerFlush: flushes ? accepted / flushes : 0,
-        load: loadavg()[0]!,
-        stored: (during.accepted - before.accepted) / ((t1 - t0) / 1000),
-        responses: Object.entries({ ...report.statusCounts, ...report.errorCodes })
-          .map(([k, v]) => `${k}: ${v}`)
-          .join(', '),
+function measureLoad(kind: DbKind): Promise<LoadRow[]> {
+  return withScratchDb(kind, 'control', async (env) => {
+    const manipulator = await startManipulator({ port: 0 });
+    let app: TelelabApp | undefined;
+    try {
+      const config = loadConfig({
+        LOG_LEVEL: 'warn',
+        CONTROL_DECISION_INTERVAL: '1',
+        MANIPULATOR_PORT: String(manipulator.port),
+        ...env,
+        DB_POOL_SIZE: '20', // PostgreSQL's pool; PGlite has none
       });
+      app = await createApp({ config, logger: createLogger('warn'), modules: [createControlModule] });
+      const base = await listenOnLoopback(app);
+      log(`${kind}: ${base}; warming up`);
+      await runSensorChild(base, 2400, 2);
       await sleep(1500);
+
+      const rows: LoadRow[] = [];
+      for (const rate of RATES) {
+        log(`${kind}: ${rate}/s for ${SECONDS} s`);
+        const counters = async () => {
+          const res = await app!.http.inject({ method: 'GET', url: '/metrics' });
+          const value = (sample: string) => {
+            const line = res.body.split('\n').find((l) => l.startsWith(`${sample} `));
+            return line ? Number(line.slice(sample.length + 1)) : 0;
+          };
+          return {
+            accepted: value('telelab_control_readings_total{outcome="accepted"}'),
+            outdated: value('telelab_control_readings_total{outcome="outdated"}'),
+            flushSum: value('telelab_control_batch_flush_seconds_sum{ok="true"}'),
+            flushes: value('telelab_control_batch_flush_seconds_count{ok="true"}'),
+          };
+        };
+        const before = await counters();
+        const sensor = runSensorChild(base, rate, SECONDS);
+        // Measure from the first reading the server sees (the child's start-up is not load) for SECONDS.
+        const seen = async () => {
+          const c = await counters();
+          return c.accepted + c.outdated > before.accepted + before.outdated;
+        };
+        while (!(await seen())) await sleep(10);
+        const cpuUs = cpuClock();
+        const t0 = Date.now();
+        await sleep(SECONDS * 1000);
+        const cpu = cpuUs();
+        const t1 = Date.now();
+        const during = await counters();
+        const report = await sensor;
+        const after = await counters();
+        // Every aligned second while the sensors ran must have its decision.
+        const from = Math.ceil(t0 / 1000) * 1000;
+        const to = Math.floor(t1 / 1000) * 1000;
+        const decisions = await app.db.query<{ decided_at: Date; made_at: Date }>(
+          'SELECT decided_at, made_at FROM control.decisions WHERE decided_at >= $1 AND decided_at <= $2',
+          [new Date(from).toISOString(), new Date(to).toISOString()],
+        );
+        const flushes = after.flushes - before.flushes;
+        const accepted = after.accepted - before.accepted;
+        rows.push({
+          rate,
+          achieved: report.achievedRps,
+          failed: report.errors + report.httpErrors + report.unsent + report.abandoned,
+          late: report.late,
+          maxSendLagMs: report.maxLagMs,
+          outdated: after.outdated - before.outdated,
+          decisions: decisions.length,
+          expected: (to - from) / 1000 + 1,
+          maxLagMs: Math.max(0, ...decisions.map((d) => d.made_at.getTime() - d.decided_at.getTime())),
+          cpuPct: (cpu / 1000 / (t1 - t0)) * 100,
+          flushMs: flushes ? ((after.flushSum - before.flushSum) * 1000) / flushes : 0,
+          rowsPerFlush: flushes ? accepted / flushes : 0,
+          load: loadavg()[0]!,
+          stored: (during.accepted - before.accepted) / ((t1 - t0) / 1000),
+          responses: Object.entries({ ...report.statusCounts, ...report.errorCodes })
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', '),
+        });
+        await sleep(1500);
+      }
+      return rows;
+    } finally {
+      await app?.close();
+      await manipulator.close();
     }
-    return rows;
-  } finally {
-    await app?.close();
-    await manipulator.close();
-    await db.cleanup();
-  }
+  });
 }
 
 // ---- statistical quality ---------------------------------------------------------------------------
@@ -304,16 +284,11 @@ function mix(a: WindowStats, b: WindowStats): WindowStats {
 
 // ---- run and print ---------------------------------------------------------------------------------
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
-log(
-  `load average at start: ${loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ')} (2 cores = 2.0 busy)`,
-);
+log(`load average at start: ${loadAverage()} (2 cores = 2.0 busy)`);
 
-const kinds = (['pglite', 'postgres'] as const).filter((k) => !args.only || args.only === k);
-const load: Partial<Record<(typeof kinds)[number], LoadRow[]>> = {};
+const kinds = dbKinds(args.only);
+const load: Partial<Record<DbKind, LoadRow[]>> = {};
 for (const kind of kinds) {
   try {
     load[kind] = await measureLoad(kind);

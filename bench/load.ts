@@ -1,20 +1,33 @@
 /**
  * `npm run bench -- load` (or `tsx bench/load.ts [--seconds 5] [--connections 10] [--only throughput|accuracy|co]`).
- * Three phases, each against a node:http target running in a child process (so the load generator
- * does not share its event loop):
- *   1. throughput: telelab engine vs autocannon vs wrk, same connections and duration;
+ * Three phases, each against a target in another process (so the load generator does not share its
+ * event loop):
+ *   1. throughput: telelab engine vs autocannon vs wrk, same connections and duration, against nginx
+ *      (one worker, answering from memory) when it is installed, else the node:http latency-target;
  *   2. accuracy: p50 against a 20 ms target, engine vs wrk (and autocannon);
  *   3. coordinated omission: a target that stalls 1 s; open-model corrected vs raw p99.
  * Prints tables; never asserts on time (machines are noisy).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { type LoadOptions, type LoadSummary, run } from '../src/modules/latency/engine';
 import type { LatencyTargetOptions } from '../src/modules/latency/target';
+import {
+  autocannon,
+  type Child,
+  cpuClock,
+  markdownTable,
+  ROOT,
+  startChild,
+  tempDir,
+  withChild,
+} from './_support';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,48 +40,74 @@ const { values: args } = parseArgs({
 const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
 const ROUNDS = Number(args.rounds);
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TARGET_MODULE = fileURLToPath(new URL('../src/modules/latency/target.ts', import.meta.url));
 
-interface AutocannonResult {
-  requests: { total: number; average: number };
-  latency: { p50: number; p90: number; p99: number; average: number };
-  duration: number;
-  errors: number;
-  non2xx: number;
-}
-type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  pipelining: number;
-  duration: number;
-}) => Promise<AutocannonResult>;
-// autocannon ships no types; this is the part of its programmatic API we use.
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-
-interface Child {
-  url: string;
-  proc: ChildProcess;
-}
-
-/** Starts `startLatencyTarget(opts)` in a child Node process and returns its URL. */
-async function startChildTarget(opts: LatencyTargetOptions): Promise<Child> {
+/** Starts `startLatencyTarget(opts)` in a child Node process; its URL is the target's /api/latency. */
+function startChildTarget(opts: LatencyTargetOptions): Promise<Child> {
   const code =
     `const { startLatencyTarget } = await import(${JSON.stringify(TARGET_MODULE)});` +
     `const t = await startLatencyTarget(${JSON.stringify({ port: 0, ...opts })});` +
-    `console.log(t.latencyUrl);` +
+    `console.log('READY ' + t.latencyUrl);` +
     `process.on('SIGTERM', () => t.close().then(() => process.exit(0)));`;
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [line] = (await once(proc.stdout!, 'data')) as [Buffer];
-  return { url: String(line).trim(), proc };
+  return startChild(['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT });
 }
 
-async function stopChild(c: Child): Promise<void> {
-  c.proc.kill('SIGTERM');
-  if (c.proc.exitCode === null) await once(c.proc, 'exit');
+/** A free loopback port (nginx cannot listen on port 0 and report it). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address() as { port: number };
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+const NGINX = '/usr/sbin/nginx';
+
+/**
+ * nginx with one worker answering `/api/latency` like latency-target, from memory. A Node target
+ * saturates its single core at about the rate a Node load generator reaches, so every client would
+ * measure the target; nginx answers several times faster, so the clients' own cost decides.
+ */
+async function startNginxTarget(): Promise<Child | null> {
+  try {
+    await promisify(execFile)(NGINX, ['-v']);
+  } catch {
+    return null;
+  }
+  const { dir, remove } = await tempDir('nginx');
+  const port = await freePort();
+  const conf = `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off; keepalive_requests 100000000; keepalive_timeout 65s;
+  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  server {
+    listen 127.0.0.1:${port};
+    location = /api/latency { default_type application/json; return 200 '{"message":"pong"}'; }
+  }
+}`;
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  const proc = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}/api/latency`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.ok) {
+        proc.once('exit', () => void remove());
+        return { url, proc };
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`nginx did not start (see ${dir}/error.log)`);
 }
 
 async function hasWrk(): Promise<boolean> {
@@ -176,21 +215,14 @@ function table(rows: Measured[], extra?: (r: Measured) => string): void {
     String(r.errors),
     extra ? extra(r) : (r.note ?? ''),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ');
-  console.log(line(head).trimEnd());
-  for (const b of body) console.log(line(b).trimEnd());
+  console.log(markdownTable(head, body, [1, 2, 3, 4, 5, 6]));
 }
 
 /** Runs `fn` and adds the CPU time this process spent per request (for the in-process tools). */
 async function withCpu(fn: () => Promise<Measured>): Promise<Measured> {
-  const c0 = process.cpuUsage();
+  const cpuUs = cpuClock();
   const m = await fn();
-  const c = process.cpuUsage(c0);
-  return { ...m, cpuUsPerReq: (c.user + c.system) / (m.requests ?? Number.NaN) };
+  return { ...m, cpuUsPerReq: cpuUs() / (m.requests ?? Number.NaN) };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -202,8 +234,14 @@ async function throughput(wrkAvailable: boolean): Promise<void> {
       `${Math.max(1, Math.round(SECONDS / ROUNDS))} s rounds per tool (the machine is shared and noisy)`,
   );
   const seconds = Math.max(1, Math.round(SECONDS / ROUNDS));
-  const target = await startChildTarget({});
-  try {
+  const nginx = await startNginxTarget();
+  console.log(
+    nginx
+      ? 'target: nginx, 1 worker (fast enough that the load generators, not the target, set the rate)'
+      : 'target: node:http latency-target (nginx not installed: `apt-get install -y nginx-light`); every ' +
+          'client will saturate the target, so the ratios say little',
+  );
+  await withChild(nginx ?? startChildTarget({}), async (target) => {
     // Warm up the target's JIT and sockets so that whoever runs first is not penalised.
     await engine(target.url, CONNECTIONS, 1, 1);
     const tools: [string, () => Promise<Measured>][] = [
@@ -244,24 +282,19 @@ async function throughput(wrkAvailable: boolean): Promise<void> {
     rows[rows.length - 2]!.note += `; ${ratio(rows.length - 2, rows.length - 1)}`;
     table(rows);
     if (!wrkAvailable) console.log('(wrk not installed: `apt-get install -y wrk` to add it)');
-  } finally {
-    await stopChild(target);
-  }
+  });
 }
 
 async function accuracy(wrkAvailable: boolean): Promise<void> {
   console.log(`\n## 2. accuracy: target with a 20 ms delay, ${CONNECTIONS} connections, ${SECONDS} s each`);
-  const target = await startChildTarget({ delayMs: 20 });
-  try {
+  await withChild(startChildTarget({ delayMs: 20 }), async (target) => {
     await engine(target.url, CONNECTIONS, 1, 1);
     const e = fromSummary('telelab engine', await engine(target.url, CONNECTIONS, 1, SECONDS));
     const rows = [e, await cannon(target.url, CONNECTIONS, 1, SECONDS)];
     if (wrkAvailable) rows.push(await wrk(target.url, CONNECTIONS, SECONDS));
     const w = rows.find((r) => r.tool.startsWith('wrk'));
     table(rows, (r) => (w ? `p50 - wrk p50 = ${(r.p50 - w.p50).toFixed(3)} ms` : ''));
-  } finally {
-    await stopChild(target);
-  }
+  });
 }
 
 async function coordinatedOmission(wrkAvailable: boolean): Promise<void> {
@@ -269,8 +302,7 @@ async function coordinatedOmission(wrkAvailable: boolean): Promise<void> {
   console.log(
     `\n## 3. coordinated omission: one answer stalls 1 s after 2 s of service; ${rate} req/s, 1 in flight, ${SECONDS} s`,
   );
-  const target = await startChildTarget({ stallEveryMs: 2000, stallMs: 1000 });
-  try {
+  await withChild(startChildTarget({ stallEveryMs: 2000, stallMs: 1000 }), async (target) => {
     const s = (
       await run({
         target: { url: target.url },
@@ -303,9 +335,7 @@ async function coordinatedOmission(wrkAvailable: boolean): Promise<void> {
       });
     }
     table(rows);
-  } finally {
-    await stopChild(target);
-  }
+  });
 }
 
 const wrkAvailable = await hasWrk();

@@ -8,14 +8,12 @@
  * local default; a scratch database is created and dropped), all at their default durability
  * (synchronous_commit on). Prints one table; never asserts on time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { BatchWriter } from '../src/platform/batch-writer';
 import { configSpec } from '../src/platform/config';
 import { type Db, openDb } from '../src/platform/db';
+import { fmt, log, markdownTable, POSTGRES_SERVER, scratchPostgres, tempDir } from './_support';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,13 +26,13 @@ const { values: args } = parseArgs({
 const SECONDS = Number(args.seconds);
 const CALLERS = Number(args.callers);
 const BULK_ROWS = 10_000;
-const POSTGRES_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const POOL_SIZE = configSpec.DB_POOL_SIZE.default;
 const MAX_ROWS = configSpec.BATCH_MAX_ROWS.default;
 const MAX_DELAY_MS = configSpec.BATCH_MAX_DELAY_MS.default;
 
-const log = (line: string) => {
-  if (!args.json) process.stderr.write(`${line}\n`);
+/** Progress on stderr, unless --json asks for nothing but the results. */
+const progress = (line: string) => {
+  if (!args.json) log(line);
 };
 
 interface Reading {
@@ -142,13 +140,13 @@ interface Result {
 async function measure(database: string, db: Db, where: string): Promise<Result> {
   const [sc] = await db.query<{ synchronous_commit: string }>('show synchronous_commit');
   const note = `${where}, synchronous_commit=${sc!.synchronous_commit}`;
-  log(`${database}: one INSERT per row, ${CALLERS} callers, ${SECONDS} s ...`);
+  progress(`${database}: one INSERT per row, ${CALLERS} callers, ${SECONDS} s ...`);
   const one = await oneInsertPerRow(db);
-  log(
+  progress(
     `${database}: BatchWriter (${MAX_ROWS} rows / ${MAX_DELAY_MS} ms), ${CALLERS} callers, ${SECONDS} s ...`,
   );
   const many = await batched(db);
-  log(`${database}: bulk unnest INSERT of ${BULK_ROWS} rows ...`);
+  progress(`${database}: bulk unnest INSERT of ${BULK_ROWS} rows ...`);
   const b = await bulk(db);
   return {
     database,
@@ -171,9 +169,9 @@ async function pgliteMemory(): Promise<Result> {
 }
 
 async function pgliteDisk(): Promise<Result> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'telelab-bench-writer-'));
+  const { dir, remove } = await tempDir('writer');
   try {
-    log('PGlite (disk): initialising a data directory ...');
+    progress('PGlite (disk): initialising a data directory ...');
     const db = await openDb({ dataDir: dir });
     try {
       return await measure('PGlite (disk)', db, `data dir in ${os.tmpdir()}`);
@@ -181,23 +179,19 @@ async function pgliteDisk(): Promise<Result> {
       await db.close();
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await remove();
   }
 }
 
 async function postgres(): Promise<Result | string> {
-  const admin = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
+  let scratch: Awaited<ReturnType<typeof scratchPostgres>>;
   try {
-    await admin.connect();
+    scratch = await scratchPostgres('writer');
   } catch (e) {
-    return `PostgreSQL skipped: not reachable at ${new URL(POSTGRES_URL).host} (${(e as Error).message})`;
+    return `PostgreSQL skipped: no scratch database on ${new URL(POSTGRES_SERVER).host} (${(e as Error).message})`;
   }
-  const scratch = `telelab_bench_writer_${process.pid}`;
   try {
-    await admin.query(`create database ${scratch}`);
-    const u = new URL(POSTGRES_URL);
-    u.pathname = `/${scratch}`;
-    const db = await openDb({ databaseUrl: u.toString(), poolSize: POOL_SIZE });
+    const db = await openDb({ databaseUrl: scratch.url, poolSize: POOL_SIZE });
     try {
       const [fs] = await db.query<{ fsync: string }>('show fsync');
       const [ver] = await db.query<{ server_version: string }>('show server_version');
@@ -207,12 +201,9 @@ async function postgres(): Promise<Result | string> {
       await db.close();
     }
   } finally {
-    await admin.query(`drop database if exists ${scratch} with (force)`).catch(() => {});
-    await admin.end();
+    await scratch.drop().catch(() => {});
   }
 }
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function table(results: Result[]): string {
   const head = [
@@ -233,12 +224,7 @@ function table(results: Result[]): string {
     r.meanBatch.toFixed(0),
     r.note,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join(' | ');
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
+  return markdownTable(head, rows, [1, 2, 3, 4, 5]);
 }
 
 const wanted = (name: string) => args.db === 'all' || args.db!.split(',').includes(name);
