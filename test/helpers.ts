@@ -46,14 +46,20 @@ export async function openTestDb(): Promise<Db> {
   const db = await openDb({ databaseUrl: u.toString(), poolSize: 5 });
   testDbUrls.set(db, u.toString());
   const close = db.close.bind(db);
-  return Object.assign(db, {
+  let closed = false;
+  const testDb = Object.assign(db, {
     async close() {
+      if (closed) return;
+      closed = true;
       await close();
       const a = new pg.Client({ connectionString: url });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => a.end());
     },
   });
+  // Dropped after the file's tests even if the test never closes it.
+  afterFile(() => testDb.close());
+  return testDb;
 }
 
 /** The URL of a test database, for tests that start several processes on one PostgreSQL. */
@@ -69,6 +75,13 @@ const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+/** Runs `fn` after the file's tests (latest first), also when called inside a test, unlike afterAll. */
+export function afterFile(fn: () => unknown): void {
+  cleanups.push(async () => {
+    await fn();
+  });
+}
 
 /**
  * Builds the app on a fresh database; closed (with its database) after the file's tests.

@@ -4,30 +4,22 @@
  * for is there, exactly once. Each route's records carry a unique marker (x, uri, payload) so a
  * duplicate is counted too. On PGlite (a temp DATA_DIR) and on PostgreSQL (a scratch database).
  */
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { Agent, request } from 'undici';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../src/platform/db';
+import { bySize, mode } from './support-b/mode';
 import {
-  allLogIds,
   createPrivatePostgres,
-  full,
-  killAll,
-  MODE,
   type PrivatePostgres,
+  postgresUnreachable,
   privatePostgresUnavailable,
-  randomBetween,
-  type Server,
-  startServe,
-  tempDir,
-} from './support';
+  scratchDatabase,
+} from './support-b/postgres';
+import { allLogIds, randomBetween, type Server, startServer, withTempDir } from './support-b/processes';
 
-const TRIALS = full ? 20 : 3;
+const TRIALS = bySize({ short: 3, full: 20 });
 const LOOPS_PER_ROUTE = 4;
-
-afterAll(killAll);
 
 /** What the clients were acknowledged, keyed by each record's unique marker. */
 interface Acked {
@@ -153,17 +145,17 @@ async function runTrials(label: string, target: Target) {
   const acked: Acked = { devices: new Map(), logs: new Map(), sensor: new Set(), outdated: 0 };
   const httpProblems: Check = { lost: [], duplicated: [] };
   let restartMs = 0;
-  let server: Server = await startServe(`${label}-serve`, env);
+  let server: Server = await startServer(`${label}-serve`, env);
   try {
     for (let trial = 1; trial <= TRIALS; trial++) {
       const stop = new AbortController();
       const clients = pound(server.url, trial, acked, stop.signal);
       await sleep(randomBetween(300, 2500));
-      await server.proc.kill9();
+      await server.proc.kill();
       stop.abort();
       await clients;
       const t0 = Date.now();
-      server = await startServe(`${label}-serve-${trial}`, env);
+      server = await startServer(`${label}-serve-${trial}`, env);
       restartMs = Math.max(restartMs, Date.now() - t0);
       const http = await checkLogsOverHttp(server.url, acked);
       httpProblems.lost.push(...http.lost);
@@ -172,7 +164,7 @@ async function runTrials(label: string, target: Target) {
     const { code } = await server.proc.stop();
     expect(code, 'graceful stop after the trials').toBe(0);
   } finally {
-    await server.proc.kill9();
+    await server.proc.kill();
   }
   const db = await target.openDb();
   let tables: Check;
@@ -183,7 +175,7 @@ async function runTrials(label: string, target: Target) {
   }
   const total = acked.devices.size + acked.logs.size + acked.sensor.size;
   console.log(
-    `crash-durability ${label} (${MODE}): trials=${TRIALS} acknowledged=${total} ` +
+    `crash-durability ${label} (${mode}): trials=${TRIALS} acknowledged=${total} ` +
       `(devices=${acked.devices.size} logs=${acked.logs.size} sensor=${acked.sensor.size}, ` +
       `sensor outdated=${acked.outdated}) lost=${tables.lost.length} ` +
       `duplicated=${tables.duplicated.length} lost_via_http=${httpProblems.lost.length} ` +
@@ -201,34 +193,20 @@ async function runTrials(label: string, target: Target) {
 /** A scratch database on the shared server, or on a private instance when that one is not reachable. */
 async function postgresTarget(): Promise<(Target & { cleanup(): Promise<void> }) | string> {
   const admin = process.env.RELIABILITY_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `telelab_rel_${randomBytes(5).toString('hex')}`;
   let privatePg: PrivatePostgres | null = null;
   let adminUrl = admin;
-  const tryConnect = async (url: string) => {
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-    await c.connect();
-    return c;
-  };
-  let client: pg.Client;
-  try {
-    client = await tryConnect(adminUrl);
-  } catch {
+  if (await postgresUnreachable(adminUrl)) {
     const why = privatePostgresUnavailable();
     if (why) return `PostgreSQL at ${admin} is not reachable and no private instance can be made: ${why}`;
     privatePg = await createPrivatePostgres();
     adminUrl = privatePg.url;
-    client = await tryConnect(adminUrl);
   }
-  await client.query(`create database ${name}`);
-  await client.end();
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
+  const db = await scratchDatabase(adminUrl);
   return {
-    env: { DATABASE_URL: u.toString() },
-    openDb: () => openDb({ databaseUrl: u.toString(), poolSize: 2 }),
+    env: { DATABASE_URL: db.url },
+    openDb: () => openDb({ databaseUrl: db.url, poolSize: 2 }),
     async cleanup() {
-      const c = await tryConnect(adminUrl);
-      await c.query(`drop database if exists ${name} with (force)`).finally(() => c.end());
+      await db.drop();
       privatePg?.destroy();
     },
   };
@@ -236,15 +214,12 @@ async function postgresTarget(): Promise<(Target & { cleanup(): Promise<void> })
 
 describe('crash durability under kill -9', () => {
   it(`PGlite: every acknowledged record survives ${TRIALS} kills`, async () => {
-    const tmp = tempDir('crash');
-    try {
-      await runTrials('pglite', {
-        env: { DATA_DIR: tmp.dir },
-        openDb: () => openDb({ dataDir: tmp.dir }),
-      });
-    } finally {
-      tmp.remove();
-    }
+    await withTempDir('crash', (dir) =>
+      runTrials('pglite', {
+        env: { DATA_DIR: dir },
+        openDb: () => openDb({ dataDir: dir }),
+      }),
+    );
   });
 
   it(`PostgreSQL: every acknowledged record survives ${TRIALS} kills`, async (ctx) => {

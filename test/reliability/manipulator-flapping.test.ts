@@ -6,28 +6,17 @@
  */
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  full,
-  killAll,
-  MODE,
-  type Proc,
-  randomBetween,
-  startServe,
-  telelab,
-  tempDir,
-} from './support';
+import { describe, expect, it } from 'vitest';
+import { bySize, mode } from './support-b/mode';
+import { freePort, randomBetween, startServer, Telelab, withTempDir } from './support-b/processes';
 
-const CYCLES = full ? 8 : 3;
+const CYCLES = bySize({ short: 3, full: 8 });
 const INTERVAL_MS = 1000;
 /** Longer than the client's backoff after such a down time (< 4 s) plus an interval: each return must reconnect. */
-const UP_MS: [number, number] = full ? [8000, 10_000] : [6000, 7500];
-const DOWN_MS: [number, number] = full ? [2000, 4000] : [2000, 3000];
+const UP_MS = bySize<[number, number]>({ short: [6000, 7500], full: [8000, 10_000] });
+const DOWN_MS = bySize<[number, number]>({ short: [2000, 3000], full: [2000, 4000] });
 /** A decision's command is sent right after t_k and acknowledged within 1 s: near a stop it may go either way. */
 const EDGE_MS = 1500;
-
-afterAll(killAll);
 
 interface Decision {
   decided_at: string;
@@ -45,7 +34,7 @@ interface Period {
 }
 
 /** Commands one manipulator incarnation logged (pino JSON lines with the command's fields). */
-function received(p: Proc): string[] {
+function received(p: Telelab): string[] {
   return p.stdout
     .split('\n')
     .filter((l) => l.includes('Received command'))
@@ -57,22 +46,21 @@ const commandDatetime = (iso: string) => iso.slice(0, 19);
 
 describe('manipulator flapping', () => {
   it(`the controller keeps deciding and reconnects through ${CYCLES} manipulator stops`, async () => {
-    const tmp = tempDir('flap');
-    try {
+    await withTempDir('flap', async (dir) => {
       const port = await freePort();
-      const server = await startServe('flap-serve', {
-        DATA_DIR: path.join(tmp.dir, 'data'),
+      const server = await startServer('flap-serve', {
+        DATA_DIR: path.join(dir, 'data'),
         CONTROL_DECISION_INTERVAL: String(INTERVAL_MS / 1000),
         MANIPULATOR_HOST: '127.0.0.1',
         MANIPULATOR_PORT: String(port),
       });
-      const sensor = telelab('sensor', [
+      const sensor = new Telelab('sensor', [
         'sensor',
         ...['--instances', '2', '--rps', '50', '--target', server.url, '--schedule', '0:100,4:130@8'],
       ]);
-      const manipulators: Proc[] = [];
+      const manipulators: Telelab[] = [];
       const startManipulator = async () => {
-        const m = telelab(`manipulator-${manipulators.length}`, [
+        const m = new Telelab(`manipulator-${manipulators.length}`, [
           'manipulator',
           '--port',
           String(port),
@@ -94,7 +82,7 @@ describe('manipulator flapping', () => {
         const downFrom = Date.now();
         ups.push({ from: upFrom, to: downFrom });
         if (how === 'SIGTERM') await manipulator.stop();
-        else await manipulator.kill9();
+        else await manipulator.kill();
         await sleep(randomBetween(...DOWN_MS));
         const downTo = Date.now();
         downs.push({ from: downFrom, to: downTo, how });
@@ -173,7 +161,7 @@ describe('manipulator flapping', () => {
       }
 
       console.log(
-        `manipulator-flapping (${MODE}): cycles=${CYCLES} (${downs.map((d) => d.how).join(',')}) ` +
+        `manipulator-flapping (${mode}): cycles=${CYCLES} (${downs.map((d) => d.how).join(',')}) ` +
           `decisions=${decisions.length}/${expected} max_gap_ms=${maxGap} missed=${missed} ` +
           `undelivered_while_down=${undeliveredWhileDown} delivered_while_down=${deliveredWhileDown.length} ` +
           `reconnected=${reconnected}/${ups.length} dropped_while_connected=${droppedWhileConnected} ` +
@@ -192,9 +180,6 @@ describe('manipulator flapping', () => {
       expect(deliveredNotReceived).toBe(0);
       expect(history.length, 'the status changed, so history has several periods').toBeGreaterThan(2);
       expect(problems.slice(0, 10)).toEqual([]);
-    } finally {
-      await killAll();
-      tmp.remove();
-    }
+    });
   });
 });

@@ -17,13 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEADER_LOCK_KEY } from '../../src/modules/control/leadership';
 import { type LatencyTarget, startLatencyTarget } from '../../src/modules/latency/target';
 import { bySize, figure } from './support-b/mode';
+import { postgresUnreachable, type ScratchDatabase, scratchDatabase } from './support-b/postgres';
 import {
   eventually,
   freePort,
   http,
   killAll,
   runToCompletion,
-  scratchDatabase,
   startServer,
   startWorker,
   type Telelab,
@@ -34,20 +34,7 @@ const PG_URL =
   process.env.DATABASE_URL ??
   'postgres://postgres@127.0.0.1:5432/test';
 
-async function postgresUnavailable(): Promise<string | null> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.query('select 1');
-    return null;
-  } catch (e) {
-    return `PostgreSQL at ${new URL(PG_URL).host} is not reachable (${(e as Error).message})`;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-
-const skipReason = await postgresUnavailable();
+const skipReason = await postgresUnreachable(PG_URL);
 if (skipReason) {
   figure('scale-out', {
     skipped: true,
@@ -58,7 +45,7 @@ if (skipReason) {
 const INTERVAL_S = 1;
 const DEVICES = 600;
 
-let db: Awaited<ReturnType<typeof scratchDatabase>>;
+let db: ScratchDatabase;
 let api: { url: string; proc: Telelab }[] = [];
 let workers: Telelab[] = [];
 const targets: LatencyTarget[] = [];

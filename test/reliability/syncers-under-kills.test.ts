@@ -8,22 +8,11 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
-import { afterAll, describe, expect, it } from 'vitest';
-import {
-  allLogIds,
-  full,
-  killAll,
-  MODE,
-  type Proc,
-  randomBetween,
-  startServe,
-  telelab,
-  tempDir,
-} from './support';
+import { describe, expect, it } from 'vitest';
+import { bySize, mode } from './support-b/mode';
+import { allLogIds, randomBetween, startServer, Telelab, withTempDir } from './support-b/processes';
 
-const SECONDS = full ? 60 : 15;
-
-afterAll(killAll);
+const SECONDS = bySize({ short: 15, full: 60 });
 
 function readFileOrEmpty(file: string): string {
   try {
@@ -67,16 +56,15 @@ async function leaveTornTail(file: string, source: string, waitMs: number): Prom
 
 describe('log syncers under kill -9', () => {
   it(`two syncers killed at random for ${SECONDS} s still write every record exactly once, in order`, async () => {
-    const tmp = tempDir('sync');
-    const file = path.join(tmp.dir, 'logs.ndjson');
-    try {
-      const server = await startServe('sync-serve', { DATA_DIR: path.join(tmp.dir, 'data') });
+    await withTempDir('sync', async (dir) => {
+      const file = path.join(dir, 'logs.ndjson');
+      const server = await startServer('sync-serve', { DATA_DIR: path.join(dir, 'data') });
       const syncerArgs = [
         ['--interval', '100', '--page-limit', '40'],
         ['--interval', '700', '--page-limit', '1000'],
       ];
-      const startSyncer = (i: number): Proc =>
-        telelab(`syncer-${i}`, [
+      const startSyncer = (i: number): Telelab =>
+        new Telelab(`syncer-${i}`, [
           'log-sync',
           '--target-file',
           file,
@@ -86,7 +74,7 @@ describe('log syncers under kill -9', () => {
         ]);
       const syncers = [startSyncer(0), startSyncer(1)];
       const allSyncers = [...syncers];
-      const client = telelab('log-client', [
+      const client = new Telelab('log-client', [
         'log-client',
         '--target',
         server.url,
@@ -95,7 +83,7 @@ describe('log syncers under kill -9', () => {
         '--delay',
         '20',
         '--log-dir',
-        path.join(tmp.dir, 'client'),
+        path.join(dir, 'client'),
       ]);
 
       let kills = 0;
@@ -119,7 +107,7 @@ describe('log syncers under kill -9', () => {
         const whole = (c: string) => c.length === 0 || c.endsWith('\n');
         const events = injectionEvents;
         const before = whole(readFileOrEmpty(file));
-        await syncers[i]!.kill9();
+        await syncers[i]!.kill();
         kills++;
         const after = whole(readFileOrEmpty(file));
         // Torn by the kill itself: whole before, torn after, and the test left nothing in between.
@@ -131,7 +119,7 @@ describe('log syncers under kill -9', () => {
       await injector;
       expect(client.alive, `log-client exited early: ${client.stderr}`).toBe(true);
       const clientEnd = await client.stop();
-      for (const s of syncers) await s.kill9();
+      for (const s of syncers) await s.kill();
       // One more torn tail, certainly left, for the catch-up run to repair (a new record to tear first).
       await fetch(`${server.url}/api/data`, {
         method: 'POST',
@@ -142,7 +130,7 @@ describe('log syncers under kill -9', () => {
       if (left) tornTailsLeft++;
       expect(left || !readFileOrEmpty(file).endsWith('\n'), 'a torn tail before the catch-up').toBe(true);
 
-      const catchUp = telelab('catch-up', [
+      const catchUp = new Telelab('catch-up', [
         'log-sync',
         '--once',
         '--target-file',
@@ -151,7 +139,7 @@ describe('log syncers under kill -9', () => {
         server.url,
       ]);
       await catchUp.exited;
-      expect(catchUp.exitCode, `log-sync --once: ${catchUp.stderr}`).toBe(0);
+      expect(catchUp.exit?.code, `log-sync --once: ${catchUp.stderr}`).toBe(0);
 
       const serverIds = await allLogIds(server.url);
       const content = readFileOrEmpty(file);
@@ -174,7 +162,7 @@ describe('log syncers under kill -9', () => {
       const unknown = fileIds.filter((id) => !serverIds.includes(id)).length;
       const outOfOrder = fileIds.filter((id, k) => serverIds[k] !== id).length;
       console.log(
-        `syncers-under-kills (${MODE}): seconds=${SECONDS} kills=${kills} torn_by_kills=${tornByKills} ` +
+        `syncers-under-kills (${mode}): seconds=${SECONDS} kills=${kills} torn_by_kills=${tornByKills} ` +
           `torn_tails_left=${tornTailsLeft} repairs_logged=${repairsLogged() + (catchUp.stderr.match(/cut a torn/g)?.length ?? 0)} ` +
           `records=${serverIds.length} file_lines=${lines.length} missing=${missing} duplicated=${duplicated} ` +
           `unknown=${unknown} out_of_order=${outOfOrder} torn=${torn + unparsable} ` +
@@ -194,9 +182,6 @@ describe('log syncers under kill -9', () => {
         unparsable: 0,
       });
       expect(fileIds).toEqual(serverIds);
-    } finally {
-      await killAll();
-      tmp.remove();
-    }
+    });
   });
 });

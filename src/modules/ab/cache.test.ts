@@ -2,8 +2,8 @@
  * Returning devices are answered from the in-process cache; the cache is cleared when an answer can
  * change (an experiment is deleted): at once in the process that deleted, within a poll in the others.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { buildTestApp, openTestDb } from '../../../test/helpers';
+import { describe, expect, it } from 'vitest';
+import { afterFile, buildTestApp, openTestDb } from '../../../test/helpers';
 import type { TelelabApp } from '../../app';
 import { createAbModule } from './index';
 import { admin, getAnswer, newToken, secondConnection, valueIn } from './test-support';
@@ -48,7 +48,7 @@ describe('answer cache', () => {
   it('drops answers in another process within its epoch poll', async () => {
     const db = await openTestDb();
     const second = await secondConnection(db);
-    afterAll(async () => {
+    afterFile(async () => {
       await second.close();
       await db.close();
     });

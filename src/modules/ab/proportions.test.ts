@@ -2,14 +2,14 @@
  * Exact proportions: the k-th device entering an experiment takes slot k mod D of its deck, so counts
  * are exact after every full deck, also with concurrent requests and two app instances on one database.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { buildTestApp, openTestDb } from '../../../test/helpers';
+import { describe, expect, it } from 'vitest';
+import { afterFile, buildTestApp, openTestDb } from '../../../test/helpers';
 import { createAbModule } from './index';
 import { admin, newDevices, secondConnection, tally } from './test-support';
 
 async function freshApp() {
   const db = await openTestDb();
-  afterAll(() => db.close());
+  afterFile(() => db.close());
   return buildTestApp({ db, modules: [createAbModule] });
 }
 
@@ -59,7 +59,7 @@ describe('two app instances on one database', () => {
   it('share one counter: 600 devices split across both give 200/200/200 and 30 price decks', async () => {
     const db = await openTestDb();
     const second = await secondConnection(db);
-    afterAll(async () => {
+    afterFile(async () => {
       await second.close();
       await db.close();
     });

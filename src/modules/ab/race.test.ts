@@ -1,6 +1,6 @@
 /** Concurrent first requests for one new token: one device, one assignment per experiment, one answer. */
-import { afterAll, describe, expect, it } from 'vitest';
-import { buildTestApp, openTestDb } from '../../../test/helpers';
+import { describe, expect, it } from 'vitest';
+import { afterFile, buildTestApp, openTestDb } from '../../../test/helpers';
 import type { TelelabApp } from '../../app';
 import { createAbModule } from './index';
 import { newToken, secondConnection } from './test-support';
@@ -32,7 +32,7 @@ describe('50 concurrent first requests with the same new token', () => {
   it('hold across two app instances on one database (25 requests each, no shared memory)', async () => {
     const db = await openTestDb();
     const second = await secondConnection(db);
-    afterAll(async () => {
+    afterFile(async () => {
       await second.close();
       await db.close();
     });

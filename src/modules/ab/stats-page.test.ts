@@ -1,5 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { buildTestApp, openTestDb } from '../../../test/helpers';
+import { describe, expect, it } from 'vitest';
+import { afterFile, buildTestApp, openTestDb } from '../../../test/helpers';
 import type { TelelabApp } from '../../app';
 import { createAbModule } from './index';
 import { admin, newDevices } from './test-support';
@@ -17,7 +17,7 @@ const page = (app: TelelabApp) => app.http.inject({ method: 'GET', url: '/pages/
 describe('GET /pages/experiment-stats', () => {
   it('shows each experiment, its total devices, and per option the count and share', async () => {
     const db = await openTestDb();
-    afterAll(() => db.close());
+    afterFile(() => db.close());
     const app = await buildTestApp({ db, modules: [createAbModule] });
     // Six devices walk the first six slots of the seeded decks: button_color [2,1,0] twice; price
     // [0,0,0,1,0,3,...] gives 10 four times, 20 once, 5 once.

@@ -1,6 +1,6 @@
 /** Once a device has a value it keeps it: across weight changes, stops and app restarts. */
-import { afterAll, describe, expect, it } from 'vitest';
-import { buildTestApp, openTestDb } from '../../../test/helpers';
+import { describe, expect, it } from 'vitest';
+import { afterFile, buildTestApp, openTestDb } from '../../../test/helpers';
 import { createAbModule } from './index';
 import { admin, getAnswer, newDevices, newToken, tally } from './test-support';
 
@@ -37,7 +37,7 @@ describe('stickiness', () => {
 
   it('keeps values across an app restart on the same database, read from a cold cache', async () => {
     const db = await openTestDb();
-    afterAll(() => db.close());
+    afterFile(() => db.close());
     const first = await buildTestApp({ db, modules: [createAbModule] });
     const tokens = Array.from({ length: 20 }, newToken);
     const before = await Promise.all(tokens.map((t) => getAnswer(first, t)));

@@ -71,8 +71,10 @@ describe('recovery', () => {
       expect(full.series.reduce((n, s) => n + s.requests, 0)).toBe(r.summary.requests);
       expect(full.series.map((s) => s.second)).toEqual(full.series.map((_, i) => i));
       expect(r.summary.requests).toBeGreaterThan(servedAtStop);
-      // 3 s of 5 users cycling every ~105 ms: at most 5 * ceil(3000 / 105) = 145.
-      expect(r.summary.requests).toBeLessThanOrEqual(145);
+      // 3 s of 5 users waiting 100 ms after each answer, in two segments (before and after the
+      // restart; each user sends at once when a segment starts): at most 5 * (3000 / 100 + 1) = 155.
+      // (The bound used to assume 5 ms answers, 145; a faster target made it 146 once.)
+      expect(r.summary.requests).toBeLessThanOrEqual(155);
       expect(r.summary.requests).toBeGreaterThanOrEqual(80);
       expect(await attempts(db, id)).toBe(2);
     } finally {

@@ -10,6 +10,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../../src/app';
 import { buildTestApp } from '../../helpers';
+import { expectClientError as clientError } from '../support-b/inject';
 import { ensureTestTemplate } from '../support-b/template';
 
 let app: TelelabApp;
@@ -19,13 +20,7 @@ beforeAll(async () => {
 });
 
 async function expectClientError(method: string, url: string, payload?: unknown) {
-  const res = await app.http.inject({
-    method: method as 'GET',
-    url,
-    ...(payload ? { payload: payload as object } : {}),
-  });
-  expect(res.statusCode, res.body).toBeGreaterThanOrEqual(400);
-  expect(res.statusCode, res.body).toBeLessThan(500);
+  const res = await clientError(app, method, url, payload);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
 }
 

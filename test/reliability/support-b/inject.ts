@@ -3,6 +3,7 @@
  * (server-sent events) are cut once their head arrived: their status and headers are the answer.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
+import { expect } from 'vitest';
 import type { TelelabApp } from '../../../src/app';
 
 export interface Answer {
@@ -72,4 +73,16 @@ export function contractViolation(a: Answer): string | null {
     return `${a.status} problem without a detail`;
   if (problem.status !== a.status) return `${a.status} problem says status ${String(problem.status)}`;
   return null;
+}
+
+/** Sends one request through `app.http.inject` and expects a 4xx (bad input, never a 5xx); returns it. */
+export async function expectClientError(app: TelelabApp, method: string, url: string, payload?: unknown) {
+  const res = await app.http.inject({
+    method: method as 'GET',
+    url,
+    ...(payload ? { payload: payload as object } : {}),
+  });
+  expect(res.statusCode, res.body).toBeGreaterThanOrEqual(400);
+  expect(res.statusCode, res.body).toBeLessThan(500);
+  return res;
 }

@@ -1,50 +1,63 @@
 /**
- * Real `telelab` processes for the scale-out and soak tests: spawned through the CLI on free ports,
- * output kept for failure messages, and killed (SIGKILL) when the test file ends or the runner exits.
- * A scratch PostgreSQL database per test, dropped afterwards.
+ * Real `telelab` processes for the reliability suite: spawned through the CLI on 127.0.0.1, output
+ * kept for checks and failure messages, and killed (SIGKILL) when the test file ends (an afterAll
+ * this module registers in every file that imports it) or, as a last resort, when the runner exits.
+ * Also the small pieces around them: free ports, temp dirs, JSON requests, polling.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { afterAll } from 'vitest';
 import { configSpec } from '../../../src/platform/config';
 
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-const alive = new Set<Telelab>();
-process.once('exit', () => {
-  for (const p of alive) p.child.kill('SIGKILL');
-});
-
-/** A port nobody listens on right now (the OS picks it; a tiny race with other processes remains). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * The checkout whose `src/cli.ts` is run. RELIABILITY_TELELAB_ROOT points the suite at another one
+ * (e.g. a copy with a candidate fix) without touching this tree.
+ */
+const ROOT = process.env.RELIABILITY_TELELAB_ROOT ?? fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The runner's environment without telelab's own variables (the runner's DATABASE_URL must not leak). */
 function baseEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in configSpec)));
 }
 
+const alive = new Set<Telelab>();
+process.once('exit', () => {
+  for (const p of alive) p.child.kill('SIGKILL');
+});
+afterAll(killAll);
+
+/** Kills every process this file started that is still running. */
+export async function killAll(): Promise<void> {
+  await Promise.all([...alive].map((p) => p.kill('SIGKILL')));
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Bounded: a chatty process must not grow the runner's memory without end. */
+const keepTail = (s: string) => (s.length > 200_000 ? s.slice(-100_000) : s);
+
+/** One spawned `telelab` process (`node --import tsx src/cli.ts …`). */
 export class Telelab {
   readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  /** stdout and stderr as they arrived. */
   output = '';
-  exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  exit: Exit | null = null;
   readonly exited: Promise<void>;
 
   constructor(
     readonly name: string,
     args: string[],
-    env: Record<string, string>,
+    env: Record<string, string> = {},
   ) {
     this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
       cwd: ROOT,
@@ -52,13 +65,14 @@ export class Telelab {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     alive.add(this);
-    const keep = (d: Buffer) => {
-      this.output += d.toString();
-      // Bounded: a chatty process must not grow the runner's memory without end.
-      if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
-    };
-    this.child.stdout!.on('data', keep);
-    this.child.stderr!.on('data', keep);
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.stdout = keepTail(this.stdout + d.toString());
+      this.output = keepTail(this.output + d.toString());
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr = keepTail(this.stderr + d.toString());
+      this.output = keepTail(this.output + d.toString());
+    });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.exit = { code, signal };
@@ -72,7 +86,11 @@ export class Telelab {
     return this.child.pid!;
   }
 
-  /** Waits for a line of output; fails with the output when the process exits or time runs out. */
+  get alive(): boolean {
+    return this.exit === null;
+  }
+
+  /** Waits for a match in the output; fails with the output when the process exits or time runs out. */
   async waitFor(re: RegExp, timeoutMs = 90_000): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -83,34 +101,54 @@ export class Telelab {
           `${this.name}: ${this.exit ? `exited ${JSON.stringify(this.exit)}` : 'timed out'} waiting for ${re}\n${this.output.slice(-3000)}`,
         );
       }
-      await sleep(50);
+      await sleep(25);
     }
   }
 
-  /** Kills with `signal` and waits for the exit. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 30_000): Promise<void> {
-    if (this.exit) return;
-    this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    await this.exited;
-    clearTimeout(timer);
+  /** Sends `signal`, then SIGKILL if the process has not exited within graceMs; resolves with how it ended. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL', graceMs = 30_000): Promise<Exit> {
+    if (!this.exit) {
+      this.child.kill(signal);
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    return this.exit!;
+  }
+
+  /** A graceful stop: SIGTERM, SIGKILL after graceMs. */
+  stop(graceMs = 15_000): Promise<Exit> {
+    return this.kill('SIGTERM', graceMs);
   }
 }
 
-/** `telelab serve` (or `serve --api-only`) on a free port; resolves with its base URL once it listens. */
+export interface Server {
+  proc: Telelab;
+  url: string;
+}
+
+/**
+ * `telelab serve` (or `serve --api-only`) on a port of 127.0.0.1 the OS picks; resolves with its base
+ * URL once it listens and /readyz answers 200.
+ */
 export async function startServer(
   name: string,
   env: Record<string, string>,
   opts: { apiOnly?: boolean } = {},
-): Promise<{ proc: Telelab; url: string }> {
-  const port = await freePort();
+): Promise<Server> {
   const proc = new Telelab(name, ['serve', ...(opts.apiOnly ? ['--api-only'] : [])], {
     ...env,
-    PORT: String(port),
+    PORT: '0',
     HOST: '127.0.0.1',
   });
-  await proc.waitFor(/API and dashboard\s+http:\/\/\S+/);
-  return { proc, url: `http://127.0.0.1:${port}` };
+  const m = await proc.waitFor(/API and dashboard\s+(http:\/\/\S+?)\/?\s/);
+  const url = m[1]!.replace(/\/$/, '');
+  await eventually(
+    `${name} ready`,
+    async () => ((await http(url, 'GET', '/readyz', { timeoutMs: 3000 })).status === 200 ? true : undefined),
+    30_000,
+  );
+  return { proc, url };
 }
 
 /** `telelab worker`; resolves once it reports it started (it logs at info for that). */
@@ -120,6 +158,7 @@ export async function startWorker(name: string, env: Record<string, string>): Pr
   return proc;
 }
 
+/** Runs a command to its end; fails with its output unless it exits 0. */
 export async function runToCompletion(
   name: string,
   args: string[],
@@ -131,33 +170,35 @@ export async function runToCompletion(
   return proc.output;
 }
 
-export async function killAll(): Promise<void> {
-  await Promise.all([...alive].map((p) => p.kill('SIGKILL')));
+/** A port nobody listens on right now (the OS picks it; a tiny race with other processes remains). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 }
 
-/** A fresh, empty database on the server of `baseUrl`; `drop()` removes it (and its connections). */
-export async function scratchDatabase(
-  baseUrl: string,
-): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const name = `telelab_rb_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
+export function tempDir(prefix: string): { dir: string; remove(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `telelab-rel-${prefix}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Runs `fn` with a fresh temp dir (for DATA_DIRs, files the processes write); afterwards, whatever
+ * happened, kills every process the file started (they may still write there) and removes the dir.
+ */
+export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const tmp = tempDir(prefix);
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    return await fn(tmp.dir);
   } finally {
-    await admin.end();
+    await killAll();
+    tmp.remove();
   }
-  const u = new URL(baseUrl);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    name,
-    async drop() {
-      const a = new pg.Client({ connectionString: baseUrl });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => a.end());
-    },
-  };
 }
 
 export interface HttpAnswer<T = unknown> {
@@ -189,6 +230,13 @@ export async function http<T = unknown>(
   return { status: res.status, headers: res.headers, body: body as T, text };
 }
 
+/** GET /api/data: every record id in the server's order. */
+export async function allLogIds(url: string): Promise<string[]> {
+  const r = await http<{ id: string }[]>(url, 'GET', '/api/data');
+  if (r.status !== 200) throw new Error(`GET /api/data answered ${r.status}`);
+  return r.body.map((rec) => rec.id);
+}
+
 /** Polls `probe` until it returns a value (not undefined) or the time runs out. */
 export async function eventually<T>(
   what: string,
@@ -210,3 +258,5 @@ export async function eventually<T>(
     await sleep(everyMs);
   }
 }
+
+export const randomBetween = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
