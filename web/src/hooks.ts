@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { type RouteTable, routeTable } from './api';
+import { api, type RouteTable, routeTable } from './api';
 
 export interface Polled<T> {
   data: T | undefined;
@@ -61,6 +61,22 @@ export function usePoll<T>(
 
   const refresh = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, refresh };
+}
+
+/**
+ * Polls GET `path` as usePoll does. A null path (the route is missing, nothing is chosen yet) fetches
+ * nothing and leaves `data` undefined, so callers need no placeholder promise.
+ */
+export function usePollApi<T>(
+  path: string | null,
+  intervalMs: number | null,
+  key: unknown[] = [],
+): Polled<T> {
+  return usePoll(
+    (signal) => (path === null ? Promise.resolve(undefined as T) : api<T>(path, { signal })),
+    path === null ? null : intervalMs,
+    [path, ...key],
+  );
 }
 
 export type SseState = 'off' | 'connecting' | 'open' | 'failed' | 'ended';

@@ -1,5 +1,6 @@
-import { Component, type ErrorInfo, type ReactNode } from 'react';
-import { ApiError, errorMessage } from '../api';
+import { Component, type ComponentType, type ErrorInfo, type ReactNode } from 'react';
+import { ApiError, errorMessage, type RouteTable } from '../api';
+import { useRoutes } from '../hooks';
 
 /** A request's error, worded for the user; a missing route reads as "not available". */
 export function ErrorMessage({ error, what }: { error: unknown; what?: string }) {
@@ -22,6 +23,22 @@ export function NotAvailable({ what, route }: { what: string; route?: string }) 
       installed or enabled.
     </p>
   );
+}
+
+/**
+ * A module's page that renders `Page` once the route table lists the module's main `route`
+ * ("GET /path"), so the page never asks a server that lacks the module; meanwhile "Loading…", or the
+ * module's absence.
+ */
+export function modulePage(what: string, route: string, Page: ComponentType<{ routes: RouteTable }>) {
+  const [method = '', path = ''] = route.split(' ');
+  return function ModulePage() {
+    const { routes, error } = useRoutes();
+    if (error) return <ErrorMessage error={error} what="Route table" />;
+    if (!routes) return <Loading />;
+    if (!routes.has(method, path)) return <NotAvailable what={what} route={route} />;
+    return <Page routes={routes} />;
+  };
 }
 
 export function Loading({ what = 'Loading' }: { what?: string }) {

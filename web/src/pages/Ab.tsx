@@ -1,8 +1,8 @@
 import { type FormEvent, useState } from 'react';
-import { api } from '../api';
-import { Badge, Card, ErrorMessage, Loading, NotAvailable } from '../components/ui';
+import { api, type RouteTable } from '../api';
+import { Badge, Card, ErrorMessage, Loading, modulePage } from '../components/ui';
 import { fmtDateTime, fmtNum, fmtP } from '../format';
-import { usePoll, useRoutes } from '../hooks';
+import { usePollApi } from '../hooks';
 
 type OptionValue = string | number;
 
@@ -35,20 +35,10 @@ interface StatsAnswer {
 const ADMIN = '/api/v1/admin/experiments';
 const COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 
-export function AbPage() {
-  const { routes, error: routesError } = useRoutes();
-  const available = routes?.has('GET', '/api/v1/experiments/stats') ?? false;
-  const stats = usePoll(
-    (signal) =>
-      available ? api<StatsAnswer>('/api/v1/experiments/stats', { signal }) : Promise.resolve(undefined),
-    2000,
-    [available],
-  );
+export const AbPage = modulePage('The A/B module', 'GET /api/v1/experiments/stats', Ab);
 
-  if (routesError) return <ErrorMessage error={routesError} what="Route table" />;
-  if (!routes) return <Loading />;
-  if (!available) return <NotAvailable what="The A/B module" route="GET /api/v1/experiments/stats" />;
-
+function Ab({ routes }: { routes: RouteTable }) {
+  const stats = usePollApi<StatsAnswer>('/api/v1/experiments/stats', 2000);
   const canAdmin = routes.has('POST', ADMIN);
   const s = stats.data;
   return (

@@ -1,9 +1,10 @@
 import { useMemo, useState } from 'react';
-import { api, withQuery } from '../api';
+import { api, type RouteTable, withQuery } from '../api';
 import { Chart, type ChartBand } from '../components/Chart';
-import { Badge, Card, ErrorMessage, Loading, NotAvailable, Stat } from '../components/ui';
+import { type Column, DataTable } from '../components/DataTable';
+import { Badge, Card, ErrorMessage, modulePage, Stat } from '../components/ui';
 import { fmtAgo, fmtClock, fmtNum, fmtP, fmtSig } from '../format';
-import { usePoll, useRoutes, useSse } from '../hooks';
+import { usePoll, usePollApi, useSse } from '../hooks';
 
 type Status = 'up' | 'down';
 
@@ -59,12 +60,12 @@ const LIVE_POINTS = 600;
 const HISTORY_MINUTES = 15;
 const secs = (iso: string) => new Date(iso).getTime() / 1000;
 
-export function ControlPage() {
-  const { routes, error: routesError } = useRoutes();
-  const available = routes?.has('GET', '/decisions') ?? false;
-  const hasStream = routes?.has('GET', '/control/stream') ?? false;
-  const hasStatus = routes?.has('GET', '/control/status') ?? false;
-  const hasHistory = routes?.has('GET', '/history') ?? false;
+export const ControlPage = modulePage('The control module', 'GET /decisions', Control);
+
+function Control({ routes }: { routes: RouteTable }) {
+  const hasStream = routes.has('GET', '/control/stream');
+  const hasStatus = routes.has('GET', '/control/status');
+  const hasHistory = routes.has('GET', '/history');
 
   // Newest first, one entry per decision time; a `delivery` event replaces its decision.
   const [streamed, setStreamed] = useState<Decision[]>([]);
@@ -73,7 +74,7 @@ export function ControlPage() {
     setStreamed((old) =>
       [d as Decision, ...old.filter((x) => x.decided_at !== (d as Decision).decided_at)].slice(0, SHOWN),
     );
-  const sse = useSse(available && hasStream ? '/control/stream' : null, {
+  const sse = useSse(hasStream ? '/control/stream' : null, {
     decision: upsert,
     delivery: upsert,
     live: (l) => setLive((old) => [...old, l as Live].slice(-LIVE_POINTS)),
@@ -81,19 +82,12 @@ export function ControlPage() {
   const streaming = sse === 'open';
 
   // With the stream open the list is reloaded rarely (the stream adds the rest); without it, every second.
-  const decisions = usePoll(
-    (signal) =>
-      available
-        ? api<Decision[]>(withQuery('/decisions', { limit: SHOWN }), { signal })
-        : Promise.resolve([]),
+  const decisions = usePollApi<Decision[]>(
+    withQuery('/decisions', { limit: SHOWN }),
     streaming ? 30_000 : 1000,
-    [available, streaming],
+    [streaming],
   );
-  const status = usePoll(
-    (signal) => (hasStatus ? api<ControlStatus>('/control/status', { signal }) : Promise.resolve(null)),
-    2000,
-    [hasStatus],
-  );
+  const status = usePollApi<ControlStatus>(hasStatus ? '/control/status' : null, 2000);
   const history = usePoll(
     (signal) => {
       if (!hasHistory) return Promise.resolve([]);
@@ -147,10 +141,6 @@ export function ControlPage() {
     [history.data],
   );
 
-  if (routesError) return <ErrorMessage error={routesError} what="Route table" />;
-  if (!routes) return <Loading />;
-  if (!available) return <NotAvailable what="The control module" route="GET /decisions" />;
-
   const st = status.data;
   const last = rows[0] ?? st?.last_decision ?? null;
   const now = live[live.length - 1];
@@ -198,23 +188,15 @@ export function ControlPage() {
         </Card>
         <Card title="Live windows">
           {now ? (
-            <div className="table-wrap">
-              <table aria-label="Live window statistics">
-                <thead>
-                  <tr>
-                    <th>Window</th>
-                    <th>From</th>
-                    <th className="num">n</th>
-                    <th className="num">Mean</th>
-                    <th className="num">Std</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <WindowRow name="Being filled" w={now.current_window} />
-                  <WindowRow name="Previous" w={now.previous_window} />
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              label="Live window statistics"
+              columns={WINDOW_COLUMNS}
+              rows={[
+                { name: 'Being filled', w: now.current_window },
+                { name: 'Previous', w: now.previous_window },
+              ]}
+              rowKey={(r) => r.name}
+            />
           ) : (
             <p className="muted">
               {streaming ? 'Waiting for the first update…' : 'Live statistics need the stream.'}
@@ -240,58 +222,16 @@ export function ControlPage() {
       </Card>
       <Card title="Decisions">
         <ErrorMessage error={decisions.error} what="Decisions" />
-        {decisions.loading && rows.length === 0 ? (
-          <Loading />
-        ) : rows.length === 0 ? (
-          <p className="muted">No decision yet.</p>
-        ) : (
-          <div className="table-wrap" style={{ maxHeight: 480 }}>
-            <table aria-label="Decisions">
-              <thead>
-                <tr>
-                  <th>Decided</th>
-                  <th>Status</th>
-                  <th className="num">p</th>
-                  <th>Reason</th>
-                  <th className="num">n prev</th>
-                  <th className="num">n curr</th>
-                  <th className="num">mean prev</th>
-                  <th className="num">mean curr</th>
-                  <th className="num">t</th>
-                  <th className="num">df</th>
-                  <th>Delivered</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((d) => (
-                  <tr key={d.decided_at} title={d.detail}>
-                    <td>{fmtClock(d.decided_at)}</td>
-                    <td>
-                      <StatusBadge status={d.status} /> {d.changed && <Badge tone="warn">changed</Badge>}
-                    </td>
-                    <td className="num">{fmtP(d.p)}</td>
-                    <td>{d.reason.replaceAll('_', ' ')}</td>
-                    <td className="num">{fmtNum(d.previous_window.n)}</td>
-                    <td className="num">{fmtNum(d.current_window.n)}</td>
-                    <td className="num">{fmtSig(d.previous_window.mean)}</td>
-                    <td className="num">{fmtSig(d.current_window.mean)}</td>
-                    <td className="num">{fmtSig(d.t)}</td>
-                    <td className="num">{fmtSig(d.df)}</td>
-                    <td title={d.delivery_error ?? undefined}>
-                      {d.delivered === null ? (
-                        <Badge tone="muted">in flight</Badge>
-                      ) : d.delivered ? (
-                        'yes'
-                      ) : (
-                        <Badge tone="warn">no</Badge>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          label="Decisions"
+          columns={DECISION_COLUMNS}
+          rows={rows}
+          rowKey={(d) => d.decided_at}
+          rowProps={(d) => ({ title: d.detail })}
+          maxHeight={480}
+          loading={decisions.loading}
+          empty="No decision yet."
+        />
       </Card>
     </div>
   );
@@ -301,17 +241,51 @@ function StatusBadge({ status }: { status: Status }) {
   return <Badge tone={status === 'up' ? 'ok' : 'bad'}>{status}</Badge>;
 }
 
-function WindowRow({ name, w }: { name: string; w: Window }) {
-  return (
-    <tr>
-      <th scope="row">{name}</th>
-      <td>{fmtClock(w.from_datetime)}</td>
-      <td className="num">{fmtNum(w.n)}</td>
-      <td className="num">{fmtSig(w.mean)}</td>
-      <td className="num">{fmtSig(w.std)}</td>
-    </tr>
-  );
-}
+const WINDOW_COLUMNS: Column<{ name: string; w: Window }>[] = [
+  { head: 'Window', rowHeader: true, cell: (r) => r.name },
+  { head: 'From', cell: (r) => fmtClock(r.w.from_datetime) },
+  { head: 'n', num: true, cell: (r) => fmtNum(r.w.n) },
+  { head: 'Mean', num: true, cell: (r) => fmtSig(r.w.mean) },
+  { head: 'Std', num: true, cell: (r) => fmtSig(r.w.std) },
+];
+
+const DECISION_COLUMNS: Column<Decision>[] = [
+  { head: 'Decided', cell: (d) => fmtClock(d.decided_at) },
+  {
+    head: 'Status',
+    cell: (d) => (
+      <>
+        <StatusBadge status={d.status} /> {d.changed && <Badge tone="warn">changed</Badge>}
+      </>
+    ),
+  },
+  { head: 'p', num: true, cell: (d) => fmtP(d.p) },
+  { head: 'Reason', cell: (d) => d.reason.replaceAll('_', ' ') },
+  { head: 'n prev', num: true, cell: (d) => fmtNum(d.previous_window.n) },
+  { head: 'n curr', num: true, cell: (d) => fmtNum(d.current_window.n) },
+  { head: 'mean prev', num: true, cell: (d) => fmtSig(d.previous_window.mean) },
+  { head: 'mean curr', num: true, cell: (d) => fmtSig(d.current_window.mean) },
+  { head: 't', num: true, cell: (d) => fmtSig(d.t) },
+  { head: 'df', num: true, cell: (d) => fmtSig(d.df) },
+  {
+    head: 'Delivered',
+    title: (d) => d.delivery_error ?? undefined,
+    cell: (d) =>
+      d.delivered === null ? (
+        <Badge tone="muted">in flight</Badge>
+      ) : d.delivered ? (
+        'yes'
+      ) : (
+        <Badge tone="warn">no</Badge>
+      ),
+  },
+];
+
+const PERIOD_COLUMNS: Column<Period>[] = [
+  { head: 'From', cell: (p) => fmtClock(p.from_datetime) },
+  { head: 'To', cell: (p) => fmtClock(p.to_datetime) },
+  { head: 'Status', cell: (p) => <StatusBadge status={p.status} /> },
+];
 
 function Timeline({ periods }: { periods: Period[] }) {
   if (periods.length === 0) return <p className="muted">No status recorded in this range.</p>;
@@ -341,31 +315,12 @@ function Timeline({ periods }: { periods: Period[] }) {
         </span>
         <span>{fmtClock(periods[periods.length - 1]!.to_datetime)}</span>
       </div>
-      <div className="table-wrap">
-        <table aria-label="Status periods">
-          <thead>
-            <tr>
-              <th>From</th>
-              <th>To</th>
-              <th>Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...periods]
-              .reverse()
-              .slice(0, 8)
-              .map((p) => (
-                <tr key={p.from_datetime}>
-                  <td>{fmtClock(p.from_datetime)}</td>
-                  <td>{fmtClock(p.to_datetime)}</td>
-                  <td>
-                    <StatusBadge status={p.status} />
-                  </td>
-                </tr>
-              ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        label="Status periods"
+        columns={PERIOD_COLUMNS}
+        rows={[...periods].reverse().slice(0, 8)}
+        rowKey={(p) => p.from_datetime}
+      />
     </>
   );
 }

@@ -1,9 +1,10 @@
 import { useState } from 'react';
-import { ApiError, api, withQuery } from '../api';
+import { ApiError, api, type RouteTable, withQuery } from '../api';
 import { Chart } from '../components/Chart';
-import { Badge, Card, ErrorMessage, Loading, NotAvailable } from '../components/ui';
+import { type Column, DataTable, selectColumn } from '../components/DataTable';
+import { Badge, Card, ErrorMessage, Loading, modulePage } from '../components/ui';
 import { fmtAgo, fmtDateTime, fmtNum, fmtSig } from '../format';
-import { usePoll, useRoutes } from '../hooks';
+import { usePoll, usePollApi } from '../hooks';
 
 interface Stat {
   min: number;
@@ -96,26 +97,28 @@ async function limited<T>(fns: (() => Promise<T>)[], n: number): Promise<T[]> {
   return out;
 }
 
-export function DevicesPage() {
-  const { routes, error: routesError } = useRoutes();
-  const available = routes?.has('GET', '/devices') ?? false;
+export const DevicesPage = modulePage('The devices module', 'GET /devices', Devices);
+
+function Devices({ routes }: { routes: RouteTable }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
-  const devices = usePoll(
-    (signal) =>
-      available
-        ? api<{ items: DeviceRow[] }>(withQuery('/devices', { limit: 500 }), { signal }).then((p) => p.items)
-        : Promise.resolve([]),
-    5000,
-    [available],
-  );
+  const devices = usePollApi<{ items: DeviceRow[] }>(withQuery('/devices', { limit: 500 }), 5000);
 
-  if (routesError) return <ErrorMessage error={routesError} what="Route table" />;
-  if (!routes) return <Loading />;
-  if (!available) return <NotAvailable what="The devices module" route="GET /devices" />;
-
-  const rows = (devices.data ?? []).filter((d) => d.device_id.toLowerCase().includes(filter.toLowerCase()));
-  const current = selected ?? devices.data?.[0]?.device_id ?? null;
+  const all = devices.data?.items ?? [];
+  const rows = all.filter((d) => d.device_id.toLowerCase().includes(filter.toLowerCase()));
+  const current = selected ?? all[0]?.device_id ?? null;
+  const isCurrent = (d: DeviceRow) => d.device_id === current;
+  const columns: Column<DeviceRow>[] = [
+    selectColumn({
+      head: 'Device',
+      text: (d) => d.device_id,
+      label: (d) => `Show device ${d.device_id}`,
+      isSelected: isCurrent,
+      onSelect: (d) => setSelected(d.device_id),
+    }),
+    { head: 'Readings', num: true, cell: (d) => fmtNum(d.count) },
+    { head: 'Last seen', title: (d) => fmtDateTime(d.last_seen), cell: (d) => fmtAgo(d.last_seen) },
+  ];
 
   return (
     <div className="split">
@@ -126,44 +129,20 @@ export function DevicesPage() {
             <input value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="device id" />
           </label>
           <ErrorMessage error={devices.error} what="Device list" />
-          {devices.loading ? (
-            <Loading />
-          ) : rows.length === 0 ? (
-            <p className="muted">
-              No devices yet. Send a reading: <code>POST /devices/42/data {'{"x":1,"y":2,"z":3}'}</code>
-            </p>
-          ) : (
-            <div className="table-wrap" style={{ maxHeight: 420 }}>
-              <table aria-label="Devices">
-                <thead>
-                  <tr>
-                    <th>Device</th>
-                    <th className="num">Readings</th>
-                    <th>Last seen</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((d) => (
-                    <tr key={d.device_id} className={d.device_id === current ? 'selected' : ''}>
-                      <td>
-                        <button
-                          type="button"
-                          className="icon"
-                          onClick={() => setSelected(d.device_id)}
-                          aria-pressed={d.device_id === current}
-                          aria-label={`Show device ${d.device_id}`}
-                        >
-                          {d.device_id}
-                        </button>
-                      </td>
-                      <td className="num">{fmtNum(d.count)}</td>
-                      <td title={fmtDateTime(d.last_seen)}>{fmtAgo(d.last_seen)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable
+            label="Devices"
+            columns={columns}
+            rows={rows}
+            rowKey={(d) => d.device_id}
+            rowProps={(d) => ({ className: isCurrent(d) ? 'selected' : '' })}
+            maxHeight={420}
+            loading={devices.loading}
+            empty={
+              <>
+                No devices yet. Send a reading: <code>POST /devices/42/data {'{"x":1,"y":2,"z":3}'}</code>
+              </>
+            }
+          />
         </Card>
         <Recalculation canRun={routes.has('POST', '/tasks/recalculate')} />
       </div>
@@ -284,35 +263,20 @@ function DeviceDetail({ id }: { id: string }) {
           <p className="muted">
             {fmtNum(a.count)} readings from {fmtDateTime(a.period.start)} to {fmtDateTime(a.period.end)}
           </p>
-          <div className="table-wrap">
-            <table aria-label="Aggregates">
-              <thead>
-                <tr>
-                  <th>Quantity</th>
-                  <th className="num">Count</th>
-                  <th className="num">Min</th>
-                  <th className="num">Max</th>
-                  <th className="num">Sum</th>
-                  <th className="num">Median</th>
-                </tr>
-              </thead>
-              <tbody>
-                <AggRow
-                  name="x + y + z"
-                  s={{
-                    min: a.min_value,
-                    max: a.max_value,
-                    sum: a.summation,
-                    median: a.median,
-                    count: a.count,
-                  }}
-                />
-                <AggRow name="x" s={a.axes.x} />
-                <AggRow name="y" s={a.axes.y} />
-                <AggRow name="z" s={a.axes.z} />
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            label="Aggregates"
+            columns={AGG_COLUMNS}
+            rows={[
+              {
+                name: 'x + y + z',
+                s: { min: a.min_value, max: a.max_value, sum: a.summation, median: a.median, count: a.count },
+              },
+              { name: 'x', s: a.axes.x },
+              { name: 'y', s: a.axes.y },
+              { name: 'z', s: a.axes.z },
+            ]}
+            rowKey={(r) => r.name}
+          />
         </>
       )}
       <ErrorMessage error={series.error} what="Chart" />
@@ -331,37 +295,33 @@ function DeviceDetail({ id }: { id: string }) {
   );
 }
 
-function AggRow({ name, s }: { name: string; s: Stat }) {
-  return (
-    <tr>
-      <th scope="row">{name}</th>
-      <td className="num">{fmtNum(s.count)}</td>
-      <td className="num">{fmtSig(s.min)}</td>
-      <td className="num">{fmtSig(s.max)}</td>
-      <td className="num">{fmtSig(s.sum)}</td>
-      <td className="num">{fmtSig(s.median)}</td>
-    </tr>
-  );
-}
+const AGG_COLUMNS: Column<{ name: string; s: Stat }>[] = [
+  { head: 'Quantity', rowHeader: true, cell: (r) => r.name },
+  { head: 'Count', num: true, cell: (r) => fmtNum(r.s.count) },
+  { head: 'Min', num: true, cell: (r) => fmtSig(r.s.min) },
+  { head: 'Max', num: true, cell: (r) => fmtSig(r.s.max) },
+  { head: 'Sum', num: true, cell: (r) => fmtSig(r.s.sum) },
+  { head: 'Median', num: true, cell: (r) => fmtSig(r.s.median) },
+];
+
+type StoredAggregates = Aggregates & { computed_at: string };
+
+const STORED_COLUMNS: Column<StoredAggregates>[] = [
+  { head: 'Device', cell: (s) => s.device_id },
+  { head: 'Count', num: true, cell: (s) => fmtNum(s.count) },
+  { head: 'Median', num: true, cell: (s) => fmtSig(s.median) },
+  { head: 'Computed', cell: (s) => fmtAgo(s.computed_at) },
+];
 
 function Recalculation({ canRun }: { canRun: boolean }) {
   const [taskId, setTaskId] = useState<string | null>(null);
   const [startError, setStartError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const task = usePoll(
-    (signal) => (taskId ? api<Task>(`/tasks/${enc(taskId)}`, { signal }) : Promise.resolve(null)),
-    1000,
-    [taskId],
-  );
+  const task = usePollApi<Task>(taskId ? `/tasks/${enc(taskId)}` : null, 1000);
   const done = task.data?.status === 'completed' || task.data?.status === 'failed';
-  const stored = usePoll(
-    (signal) =>
-      api<{ items: (Aggregates & { computed_at: string })[] }>(
-        withQuery('/devices/aggregates', { limit: 100 }),
-        {
-          signal,
-        },
-      ).then((p) => p.items),
+  // Loaded once, and again when a recalculation ends.
+  const stored = usePollApi<{ items: StoredAggregates[] }>(
+    withQuery('/devices/aggregates', { limit: 100 }),
     null,
     [done],
   );
@@ -413,34 +373,14 @@ function Recalculation({ canRun }: { canRun: boolean }) {
       )}
       <ErrorMessage error={task.error} what="Task" />
       <ErrorMessage error={stored.error} what="Stored aggregates" />
-      {(stored.data ?? []).length === 0 ? (
-        <p className="muted">
-          Nothing stored yet; a recalculation stores every device’s all-time aggregates.
-        </p>
-      ) : (
-        <div className="table-wrap" style={{ maxHeight: 320 }}>
-          <table aria-label="Stored all-time aggregates">
-            <thead>
-              <tr>
-                <th>Device</th>
-                <th className="num">Count</th>
-                <th className="num">Median</th>
-                <th>Computed</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(stored.data ?? []).map((s) => (
-                <tr key={s.device_id}>
-                  <td>{s.device_id}</td>
-                  <td className="num">{fmtNum(s.count)}</td>
-                  <td className="num">{fmtSig(s.median)}</td>
-                  <td>{fmtAgo(s.computed_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        label="Stored all-time aggregates"
+        columns={STORED_COLUMNS}
+        rows={stored.data?.items ?? []}
+        rowKey={(s) => s.device_id}
+        maxHeight={320}
+        empty="Nothing stored yet; a recalculation stores every device’s all-time aggregates."
+      />
     </Card>
   );
 }

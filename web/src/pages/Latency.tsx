@@ -1,12 +1,13 @@
 import { useMemo, useState } from 'react';
-import { api, withQuery } from '../api';
+import { api, type RouteTable, withQuery } from '../api';
 import { Chart } from '../components/Chart';
-import { Badge, Card, ErrorMessage, Loading, NotAvailable, Stat } from '../components/ui';
+import { type Column, DataTable, selectColumn } from '../components/DataTable';
+import { Badge, Card, ErrorMessage, Loading, modulePage, Stat } from '../components/ui';
 import { fmtDateTime, fmtMs, fmtNum, fmtPct, fmtSig } from '../format';
-import { END_STREAM, usePoll, useRoutes, useSse } from '../hooks';
+import { END_STREAM, usePollApi, useSse } from '../hooks';
 import { CreateExperiment } from './LatencyForms';
 import { Groups } from './LatencyGroups';
-import type { Experiment, LiveStats, Result, SecondPoint, State } from './latency.types';
+import type { Check, Experiment, LiveStats, Result, SecondPoint, State } from './latency.types';
 
 const FINAL: State[] = ['completed', 'stopped'];
 const stateTone = (s: State | undefined) =>
@@ -20,69 +21,50 @@ const stateTone = (s: State | undefined) =>
           ? 'bad'
           : 'muted';
 
-export function LatencyPage() {
-  const { routes, error: routesError } = useRoutes();
-  const available = routes?.has('GET', '/list_experiments') ?? false;
-  const [selected, setSelected] = useState<string | null>(null);
-  const experiments = usePoll(
-    (signal) => (available ? api<Experiment[]>('/list_experiments', { signal }) : Promise.resolve([])),
-    2000,
-    [available],
-  );
+const CHECK_COLUMNS: Column<Check>[] = [
+  { head: 'Check', cell: (c) => c.name },
+  { head: 'Limit', num: true, cell: (c) => fmtSig(c.limit) },
+  { head: 'Actual', num: true, cell: (c) => fmtSig(c.actual) },
+  { head: 'Result', cell: (c) => <Badge tone={c.passed ? 'ok' : 'bad'}>{c.passed ? 'pass' : 'fail'}</Badge> },
+];
 
-  if (routesError) return <ErrorMessage error={routesError} what="Route table" />;
-  if (!routes) return <Loading />;
-  if (!available) return <NotAvailable what="The latency module" route="GET /list_experiments" />;
+export const LatencyPage = modulePage('The latency module', 'GET /list_experiments', Latency);
+
+function Latency({ routes }: { routes: RouteTable }) {
+  const [selected, setSelected] = useState<string | null>(null);
+  const experiments = usePollApi<Experiment[]>('/list_experiments', 2000);
 
   const all = experiments.data ?? [];
   const current = selected ?? all[all.length - 1]?.id ?? null;
   const summary = all.find((e) => e.id === current);
+  const isCurrent = (e: Experiment) => e.id === current;
+  const columns: Column<Experiment>[] = [
+    selectColumn({
+      head: 'Name',
+      text: (e) => e.name,
+      label: (e) => `Show experiment ${e.name}`,
+      isSelected: isCurrent,
+      onSelect: (e) => setSelected(e.id),
+    }),
+    { head: 'State', cell: (e) => <Badge tone={stateTone(e.state)}>{e.state}</Badge> },
+    { head: 'Target', className: 'mono', cell: (e) => `${e.settings.host}:${e.settings.port}` },
+  ];
 
   return (
     <div className="split">
       <div className="stack">
         <Card title="Experiments">
           <ErrorMessage error={experiments.error} what="Experiments" />
-          {experiments.loading ? (
-            <Loading />
-          ) : all.length === 0 ? (
-            <p className="muted">No experiments yet; create one below.</p>
-          ) : (
-            <div className="table-wrap" style={{ maxHeight: 360 }}>
-              <table aria-label="Latency experiments">
-                <thead>
-                  <tr>
-                    <th>Name</th>
-                    <th>State</th>
-                    <th>Target</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {[...all].reverse().map((e) => (
-                    <tr key={e.id} className={e.id === current ? 'selected' : ''}>
-                      <td>
-                        <button
-                          type="button"
-                          className="icon"
-                          onClick={() => setSelected(e.id)}
-                          aria-pressed={e.id === current}
-                          aria-label={`Show experiment ${e.name}`}
-                        >
-                          {e.name}
-                        </button>
-                      </td>
-                      <td>
-                        <Badge tone={stateTone(e.state)}>{e.state}</Badge>
-                      </td>
-                      <td className="mono">
-                        {e.settings.host}:{e.settings.port}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable
+            label="Latency experiments"
+            columns={columns}
+            rows={[...all].reverse()}
+            rowKey={(e) => e.id}
+            rowProps={(e) => ({ className: isCurrent(e) ? 'selected' : '' })}
+            maxHeight={360}
+            loading={experiments.loading}
+            empty="No experiments yet; create one below."
+          />
         </Card>
         <CreateExperiment
           onCreated={(id) => {
@@ -131,18 +113,15 @@ function ExperimentDetail({
     end: () => END_STREAM,
   });
   const live = sse === 'open';
-  const result = usePoll(
-    (signal) => api<Result>(withQuery('/result_experiment', { experiment_id: id, limit: 0 }), { signal }),
+  const result = usePollApi<Result>(
+    withQuery('/result_experiment', { experiment_id: id, limit: 0 }),
     live ? 5000 : 2000,
-    [id, live, listedState],
+    [live, listedState],
   );
-  const stats = usePoll(
-    (signal) =>
-      finished
-        ? Promise.resolve(null)
-        : api<LiveStats>(withQuery('/experiment_stats', { experiment_id: id }), { signal }),
+  // A finished experiment has no live stats; its result holds the totals.
+  const stats = usePollApi<LiveStats>(
+    finished ? null : withQuery('/experiment_stats', { experiment_id: id }),
     1000,
-    [id, finished],
   );
 
   const r = result.data;
@@ -256,28 +235,13 @@ function ExperimentDetail({
                   <Badge tone={r.passed ? 'ok' : 'bad'}>{r.passed ? 'passed' : 'failed'}</Badge>
                 )}
               </h3>
-              <table aria-label="Thresholds">
-                <thead>
-                  <tr>
-                    <th>Check</th>
-                    <th className="num">Limit</th>
-                    <th className="num">Actual</th>
-                    <th>Result</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {checks.map((c) => (
-                    <tr key={c.name}>
-                      <td>{c.name}</td>
-                      <td className="num">{fmtSig(c.limit)}</td>
-                      <td className="num">{fmtSig(c.actual)}</td>
-                      <td>
-                        <Badge tone={c.passed ? 'ok' : 'bad'}>{c.passed ? 'pass' : 'fail'}</Badge>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DataTable
+                bare
+                label="Thresholds"
+                columns={CHECK_COLUMNS}
+                rows={checks}
+                rowKey={(c) => c.name}
+              />
             </>
           )}
         </>

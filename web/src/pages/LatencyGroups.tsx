@@ -1,24 +1,24 @@
 import { useState } from 'react';
 import { api, withQuery } from '../api';
+import { type Column, DataTable } from '../components/DataTable';
 import { Card, ErrorMessage } from '../components/ui';
 import { fmtMs, fmtNum, fmtPct, fmtSig } from '../format';
-import { usePoll } from '../hooks';
+import { usePollApi } from '../hooks';
 import { CreateGroup } from './LatencyForms';
 import type { Group, GroupStats, LiveStats } from './latency.types';
 
+/** A measure's label and how to read it from one member's stats or the group's. */
+type Measure = [string, (o: Partial<LiveStats> & Partial<GroupStats>) => string];
+
 /** Groups: the same load against several targets, members side by side with merged totals. */
 export function Groups() {
-  const groups = usePoll((signal) => api<Group[]>('/list_groups', { signal }), 5000);
+  const groups = usePollApi<Group[]>('/list_groups', 5000);
   const [selected, setSelected] = useState('');
   const all = groups.data ?? [];
   const current = selected || all[all.length - 1]?.id || '';
-  const stats = usePoll(
-    (signal) =>
-      current
-        ? api<GroupStats>(withQuery('/group_stats', { group_id: current }), { signal })
-        : Promise.resolve(null),
+  const stats = usePollApi<GroupStats>(
+    current ? withQuery('/group_stats', { group_id: current }) : null,
     1000,
-    [current],
   );
   const [error, setError] = useState<unknown>(null);
 
@@ -34,7 +34,7 @@ export function Groups() {
 
   const g = stats.data;
   const members = Object.entries(g?.experiments_stats ?? {});
-  const rows: [string, (o: Partial<LiveStats> & Partial<GroupStats>) => string][] = [
+  const rows: Measure[] = [
     ['State', (o) => o.state ?? '—'],
     ['Requests', (o) => fmtNum(o.total_requests)],
     ['Req/s', (o) => fmtSig(o.rate)],
@@ -43,6 +43,14 @@ export function Groups() {
     ['p50', (o) => fmtMs(o.p50)],
     ['p90', (o) => fmtMs(o.p90)],
     ['p99', (o) => fmtMs(o.p99)],
+  ];
+  // Read across: a row per measure, a column per member, then the merged totals.
+  const columns: Column<Measure>[] = [
+    { head: '', rowHeader: true, cell: ([label]) => label },
+    ...members.map(
+      ([mid, m]): Column<Measure> => ({ key: mid, head: m.name, num: true, cell: ([, get]) => get(m) }),
+    ),
+    { head: 'Whole group', num: true, cell: ([, get]) => (g ? get(g) : '—') },
   ];
   return (
     <Card
@@ -91,34 +99,12 @@ export function Groups() {
           </label>
           <ErrorMessage error={error} what="Group control" />
           <ErrorMessage error={stats.error} what="Group stats" />
-          <div className="table-wrap">
-            <table aria-label="Group members side by side">
-              <thead>
-                <tr>
-                  <th />
-                  {members.map(([mid, m]) => (
-                    <th key={mid} className="num">
-                      {m.name}
-                    </th>
-                  ))}
-                  <th className="num">Whole group</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map(([label, get]) => (
-                  <tr key={label}>
-                    <th scope="row">{label}</th>
-                    {members.map(([mid, m]) => (
-                      <td key={mid} className="num">
-                        {get(m)}
-                      </td>
-                    ))}
-                    <td className="num">{g ? get(g) : '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            label="Group members side by side"
+            columns={columns}
+            rows={rows}
+            rowKey={([label]) => label}
+          />
         </>
       )}
       <CreateGroup

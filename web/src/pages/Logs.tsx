@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, apiText, withQuery } from '../api';
-import { Badge, Card, ErrorMessage, Loading, NotAvailable, Stat } from '../components/ui';
+import { type Column, DataTable } from '../components/DataTable';
+import { Badge, Card, ErrorMessage, modulePage, Stat } from '../components/ui';
 import { fmtAgo, fmtNum, fmtTime, shortId } from '../format';
-import { usePoll, useRoutes } from '../hooks';
+import { usePoll, usePollApi } from '../hooks';
 import { parseMetrics, sumBy } from '../metrics';
 
 interface Syncer {
@@ -29,7 +30,7 @@ const MAX_PAGES_PER_TICK = 10;
  * from the most advanced syncer's position when one is known (to skip history), else from the start,
  * catching up a few pages per tick.
  */
-function useTail(enabled: boolean, paused: boolean) {
+function useTail(paused: boolean) {
   const [lines, setLines] = useState<LogRecord[]>([]);
   const [seen, setSeen] = useState(0);
   const [catchingUp, setCatchingUp] = useState(false);
@@ -37,7 +38,7 @@ function useTail(enabled: boolean, paused: boolean) {
   const cursor = useRef<string | null | undefined>(undefined);
 
   useEffect(() => {
-    if (!enabled || paused) return;
+    if (paused) return;
     let stop = false;
     let timer: number | undefined;
     const tick = async () => {
@@ -82,7 +83,7 @@ function useTail(enabled: boolean, paused: boolean) {
       stop = true;
       window.clearTimeout(timer);
     };
-  }, [enabled, paused]);
+  }, [paused]);
 
   return { lines, seen, catchingUp, error };
 }
@@ -91,21 +92,52 @@ function statusTone(code: number) {
   return code >= 500 ? 'bad' : code >= 400 ? 'warn' : code >= 300 ? 'info' : 'ok';
 }
 
-export function LogsPage() {
-  const { routes, error: routesError } = useRoutes();
-  const available = routes?.has('GET', '/api/data') ?? false;
-  const [paused, setPaused] = useState(false);
-  const tail = useTail(available, paused);
-  const syncers = usePoll(
-    (signal) => (available ? api<Syncer[]>('/api/data/syncers', { signal }) : Promise.resolve([])),
-    2000,
-    [available],
-  );
-  const counters = useLogCounters(available);
+const REJECTION_COLUMNS: Column<[string, number]>[] = [
+  { head: 'Reason', cell: ([reason]) => reason },
+  { head: 'Lines', num: true, cell: ([, n]) => fmtNum(n) },
+];
 
-  if (routesError) return <ErrorMessage error={routesError} what="Route table" />;
-  if (!routes) return <Loading />;
-  if (!available) return <NotAvailable what="The logs module" route="GET /api/data" />;
+const SYNCER_COLUMNS: Column<Syncer>[] = [
+  { head: 'Syncer', cell: (s) => s.name },
+  { head: 'File', className: 'mono', cell: (s) => s.target_file },
+  { head: 'Last id', className: 'mono', title: (s) => s.last_id ?? '', cell: (s) => shortId(s.last_id) },
+  { head: 'Written', num: true, cell: (s) => fmtNum(s.records_written) },
+  {
+    head: 'Lag',
+    num: true,
+    cell: ({ lag }) => (lag === null ? '—' : <Badge tone={lag > 1000 ? 'warn' : 'ok'}>{fmtNum(lag)}</Badge>),
+  },
+  {
+    head: 'Reported',
+    cell: (s) => (
+      <>
+        {fmtAgo(s.reported_at)}{' '}
+        {Date.now() - new Date(s.reported_at).getTime() > 30_000 && <Badge tone="warn">stale</Badge>}
+      </>
+    ),
+  },
+];
+
+const RECORD_COLUMNS: Column<LogRecord>[] = [
+  { head: 'Time', cell: (r) => fmtTime(r.created) },
+  { head: 'Status', cell: (r) => <Badge tone={statusTone(r.log.status_code)}>{r.log.status_code}</Badge> },
+  { head: 'Method', cell: (r) => r.log.method },
+  {
+    head: 'URI',
+    className: 'mono',
+    title: (r) => r.log.uri,
+    cell: (r) => (r.log.uri.length > 60 ? `${r.log.uri.slice(0, 60)}…` : r.log.uri),
+  },
+  { head: 'IP', className: 'mono', cell: (r) => r.log.ip },
+];
+
+export const LogsPage = modulePage('The logs module', 'GET /api/data', Logs);
+
+function Logs() {
+  const [paused, setPaused] = useState(false);
+  const tail = useTail(paused);
+  const syncers = usePollApi<Syncer[]>('/api/data/syncers', 2000);
+  const counters = useLogCounters();
 
   return (
     <div className="grid-wide">
@@ -118,78 +150,29 @@ export function LogsPage() {
             <Stat label="Rejected" value={fmtNum(counters.rejectedTotal)} />
           </div>
           <h3>Rejections by reason</h3>
-          {counters.rejected.length === 0 ? (
-            <p className="muted">No line has been rejected since the server started.</p>
-          ) : (
-            <table aria-label="Rejections by reason">
-              <thead>
-                <tr>
-                  <th>Reason</th>
-                  <th className="num">Lines</th>
-                </tr>
-              </thead>
-              <tbody>
-                {counters.rejected.map(([reason, n]) => (
-                  <tr key={reason}>
-                    <td>{reason}</td>
-                    <td className="num">{fmtNum(n)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <DataTable
+            bare
+            label="Rejections by reason"
+            columns={REJECTION_COLUMNS}
+            rows={counters.rejected}
+            rowKey={([reason]) => reason}
+            empty="No line has been rejected since the server started."
+          />
         </Card>
         <Card title="Syncers">
           <ErrorMessage error={syncers.error} what="Syncers" />
-          {syncers.loading ? (
-            <Loading />
-          ) : (syncers.data ?? []).length === 0 ? (
-            <p className="muted">
-              No syncer has reported yet. Start one with <code>telelab log-sync --target-file F</code>.
-            </p>
-          ) : (
-            <div className="table-wrap">
-              <table aria-label="Syncer positions">
-                <thead>
-                  <tr>
-                    <th>Syncer</th>
-                    <th>File</th>
-                    <th>Last id</th>
-                    <th className="num">Written</th>
-                    <th className="num">Lag</th>
-                    <th>Reported</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {(syncers.data ?? []).map((s) => {
-                    const stale = Date.now() - new Date(s.reported_at).getTime() > 30_000;
-                    const lag = s.lag;
-                    const reported = s.reported_at;
-                    return (
-                      <tr key={s.name}>
-                        <td>{s.name}</td>
-                        <td className="mono">{s.target_file}</td>
-                        <td className="mono" title={s.last_id ?? ''}>
-                          {shortId(s.last_id)}
-                        </td>
-                        <td className="num">{fmtNum(s.records_written)}</td>
-                        <td className="num">
-                          {lag === null ? (
-                            '—'
-                          ) : (
-                            <Badge tone={lag > 1000 ? 'warn' : 'ok'}>{fmtNum(lag)}</Badge>
-                          )}
-                        </td>
-                        <td>
-                          {fmtAgo(reported)} {stale && <Badge tone="warn">stale</Badge>}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable
+            label="Syncer positions"
+            columns={SYNCER_COLUMNS}
+            rows={syncers.data ?? []}
+            rowKey={(s) => s.name}
+            loading={syncers.loading}
+            empty={
+              <>
+                No syncer has reported yet. Start one with <code>telelab log-sync --target-file F</code>.
+              </>
+            }
+          />
         </Card>
       </div>
       <Card
@@ -205,48 +188,24 @@ export function LogsPage() {
           {fmtNum(tail.seen)} records read; newest first.
         </p>
         <ErrorMessage error={tail.error} what="Tail" />
-        <div className="table-wrap tail">
-          <table aria-label="Latest log records">
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Status</th>
-                <th>Method</th>
-                <th>URI</th>
-                <th>IP</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tail.lines.map((r) => (
-                <tr key={r.id}>
-                  <td>{fmtTime(r.created)}</td>
-                  <td>
-                    <Badge tone={statusTone(r.log.status_code)}>{r.log.status_code}</Badge>
-                  </td>
-                  <td>{r.log.method}</td>
-                  <td className="mono" title={r.log.uri}>
-                    {r.log.uri.length > 60 ? `${r.log.uri.slice(0, 60)}…` : r.log.uri}
-                  </td>
-                  <td className="mono">{r.log.ip}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        <DataTable
+          className="tail"
+          label="Latest log records"
+          columns={RECORD_COLUMNS}
+          rows={tail.lines}
+          rowKey={(r) => r.id}
+        >
           {tail.lines.length === 0 && <p className="muted">Waiting for records…</p>}
-        </div>
+        </DataTable>
       </Card>
     </div>
   );
 }
 
 /** Accepted and rejected line counters from /metrics, with the accept rate between samples. */
-function useLogCounters(enabled: boolean) {
+function useLogCounters() {
   const prev = useRef<{ at: number; accepted: number } | null>(null);
-  const metrics = usePoll(
-    (signal) => (enabled ? apiText('/metrics', { signal }) : Promise.resolve('')),
-    2000,
-    [enabled],
-  );
+  const metrics = usePoll((signal) => apiText('/metrics', { signal }), 2000);
   const samples = parseMetrics(metrics.data ?? '');
   const accepted = sumBy(samples, 'telelab_logs_lines_accepted_total', () => 'all').get('all') ?? 0;
   const rejectedMap = sumBy(samples, 'telelab_logs_lines_rejected_total', (l) => l.reason ?? 'unknown');

@@ -1,9 +1,10 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, apiText } from '../api';
 import { Chart, type ChartSeries } from '../components/Chart';
+import { type Column, DataTable } from '../components/DataTable';
 import { Badge, Card, ErrorMessage, Loading, Stat } from '../components/ui';
 import { fmtNum } from '../format';
-import { usePoll, useRoutes } from '../hooks';
+import { usePoll, usePollApi, useRoutes } from '../hooks';
 import { parseMetrics, rates, sumBy } from '../metrics';
 
 const MODULES = [
@@ -13,6 +14,7 @@ const MODULES = [
   { name: 'control', page: '#/control', what: 'Sensors, t-test controller, manipulator' },
   { name: 'logs', page: '#/logs', what: 'Access-log ingest and syncers' },
 ];
+type ModuleDef = (typeof MODULES)[number];
 const COLORS: Record<string, string> = {
   latency: '#1f6feb',
   devices: '#8250df',
@@ -90,10 +92,7 @@ export function OverviewPage() {
       return { ok: false, error: e };
     }
   }, 5000);
-  const health = usePoll(
-    (signal) => api<{ version: string; uptime_seconds: number }>('/healthz', { signal }),
-    10_000,
-  );
+  const health = usePollApi<{ version: string; uptime_seconds: number }>('/healthz', 10_000);
   const { rows, history, error, loading } = useModuleRates(routes?.moduleOf ?? null);
 
   const { series, data } = useMemo(() => {
@@ -106,6 +105,37 @@ export function OverviewPage() {
   const total = rows.reduce((s, r) => s + r.rps, 0);
   // Once rates are known, a module without traffic shows 0 rather than "unknown".
   const zero = rows.length > 0 ? 0 : null;
+  const rate = (head: string, kind: 'rps' | 'clientErrors' | 'serverErrors'): Column<ModuleDef> => ({
+    head,
+    num: true,
+    cell: (m) => fmtNum(rows.find((x) => x.module === m.name)?.[kind] ?? zero, 1),
+  });
+  const columns: Column<ModuleDef>[] = [
+    {
+      head: 'Module',
+      className: 'wrap',
+      cell: (m) => (
+        <>
+          <a href={m.page}>{m.name}</a>
+          <span className="sub">{m.what}</span>
+        </>
+      ),
+    },
+    {
+      head: 'Status',
+      cell: (m) =>
+        routes === null ? (
+          '…'
+        ) : routes.modules.includes(m.name) ? (
+          <Badge tone="ok">served</Badge>
+        ) : (
+          <Badge tone="muted">not available</Badge>
+        ),
+    },
+    rate('req/s', 'rps'),
+    rate('4xx/s', 'clientErrors'),
+    rate('5xx/s', 'serverErrors'),
+  ];
 
   return (
     <div className="grid-wide">
@@ -139,45 +169,7 @@ export function OverviewPage() {
         </Card>
         <Card title="Modules">
           <ErrorMessage error={routesError} what="Route table" />
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Module</th>
-                  <th>Status</th>
-                  <th className="num">req/s</th>
-                  <th className="num">4xx/s</th>
-                  <th className="num">5xx/s</th>
-                </tr>
-              </thead>
-              <tbody>
-                {MODULES.map((m) => {
-                  const present = routes?.modules.includes(m.name);
-                  const r = rows.find((x) => x.module === m.name);
-                  return (
-                    <tr key={m.name}>
-                      <td className="wrap">
-                        <a href={m.page}>{m.name}</a>
-                        <span className="sub">{m.what}</span>
-                      </td>
-                      <td>
-                        {routes === null ? (
-                          '…'
-                        ) : present ? (
-                          <Badge tone="ok">served</Badge>
-                        ) : (
-                          <Badge tone="muted">not available</Badge>
-                        )}
-                      </td>
-                      <td className="num">{fmtNum(r?.rps ?? zero, 1)}</td>
-                      <td className="num">{fmtNum(r?.clientErrors ?? zero, 1)}</td>
-                      <td className="num">{fmtNum(r?.serverErrors ?? zero, 1)}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={columns} rows={MODULES} rowKey={(m) => m.name} />
           <p className="muted">
             Per-module API documentation: <a href="/docs">/docs</a> (grouped by module).
           </p>
