@@ -9,7 +9,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { type Dispatcher, Pool } from 'undici';
 import { ServiceError } from '../../platform/errors';
 import { recordMs, summarizeHistogram } from '../../stats/histogram';
 import { Bucket } from './bucket';
@@ -28,8 +27,9 @@ import {
   type RequestResult,
   type Thresholds,
 } from './engine.types';
+import { type Http1Handler, Http1Pool } from './http1';
 import { evaluateThresholds } from './thresholds';
-import { corkingConnector, errorKind, errorText, invalid, resolveTarget, round3, wallIso } from './transport';
+import { errorKind, errorText, invalid, resolveTarget, round3, wallIso } from './transport';
 
 export * from './engine.types';
 export { measureOnce } from './measure';
@@ -60,12 +60,10 @@ function validate(opts: LoadOptions): void {
 }
 
 /**
- * One in-flight request, as an undici dispatch handler. Uses undici's original handler interface:
- * the Client speaks it natively, whereas the newer controller interface wraps every request in an
- * adapter and parses the response headers, which a load generator never reads. Objects are reused:
- * one per virtual user (closed model) or from a free list (open model).
+ * One in-flight request. Objects are reused: one per virtual user (closed model) or from a free list
+ * (open model).
  */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Http1Handler {
   /** Latency origin: dispatch time (closed) or scheduled time (open). */
   startedAt = 0;
   sentAt = 0;
@@ -74,17 +72,11 @@ class Exchange implements Dispatcher.DispatchHandler {
   timer: NodeJS.Timeout | null = null;
   readonly fire = () => this.run.sendClosed(this);
   constructor(readonly run: LoadRun) {}
-  onConnect(): void {
+  onSent(): void {
     this.sentAt = performance.now();
   }
-  onHeaders(statusCode: number): boolean {
-    if (statusCode >= 200) this.status = statusCode;
-    return true;
-  }
-  onData(): boolean {
-    return true;
-  }
-  onComplete(): void {
+  onResponse(status: number): void {
+    this.status = status;
     this.run.complete(this, null);
   }
   onError(err: Error): void {
@@ -100,8 +92,7 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
   private readonly success = new Uint8Array(1000);
   private readonly onResult: ((r: RequestResult) => void) | undefined;
   private readonly thresholds: Thresholds | undefined;
-  private readonly pool: Pool;
-  private readonly dispatchOpts: Dispatcher.DispatchOptions;
+  private readonly pool: Http1Pool;
 
   private _state: LoadState = 'idle';
   private startedAtPerf = 0;
@@ -144,26 +135,29 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
     else this.success.fill(1, 200, 300);
 
     const target = resolveTarget(opts.target);
-    this.dispatchOpts = target.dispatch;
     const pipelining = Math.max(1, opts.pipelining ?? 1);
     const open = this.model === 'arrival-rate';
     const maxUsers = Math.max(1, ...this.stages.map((s) => s.users));
     const connections =
       opts.connections ?? (open ? Math.min(this.maxInFlight, 100) : Math.ceil(maxUsers / pipelining));
-    this.pool = new Pool(target.origin, {
-      connections,
-      pipelining,
-      connectTimeout: this.timeoutMs,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-      keepAliveTimeout: 30_000,
-      connect:
-        pipelining > 1
-          ? corkingConnector(this.timeoutMs, opts.lookup)
-          : opts.lookup
-            ? { lookup: opts.lookup }
-            : undefined,
-    });
+    const { method, path, headers, body } = target.dispatch;
+    try {
+      this.pool = new Http1Pool({
+        origin: target.origin,
+        request: {
+          method: method as string,
+          path,
+          headers: (headers ?? []) as string[],
+          body: (body ?? null) as string | Buffer | null,
+        },
+        connections,
+        pipelining,
+        timeoutMs: this.timeoutMs,
+        lookup: opts.lookup,
+      });
+    } catch (e) {
+      throw invalid((e as Error).message);
+    }
     if (opts.startAt) {
       this.stageIndex = opts.startAt.stageIndex;
       this.stageActiveBefore = opts.startAt.elapsedMs;
@@ -333,7 +327,7 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
     u.startedAt = performance.now();
     u.sentAt = u.startedAt;
     this.inFlight++;
-    this.pool.dispatch(this.dispatchOpts, u);
+    this.pool.dispatch(u);
   }
 
   private nextClosed(u: Exchange, failed: boolean): void {
@@ -385,7 +379,7 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
       x.startedAt = scheduledAt;
       x.sentAt = now;
       this.inFlight++;
-      this.pool.dispatch(this.dispatchOpts, x);
+      this.pool.dispatch(x);
     }
     if (mode !== PUMP_TICK) {
       const dueCount = Math.min(Math.floor(activeNow / period) + 1, Math.ceil(durationMs / period));

@@ -1,6 +1,5 @@
-import type { LookupFunction, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { buildConnector, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ServiceError } from '../../platform/errors';
 import type { LoadTarget } from './engine.types';
 
@@ -40,8 +39,6 @@ export function resolveTarget(t: LoadTarget): ResolvedTarget {
       method,
       headers,
       body: t.body ?? null,
-      // Without this undici will not pipeline behind a request until its headers arrive.
-      blocking: false,
     },
   };
 }
@@ -49,56 +46,33 @@ export function resolveTarget(t: LoadTarget): ResolvedTarget {
 export const wallIso = (perfMs: number) => new Date(performance.timeOrigin + perfMs).toISOString();
 export const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 
-/** A transport error's kind (a counter name) from undici's / Node's error codes. */
+/** A transport error's kind (a counter name) from the engine's client's and Node's error codes. */
 export function errorKind(err: Error & { code?: string }): string {
   switch (err.code) {
-    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'CONNECT_TIMEOUT':
       return 'connect_timeout';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
+    case 'RESPONSE_TIMEOUT':
+    case 'ETIMEDOUT':
       return 'timeout';
     case 'ECONNREFUSED':
       return 'connection_refused';
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'UND_ERR_SOCKET':
+    case 'SOCKET_CLOSED':
       return 'connection_reset';
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'dns';
-    case 'UND_ERR_ABORTED':
+    case 'INVALID_RESPONSE':
+      return 'invalid_response';
+    case 'ABORTED':
     case 'ABORT_ERR':
       return 'aborted';
     default:
-      return 'other';
+      // Certificate and handshake failures (ERR_TLS_CERT_ALTNAME_INVALID, DEPTH_ZERO_SELF_SIGNED_CERT...).
+      return /TLS|CERT|SSL/.test(err.code ?? '') ? 'tls' : 'other';
   }
 }
 
 export const errorText = (err: Error & { code?: string }) =>
   err.code ? `${err.code}: ${err.message}` : err.message;
-
-const uncork = (socket: Socket) => socket.uncork();
-
-/**
- * With pipelining, several requests go to one socket in the same tick and each would cost its own write
- * syscall (most of a load generator's CPU on loopback). Corking the socket until the end of the tick sends
- * them in one writev, as wrk does. Without pipelining there is at most one request per socket per tick.
- */
-export function corkingConnector(timeoutMs: number, lookup?: LookupFunction): buildConnector.connector {
-  const connect = buildConnector({ timeout: timeoutMs, ...(lookup ? { lookup } : {}) });
-  return (opts, callback) =>
-    connect(opts, (...args) => {
-      const socket = args[1];
-      if (socket) {
-        const write = socket.write;
-        socket.write = function (this: Socket, ...writeArgs: Parameters<Socket['write']>) {
-          if (this.writableCorked === 0) {
-            this.cork();
-            process.nextTick(uncork, this);
-          }
-          return write.apply(this, writeArgs as Parameters<typeof write>);
-        } as Socket['write'];
-      }
-      callback(...args);
-    });
-}
