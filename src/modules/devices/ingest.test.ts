@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../../../test/helpers';
 import { createDevicesModule } from './index';
+import { createReadingsStore } from './readings.store';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -115,5 +116,39 @@ describe('POST /devices/data/batch', () => {
     const res = await app.http.inject({ method: 'POST', url: '/devices/data/batch', payload: [] });
     expect(res.statusCode).toBe(201);
     expect(res.json()).toEqual({ accepted: 0 });
+  });
+});
+
+describe('the readings store remembers registered devices', () => {
+  const reading = (deviceId: string) => ({
+    deviceId,
+    ts: new Date('2024-06-01T00:00:00Z'),
+    x: 1,
+    y: 2,
+    z: 3,
+  });
+
+  it('stores readings of a remembered device without registering it again, and of new ones with', async () => {
+    const store = createReadingsStore(app.db);
+    await store.insert([reading('known-1')]); // registers, then remembers
+    await store.insert([reading('known-1'), reading('known-1')]); // all remembered: no registration
+    await store.insert([reading('known-1'), reading('known-2')]); // one new: registers both (no-op for 1)
+    expect(await countRows("devices.devices WHERE id IN ('known-1', 'known-2')")).toBe(2);
+    expect(await countRows("devices.readings WHERE device_id IN ('known-1', 'known-2')")).toBe(5);
+  });
+
+  it('does not remember a device registered inside a transaction that rolled back', async () => {
+    const store = createReadingsStore(app.db);
+    await app.db
+      .transaction(async (tx) => {
+        await store.insert([reading('rolled-back')], tx);
+        throw new Error('roll back');
+      })
+      .catch(() => {});
+    expect(await countRows("devices.devices WHERE id = 'rolled-back'")).toBe(0);
+    await store.insert([reading('rolled-back')]);
+    // Had the rolled-back registration been remembered, this reading would have no device row.
+    expect(await countRows("devices.devices WHERE id = 'rolled-back'")).toBe(1);
+    expect(await countRows("devices.readings WHERE device_id = 'rolled-back'")).toBe(1);
   });
 });

@@ -30,6 +30,24 @@ WITH input AS (
 )
 SELECT id, now()::timestamptz(3) AS created_at FROM input ORDER BY n`;
 
+/**
+ * The same without registering devices, for batches whose devices are all known to exist. The
+ * registration is a quarter of a 64-row batch's time on PGlite (an ON CONFLICT probe per device).
+ */
+const INSERT_KNOWN_SQL = `
+WITH input AS (
+  SELECT i.*, nextval('devices.readings_id_seq') AS id
+  FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[])
+    WITH ORDINALITY AS i(device_id, ts, x, y, z, n)
+), stored AS (
+  INSERT INTO devices.readings (id, device_id, ts, x, y, z) OVERRIDING SYSTEM VALUE
+  SELECT id, device_id, ts, x, y, z FROM input ORDER BY device_id, ts
+)
+SELECT id, now()::timestamptz(3) AS created_at FROM input ORDER BY n`;
+
+/** Device ids remembered as registered; beyond this, new ones simply take the registering path. */
+const KNOWN_DEVICES_CAP = 100_000;
+
 interface DeviceRow {
   id: string;
   owner_id: number | null;
@@ -39,6 +57,11 @@ interface DeviceRow {
 }
 
 export function createReadingsStore(db: Pick<Db, 'query'>) {
+  /**
+   * Devices this process saw committed. Devices are never deleted, so a remembered one exists for
+   * good; only statements outside a caller's transaction add to it (a transaction may roll back).
+   */
+  const known = new Set<string>();
   return {
     /** Stores readings (registering their devices); returns id and storage time of each, in order. */
     async insert(
@@ -46,13 +69,18 @@ export function createReadingsStore(db: Pick<Db, 'query'>) {
       tx: Queryable = db,
     ): Promise<{ id: number; createdAt: Date }[]> {
       if (rows.length === 0) return [];
-      const out = await tx.query<{ id: number; created_at: Date }>(INSERT_SQL, [
+      const ownStatement = tx === db;
+      const allKnown = ownStatement && rows.every((r) => known.has(r.deviceId));
+      const out = await tx.query<{ id: number; created_at: Date }>(allKnown ? INSERT_KNOWN_SQL : INSERT_SQL, [
         rows.map((r) => r.deviceId),
         rows.map((r) => r.ts.toISOString()),
         rows.map((r) => r.x),
         rows.map((r) => r.y),
         rows.map((r) => r.z),
       ]);
+      if (ownStatement && !allKnown) {
+        for (const r of rows) if (known.size < KNOWN_DEVICES_CAP) known.add(r.deviceId);
+      }
       return out.map((r) => ({ id: Number(r.id), createdAt: r.created_at }));
     },
 
