@@ -130,7 +130,7 @@ class Connection {
   /** No new request: the server asked to close, the socket failed, or the response ends at close. */
   retired = false;
   dead = false;
-  /** performance.now()-free: Date.now() when the connection may no longer be reused. */
+  /** Date.now() after which the idle connection is not reused (0: no response yet). */
   reuseUntil = 0;
   private error: Error | null = null;
 
