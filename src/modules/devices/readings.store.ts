@@ -16,35 +16,28 @@ import type { DeviceSummary, NewReading, Page, PageRequest } from './model';
  * decode instead of one per reading: -16 % per 64-row batch on PGlite) and created_at, the transaction
  * time rounded like the column, once.
  */
-const INSERT_SQL = `
+const INPUT = `
 WITH input AS (
   SELECT i.*, nextval('devices.readings_id_seq') AS id
   FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[])
     WITH ORDINALITY AS i(device_id, ts, x, y, z, n)
-), registered AS (
+)`;
+const REGISTER = `, registered AS (
   INSERT INTO devices.devices (id)
   SELECT DISTINCT device_id FROM input ORDER BY device_id
   ON CONFLICT (id) DO NOTHING
-), stored AS (
+)`;
+const STORE_AND_ANSWER = `, stored AS (
   INSERT INTO devices.readings (id, device_id, ts, x, y, z) OVERRIDING SYSTEM VALUE
   SELECT id, device_id, ts, x, y, z FROM input ORDER BY device_id, ts
 )
 SELECT array_agg(id ORDER BY n)::text AS ids, now()::timestamptz(3) AS created_at FROM input`;
-
+const INSERT_SQL = INPUT + REGISTER + STORE_AND_ANSWER;
 /**
  * The same without registering devices, for batches whose devices are all known to exist. The
  * registration is a quarter of a 64-row batch's time on PGlite (an ON CONFLICT probe per device).
  */
-const INSERT_KNOWN_SQL = `
-WITH input AS (
-  SELECT i.*, nextval('devices.readings_id_seq') AS id
-  FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[])
-    WITH ORDINALITY AS i(device_id, ts, x, y, z, n)
-), stored AS (
-  INSERT INTO devices.readings (id, device_id, ts, x, y, z) OVERRIDING SYSTEM VALUE
-  SELECT id, device_id, ts, x, y, z FROM input ORDER BY device_id, ts
-)
-SELECT array_agg(id ORDER BY n)::text AS ids, now()::timestamptz(3) AS created_at FROM input`;
+const INSERT_KNOWN_SQL = INPUT + STORE_AND_ANSWER;
 
 /** Device ids remembered as registered; beyond this, new ones simply take the registering path. */
 const KNOWN_DEVICES_CAP = 100_000;

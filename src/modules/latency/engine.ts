@@ -140,16 +140,10 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
     const maxUsers = Math.max(1, ...this.stages.map((s) => s.users));
     const connections =
       opts.connections ?? (open ? Math.min(this.maxInFlight, 100) : Math.ceil(maxUsers / pipelining));
-    const { method, path, headers, body } = target.dispatch;
     try {
       this.pool = new Http1Pool({
         origin: target.origin,
-        request: {
-          method: method as string,
-          path,
-          headers: (headers ?? []) as string[],
-          body: (body ?? null) as string | Buffer | null,
-        },
+        request: target.request,
         connections,
         pipelining,
         timeoutMs: this.timeoutMs,

@@ -252,11 +252,7 @@ class Connection {
       switch (this.state) {
         case HEAD: {
           const next = this.head(buf, pos, len);
-          if (next === INCOMPLETE) {
-            if (len - pos > MAX_HEAD) return this.invalid('response head larger than 64 KiB');
-            this.partial = shared ? Buffer.from(buf.subarray(pos)) : buf.subarray(pos);
-            return;
-          }
+          if (next === INCOMPLETE) return this.hold(buf, pos, shared, MAX_HEAD, 'response head');
           if (next === FAILED) return;
           pos = next;
           break;
@@ -270,11 +266,7 @@ class Connection {
         }
         case CHUNK_SIZE: {
           const eol = buf.indexOf(CRLF, pos);
-          if (eol < 0) {
-            if (len - pos > MAX_LINE) return this.invalid('chunk size line too long');
-            this.partial = shared ? Buffer.from(buf.subarray(pos)) : buf.subarray(pos);
-            return;
-          }
+          if (eol < 0) return this.hold(buf, pos, shared, MAX_LINE, 'chunk size line');
           let size = 0;
           let digits = 0;
           let i = pos;
@@ -323,11 +315,7 @@ class Connection {
         case TRAILERS: {
           // Trailer lines are skipped; an empty line ends the response.
           const eol = buf.indexOf(CRLF, pos);
-          if (eol < 0) {
-            if (len - pos > MAX_LINE) return this.invalid('trailer line too long');
-            this.partial = shared ? Buffer.from(buf.subarray(pos)) : buf.subarray(pos);
-            return;
-          }
+          if (eol < 0) return this.hold(buf, pos, shared, MAX_LINE, 'trailer line');
           const empty = eol === pos;
           pos = eol + 2;
           if (empty) this.complete();
@@ -339,6 +327,15 @@ class Connection {
       }
     }
   };
+
+  /** Keeps buf[pos..] (a copy if it lives in the shared read buffer) until more bytes arrive. */
+  private hold(buf: Buffer, pos: number, shared: boolean, max: number, what: string): void {
+    if (buf.length - pos > max) {
+      this.invalid(`${what} longer than ${max / 1024} KiB`);
+      return;
+    }
+    this.partial = shared ? Buffer.from(buf.subarray(pos)) : buf.subarray(pos);
+  }
 
   /**
    * Parses the response head starting at buf[pos], in one pass over its bytes (a native indexOf per

@@ -20,7 +20,7 @@ export async function measureOnce(
   } catch (e) {
     return { status_code: 0, latency_ms: null, timestamp, error: (e as Error).message };
   }
-  const { path, method, headers, body } = resolved.dispatch;
+  const { path, method, headers, body } = resolved.request;
   // A dedicated agent only when sockets need the caller's lookup; otherwise the shared global one.
   const dispatcher = opts.lookup
     ? new Agent({ connect: { lookup: opts.lookup }, connections: 1 })
@@ -30,8 +30,8 @@ export async function measureOnce(
     const res = await request(resolved.origin + path, {
       dispatcher,
       method,
-      headers: headers as string[],
-      body: body as string | Buffer | null,
+      headers: [...headers],
+      body,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),

@@ -1,15 +1,15 @@
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import { ServiceError } from '../../platform/errors';
 import type { LoadTarget } from './engine.types';
+import type { Http1Request } from './http1';
 
-/** How the engine reaches a target: URL resolution, error naming, the socket connector. */
+/** How the engine reaches a target: URL resolution and error naming. */
 
 export const invalid = (message: string) => new ServiceError('LATENCY_INVALID_LOAD', 400, message);
 
 export interface ResolvedTarget {
   origin: string;
-  dispatch: Dispatcher.DispatchOptions;
+  request: Http1Request;
 }
 
 export function resolveTarget(t: LoadTarget): ResolvedTarget {
@@ -34,7 +34,7 @@ export function resolveTarget(t: LoadTarget): ResolvedTarget {
   const method = (t.method ?? 'GET').toUpperCase();
   return {
     origin: url.origin,
-    dispatch: {
+    request: {
       path: url.pathname + url.search,
       method,
       headers,
