@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so the package needs no build step.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI from dist/ (see scripts/build.mjs), rebuilding it first when the source changed.
+import { compiledEntry } from '../scripts/build.mjs';
 
-register();
-await import('../src/cli.ts');
+await import(await compiledEntry());

@@ -2,7 +2,6 @@
  * Composition root: config -> database -> migrations -> jobs -> modules -> HTTP.
  * Nothing else wires dependencies together.
  */
-import { readFileSync } from 'node:fs';
 import { createAbModule } from './modules/ab';
 import { createControlModule } from './modules/control';
 import { createDevicesModule } from './modules/devices';
@@ -16,11 +15,10 @@ import { createLogger, type Logger } from './platform/logger';
 import { createMetrics, registerMetricsRoute } from './platform/metrics';
 import { migrate, pendingMigrations } from './platform/migrate';
 import { type Clock, type ModuleFactory, systemClock, type TelelabModule } from './platform/module';
+import { VERSION } from './platform/version';
 import { registerDashboard } from './platform/web';
 
-export const VERSION: string = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-).version;
+export { VERSION };
 
 /** Every module of the platform, in start order. */
 export const moduleFactories: ModuleFactory[] = [

@@ -1,19 +1,18 @@
 /**
- * `telelab <command>`: parses arguments and calls into the app or a module's runner; nothing else.
- * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 99 a failed threshold.
+ * `telelab <command>`: parses arguments and lazily loads the code of the one command that runs, so
+ * `--help` and the light programs (sensor, manipulator, load, …) start without the HTTP server,
+ * the database drivers or other modules' code.
+ * Exit codes (platform/cli-kit.ts): 0 ok, 1 runtime failure, 2 usage or configuration error,
+ * 99 a failed threshold, 130 a second Ctrl-C.
  */
 import { Command, CommanderError } from 'commander';
-import { createApp, VERSION } from './app';
 import { manipulatorCommand, sensorCommand } from './modules/control/commands';
 import { latencyTargetCommand, loadCommand } from './modules/latency/commands';
 import { logClientCommand, logSyncCommand } from './modules/logs/commands';
+import { EXIT, usageErrorsExit2 } from './platform/cli-kit';
 import { ConfigError, configMarkdown, configSpec, loadConfig } from './platform/config';
-import { openDb } from './platform/db';
 import { DirLockedError } from './platform/dir-lock';
-import { createLogger } from './platform/logger';
-import { migrate, migrationSetsOnDisk } from './platform/migrate';
-import { DEFAULT_DIST_DIR, ensureDashboardBuilt } from './platform/web';
-import { runUp } from './up';
+import { VERSION } from './platform/version';
 
 function config() {
   try {
@@ -21,62 +20,10 @@ function config() {
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
-      process.exit(2);
+      process.exit(EXIT.USAGE);
     }
     throw e;
   }
-}
-
-/** Runs until SIGINT/SIGTERM, then closes gracefully; a second signal exits at once. */
-function untilSignal(close: () => Promise<void>): void {
-  let stopping = false;
-  const onSignal = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    process.stderr.write(`\n${signal}: shutting down...\n`);
-    close().then(
-      () => process.exit(0),
-      (err) => {
-        process.stderr.write(`shutdown failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-}
-
-async function serve(role: 'serve' | 'api' | 'worker') {
-  const cfg = config();
-  const logger = createLogger(cfg.LOG_LEVEL);
-  if (role !== 'worker') {
-    await ensureDashboardBuilt(DEFAULT_DIST_DIR, { log: (m) => logger.info(m) }).catch((err) =>
-      logger.warn({ err }, 'dashboard build failed; serving the API without it'),
-    );
-  }
-  const app = await createApp({
-    config: cfg,
-    role,
-    logger,
-    ...(role !== 'worker' ? { dashboard: { distDir: DEFAULT_DIST_DIR } } : {}),
-  });
-  untilSignal(() => app.close());
-  if (role === 'worker') {
-    logger.info({ database: app.db.kind }, 'worker started: background work only');
-    return;
-  }
-  const address = await app.listen();
-  const base = address.replace('[::1]', 'localhost');
-  process.stdout.write(
-    [
-      `telelab ${VERSION} (${role}) on ${app.db.kind === 'pglite' ? `embedded database in ${cfg.DATA_DIR}` : 'PostgreSQL'}`,
-      `  API and dashboard  ${base}/`,
-      `  OpenAPI docs       ${base}/docs`,
-      `  health / ready     ${base}/healthz  ${base}/readyz`,
-      `  metrics            ${base}/metrics`,
-      '',
-    ].join('\n'),
-  );
 }
 
 const program = new Command('telelab')
@@ -88,7 +35,10 @@ program
   .command('serve')
   .description('API + background work (jobs, control loop, experiment runs)')
   .option('--api-only', 'serve HTTP only; leave background work to `telelab worker` processes')
-  .action((opts: { apiOnly?: boolean }) => serve(opts.apiOnly ? 'api' : 'serve'));
+  .action(async (opts: { apiOnly?: boolean }) => {
+    const cfg = config(); // a bad variable is reported before the server's code is even loaded
+    await (await import('./serve')).serve(cfg, opts.apiOnly ? 'api' : 'serve');
+  });
 
 program
   .command('up')
@@ -103,33 +53,41 @@ program
   .option('--no-demo', 'do not create the demo experiment group')
   .option('--verbose', "echo every child's output (always written to DATA_DIR/logs/<name>.log)")
   .action(async (opts: Record<string, boolean>) => {
-    await ensureDashboardBuilt(DEFAULT_DIST_DIR, { log: (m) => process.stdout.write(`${m}\n`) }).catch(
-      (err) => process.stderr.write(`dashboard build failed (${String(err)}); the API runs without it\n`),
+    const cfg = config();
+    const { upCommand } = await import('./up');
+    // Every child has exited by now; nothing else (keep-alive sockets, timers) may hold the exit.
+    process.exit(
+      await upCommand({
+        config: cfg,
+        api: true,
+        manipulator: opts.manipulator !== false,
+        sensors: opts.sensors !== false,
+        logClient: opts.logClient !== false,
+        logSync: opts.logSync !== false,
+        latencyTarget: opts.latencyTarget !== false,
+        demo: opts.demo !== false,
+        verbose: Boolean(opts.verbose),
+      }),
     );
-    const up = await runUp({
-      config: config(),
-      api: true,
-      manipulator: opts.manipulator !== false,
-      sensors: opts.sensors !== false,
-      logClient: opts.logClient !== false,
-      logSync: opts.logSync !== false,
-      latencyTarget: opts.latencyTarget !== false,
-      demo: opts.demo !== false,
-      verbose: Boolean(opts.verbose),
-    });
-    untilSignal(() => up.stop());
   });
 
 program
   .command('worker')
   .description('Background work only (jobs, control loop, experiment runs), for more machines')
-  .action(() => serve('worker'));
+  .action(async () => {
+    const cfg = config();
+    await (await import('./serve')).serve(cfg, 'worker');
+  });
 
 program
   .command('migrate')
   .description('Apply database migrations and exit')
   .action(async () => {
     const cfg = config();
+    const [{ openDb }, { migrate, migrationSetsOnDisk }] = await Promise.all([
+      import('./platform/db'),
+      import('./platform/migrate'),
+    ]);
     const db = await openDb({ databaseUrl: cfg.DATABASE_URL, dataDir: cfg.DATA_DIR });
     try {
       const sets = migrationSetsOnDisk();
@@ -162,26 +120,16 @@ program.addCommand(logSyncCommand());
 program.addCommand(loadCommand());
 program.addCommand(latencyTargetCommand());
 
-/** Unknown commands, unknown flags and bad values exit 2 with commander's message. */
-function exitTwoOnUsageErrors(cmd: Command): void {
-  cmd.exitOverride((err) => {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
-    // Bare `telelab` (no command) is a usage error; `telelab help` is not.
-    if (err.code === 'commander.help') process.exit(process.argv.length > 2 ? 0 : 2);
-    process.exit(2);
-  });
-  for (const sub of cmd.commands) exitTwoOnUsageErrors(sub);
-}
-exitTwoOnUsageErrors(program);
+usageErrorsExit2(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof CommanderError) process.exit(2);
+  if (e instanceof CommanderError) process.exit(EXIT.USAGE);
   if (e instanceof DirLockedError || e instanceof ConfigError) {
     process.stderr.write(`${e.message}\n`);
-    process.exit(e instanceof ConfigError ? 2 : 1);
+    process.exit(e instanceof ConfigError ? EXIT.USAGE : EXIT.FAILURE);
   }
   process.stderr.write(`telelab: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
+  process.exit(EXIT.FAILURE);
 }

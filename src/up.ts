@@ -1,15 +1,24 @@
 /**
  * `telelab up`: the seeds' docker-compose topologies as one process tree on the embedded database.
- * Each component is a `telelab <command>` child process; a crashed child is reported and restarted
- * with exponential backoff; Ctrl-C stops clients first, then the server, and waits for them.
+ * It refuses to start over another instance (a held data directory, a taken port) before it prints
+ * anything or starts any load. Each component is a `telelab <command>` child process that dies with
+ * us (platform/supervisor.ts); a crash is restarted with backoff, a failure to start is given up on;
+ * stopping (any signal, or our parent's death) stops clients first, then the servers, within 5 s.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { EXIT, onShutdown } from './platform/cli-kit';
 import type { Config } from './platform/config';
+import { lockHolder } from './platform/dir-lock';
+import { PACKAGE_ROOT } from './platform/paths';
+import { type SupervisedChild, supervise } from './platform/supervisor';
+import { DEFAULT_DIST_DIR, ensureDashboardBuilt } from './platform/web-build';
 
-const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+/** Children run the compiled CLI (bin/telelab.js rebuilds it first if the source changed). */
+const CHILD_NODE_ARGS = [path.join(PACKAGE_ROOT, 'bin', 'telelab.js')];
+/** Every child is gone this long after stop() began (SIGKILL for the slow ones). */
+const STOP_WITHIN_MS = 3_500;
 
 export interface Component {
   name: string;
@@ -19,6 +28,8 @@ export interface Component {
   env?: Record<string, string>;
   /** Lines of this child worth echoing on the terminal (everything goes to its log file). */
   echo?: RegExp;
+  /** A port it listens on, checked free before anything starts, and the flag or variable that moves it. */
+  listens?: { host: string; port: number; fix: string };
 }
 
 export interface UpOptions {
@@ -38,23 +49,36 @@ export function topology(o: UpOptions): Component[] {
   const c = o.config;
   const api = `http://${c.HOST === '0.0.0.0' ? '127.0.0.1' : c.HOST}:${c.PORT}`;
   const dataDir = path.resolve(c.DATA_DIR);
+  const threads = process.env.THREADS ?? '4';
+  const delay = process.env.REQUESTS_DELAY ?? '500';
   const list: (Component | false)[] = [
     o.manipulator && {
       name: 'manipulator',
       args: ['manipulator', '--host', c.MANIPULATOR_HOST, '--port', String(c.MANIPULATOR_PORT)],
       shows: `tcp://${c.MANIPULATOR_HOST}:${c.MANIPULATOR_PORT}`,
       echo: /Received command/,
+      listens: {
+        host: c.MANIPULATOR_HOST,
+        port: c.MANIPULATOR_PORT,
+        fix: 'set MANIPULATOR_PORT=<free port> or run with --no-manipulator',
+      },
     },
     o.api && {
       name: 'api',
       args: ['serve'],
       shows: `${api}/  (dashboard)  ${api}/docs  (API)`,
       echo: /Changing status|"level":(50|60)/,
+      listens: { host: c.HOST, port: c.PORT, fix: 'set PORT=<free port>' },
     },
     o.latencyTarget && {
       name: 'latency-target',
       args: ['latency-target', '--port', String(c.PORT + 1), '--delay-ms', '20', '--jitter-ms', '10'],
       shows: `http://127.0.0.1:${c.PORT + 1}/api/latency`,
+      listens: {
+        host: '127.0.0.1',
+        port: c.PORT + 1,
+        fix: 'set PORT=<free port> (the target takes PORT+1) or run with --no-latency-target',
+      },
     },
     o.sensors && {
       name: 'sensors',
@@ -65,8 +89,8 @@ export function topology(o: UpOptions): Component[] {
     o.logClient && {
       name: 'log-client',
       args: ['log-client', '--target', api, '--log-dir', path.join(dataDir, 'log-client')],
-      env: { THREADS: process.env.THREADS ?? '4', REQUESTS_DELAY: process.env.REQUESTS_DELAY ?? '500' },
-      shows: `THREADS=4 REQUESTS_DELAY=500 -> ${api}/api/data (files in ${path.join(dataDir, 'log-client')})`,
+      env: { THREADS: threads, REQUESTS_DELAY: delay },
+      shows: `THREADS=${threads} REQUESTS_DELAY=${delay} -> ${api}/api/data (files in ${path.join(dataDir, 'log-client')})`,
     },
     o.logSync && {
       name: 'log-sync-1',
@@ -98,18 +122,36 @@ export function topology(o: UpOptions): Component[] {
   return list.filter((x): x is Component => Boolean(x));
 }
 
-interface Running {
-  spec: Component;
-  child: ChildProcess | null;
-  restarts: number;
-  startedAt: number;
-  timer: NodeJS.Timeout | null;
-  log: WriteStream;
+/** Why this instance cannot start (another one holds the data directory or a port), or null. */
+export async function preflight(o: UpOptions, components: Component[]): Promise<string | null> {
+  if (!o.config.DATABASE_URL) {
+    const dir = path.resolve(o.config.DATA_DIR);
+    const holder = lockHolder(dir);
+    if (holder)
+      return (
+        `the data directory ${dir} is in use by process ${holder.pid} on ${holder.host} (started ${holder.startedAt}); ` +
+        `stop it (kill ${holder.pid}) or set DATA_DIR=<another directory>`
+      );
+  }
+  for (const c of components) {
+    if (!c.listens || c.listens.port === 0) continue;
+    const { host, port, fix } = c.listens;
+    if (!(await portFree(host, port))) return `port ${port} on ${host} (${c.name}) is in use; ${fix}`;
+  }
+  return null;
 }
 
-async function waitReady(url: string, timeoutMs: number): Promise<boolean> {
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code !== 'EADDRINUSE'));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+async function waitReady(url: string, timeoutMs: number, gaveUp: () => boolean): Promise<boolean> {
   const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
+  while (Date.now() < until && !gaveUp()) {
     try {
       const r = await fetch(`${url}/readyz`);
       if (r.ok) return true;
@@ -121,99 +163,106 @@ async function waitReady(url: string, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
-export async function runUp(o: UpOptions): Promise<{ stop(): Promise<void> }> {
+export interface Up {
+  /** Resolves once every component has been started (or starting was cut short). */
+  readonly started: Promise<void>;
+  /** Resolves with the exit code once everything has stopped (by stop(), or because the API cannot run). */
+  readonly done: Promise<number>;
+  stop(): Promise<void>;
+}
+
+export function runUp(o: UpOptions): Up {
   const out = o.out ?? process.stdout;
   const say = (line: string) => out.write(`${line}\n`);
   const logDir = path.resolve(o.config.DATA_DIR, 'logs');
   mkdirSync(logDir, { recursive: true });
   const components = topology(o);
-  const running = new Map<string, Running>();
-  let stopping = false;
+  const children: SupervisedChild[] = [];
+  let exitCode: number = EXIT.OK;
+  let apiGaveUp = false;
+  let stopping: Promise<void> | null = null;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  });
 
-  const start = (r: Running) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...r.spec.args], {
-      env: { ...process.env, ...r.spec.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    r.child = child;
-    r.startedAt = Date.now();
-    const onData = (chunk: Buffer) => {
-      r.log.write(chunk);
-      const text = chunk.toString();
-      if (o.verbose) for (const l of text.split('\n')) l && say(`[${r.spec.name}] ${l}`);
-      else if (r.spec.echo)
-        for (const l of text.split('\n')) if (l && r.spec.echo.test(l)) say(`[${r.spec.name}] ${l}`);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code, signal) => {
-      r.child = null;
-      if (stopping) return;
-      // Backoff doubles per quick crash, resets after a minute of healthy running.
-      if (Date.now() - r.startedAt > 60_000) r.restarts = 0;
-      const delay = Math.min(30_000, 1000 * 2 ** r.restarts);
-      r.restarts++;
-      say(
-        `[${r.spec.name}] exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000}s — log: ${path.join(logDir, `${r.spec.name}.log`)}`,
-      );
-      r.timer = setTimeout(() => start(r), delay);
-    });
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const deadline = Date.now() + STOP_WITHIN_MS;
+      // Clients first so nothing they send is cut off mid-way, then the servers.
+      const isServer = (c: SupervisedChild) => c.name === 'api' || c.name === 'manipulator';
+      const clients = children.filter((c) => !isServer(c));
+      await Promise.all(clients.map((c) => c.stop(Math.max(0, deadline - Date.now() - 1500))));
+      await Promise.all(children.filter(isServer).map((c) => c.stop(Math.max(0, deadline - Date.now()))));
+      resolveDone(exitCode);
+    })();
+    return stopping;
   };
 
   const launch = (spec: Component) => {
-    const r: Running = {
-      spec,
-      child: null,
-      restarts: 0,
-      startedAt: 0,
-      timer: null,
-      log: createWriteStream(path.join(logDir, `${spec.name}.log`), { flags: 'a' }),
-    };
-    running.set(spec.name, r);
-    start(r);
+    if (stopping) return;
+    const echo = o.verbose ? /./ : spec.echo;
+    const child = supervise(
+      {
+        name: spec.name,
+        args: [...CHILD_NODE_ARGS, ...spec.args],
+        ...(spec.env ? { env: spec.env } : {}),
+        logFile: path.join(logDir, `${spec.name}.log`),
+        ...(echo ? { onLine: (l: string) => echo.test(l) && say(`[${spec.name}] ${l}`) } : {}),
+      },
+      say,
+      () => {
+        if (spec.name !== 'api') return;
+        apiGaveUp = true;
+        exitCode = EXIT.FAILURE;
+        say('the API cannot run; stopping everything');
+        void stop();
+      },
+    );
+    children.push(child);
   };
 
   const apiUrl = `http://${o.config.HOST === '0.0.0.0' ? '127.0.0.1' : o.config.HOST}:${o.config.PORT}`;
-  say(`telelab up — embedded database in ${path.resolve(o.config.DATA_DIR)}; logs in ${logDir}`);
-  for (const spec of components.filter((c) => c.name === 'manipulator' || c.name === 'api')) launch(spec);
-  if (o.api && !(await waitReady(apiUrl, 120_000))) {
-    say(`the API did not become ready; see ${path.join(logDir, 'api.log')}`);
-  }
-  for (const spec of components.filter((c) => c.name !== 'manipulator' && c.name !== 'api')) launch(spec);
-  if (o.api && o.latencyTarget && o.demo) await createDemoGroup(apiUrl, o.config.PORT + 1, say);
-  for (const c of components) say(`  ${c.name.padEnd(15)} ${c.shows}`);
-  say('Ctrl-C stops everything.');
+  const started = (async () => {
+    say(`telelab up — embedded database in ${path.resolve(o.config.DATA_DIR)}; logs in ${logDir}`);
+    for (const spec of components.filter((c) => c.name === 'manipulator' || c.name === 'api')) launch(spec);
+    if (o.api && !(await waitReady(apiUrl, 120_000, () => apiGaveUp || stopping !== null))) {
+      if (!apiGaveUp && !stopping) say(`the API did not become ready; see ${path.join(logDir, 'api.log')}`);
+      return;
+    }
+    // Load-generating children start only once the API answers: never against another instance.
+    for (const spec of components.filter((c) => c.name !== 'manipulator' && c.name !== 'api')) launch(spec);
+    if (o.api && o.latencyTarget && o.demo && !stopping)
+      await createDemoGroup(apiUrl, o.config.PORT + 1, say);
+    if (stopping) return;
+    for (const c of components) say(`  ${c.name.padEnd(15)} ${c.shows}`);
+    say('Ctrl-C stops everything.');
+  })();
+  return { started, done, stop };
+}
 
-  return {
-    async stop() {
-      stopping = true;
-      // Clients first so nothing they send is cut off mid-way, then the server and the manipulator.
-      const order = [...running.values()].sort(
-        (a, b) =>
-          Number(['api', 'manipulator'].includes(a.spec.name)) -
-          Number(['api', 'manipulator'].includes(b.spec.name)),
-      );
-      for (const group of [order.filter((r) => !['api', 'manipulator'].includes(r.spec.name)), order]) {
-        await Promise.all(
-          group.map(
-            (r) =>
-              new Promise<void>((resolve) => {
-                if (r.timer) clearTimeout(r.timer);
-                const child = r.child;
-                if (!child) return resolve();
-                const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-                child.once('exit', () => {
-                  clearTimeout(kill);
-                  resolve();
-                });
-                child.kill('SIGTERM');
-              }),
-          ),
-        );
-      }
-      for (const r of running.values()) r.log.end();
+/** `telelab up` as a command: checks, builds the dashboard, runs until a signal; returns the exit code. */
+export async function upCommand(o: UpOptions): Promise<number> {
+  const conflict = await preflight(o, topology(o));
+  if (conflict) {
+    process.stderr.write(`telelab up: ${conflict}\n`);
+    return EXIT.FAILURE;
+  }
+  await ensureDashboardBuilt(DEFAULT_DIST_DIR, { log: (m) => process.stdout.write(`${m}\n`) }).catch((err) =>
+    process.stderr.write(`dashboard build failed (${String(err)}); the API runs without it\n`),
+  );
+  const up = runUp(o);
+  const removeHandlers = onShutdown(
+    (reason) => {
+      process.stdout.write(`\n${reason}: stopping everything...\n`);
+      void up.stop();
     },
-  };
+    { parentGoneExitMs: STOP_WITHIN_MS + 1000 },
+  );
+  await up.started;
+  const code = await up.done;
+  removeHandlers();
+  return code;
 }
 
 /** One demo group against the local latency target, created once (not started). */

@@ -45,6 +45,14 @@ function readHolder(file: string): { pid: number; host: string; startedAt: strin
   }
 }
 
+/** Who holds the lock on `dir` now (a live process, or one on another host), or null if it is free. */
+export function lockHolder(dir: string): { pid: number; host: string; startedAt: string } | null {
+  const holder = readHolder(path.join(dir, 'telelab.lock'));
+  if (!holder) return null;
+  if (holder.host !== os.hostname()) return holder;
+  return holder.pid !== process.pid && alive(holder.pid) ? holder : null;
+}
+
 export function acquireDirLock(dir: string, what = 'directory'): DirLock {
   const file = path.join(dir, 'telelab.lock');
   const me = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() };

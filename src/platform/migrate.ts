@@ -6,12 +6,12 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { Db } from './db';
+import { PACKAGE_ROOT } from './paths';
 
-export const MIGRATIONS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+export const MIGRATIONS_ROOT = path.join(PACKAGE_ROOT, 'drizzle');
 const MIGRATION_LOCK_KEY = 7_324_001; // arbitrary, constant: "telelab migrations"
 
 export interface MigrationSet {

@@ -2,7 +2,11 @@
  * The CLI as a user meets it: a real `telelab` process, its exit code and what it prints.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { configSpec } from '../../src/platform/config';
 
@@ -17,8 +21,13 @@ interface Run {
 
 /** Runs `telelab <args>` to completion with only the given telelab variables set. */
 function telelab(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return run(['--import', 'tsx', 'src/cli.ts', ...args], env);
+}
+
+/** Runs `node <args>` in the checkout to completion with only the given telelab variables set. */
+function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in configSpec)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -98,5 +107,57 @@ describe.concurrent('telelab CLI', () => {
       expect(r.code, commands[i]).toBe(0);
       expect(r.stdout, commands[i]).toContain(`Usage: telelab ${commands[i]}`);
     });
+  });
+
+  it('telelab load against a closed port exits 1 and says no request got an answer', async () => {
+    const server = createServer();
+    const port = await new Promise<number>((r) =>
+      server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)),
+    );
+    await new Promise((r) => server.close(r)); // now nothing listens there
+    const r = await telelab([
+      'load',
+      '--url',
+      `http://127.0.0.1:${port}/`,
+      '--users',
+      '2',
+      '--duration',
+      '1',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no request got an HTTP answer .*refused/i);
+  });
+
+  it('the light commands start without the HTTP server or the database drivers', async () => {
+    // A resolve hook records every package the compiled CLI (bin/telelab.js, what users run) loads.
+    const dir = mkdtempSync(path.join(tmpdir(), 'telelab-loads-'));
+    const log = path.join(dir, 'loaded.txt');
+    const hooks = path.join(dir, 'hooks.mjs');
+    writeFileSync(
+      hooks,
+      `import { appendFileSync } from 'node:fs';\n` +
+        `export async function resolve(s, c, next) { const r = await next(s, c); ` +
+        `appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`,
+    );
+    const register = path.join(dir, 'register.mjs');
+    writeFileSync(
+      register,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+    );
+    try {
+      for (const command of ['sensor', 'manipulator', 'log-client', 'log-sync', 'load', 'latency-target']) {
+        writeFileSync(log, '');
+        const r = await run(['--import', register, 'bin/telelab.js', command, '--help']);
+        expect(r.code, command).toBe(0);
+        expect(r.stdout, command).toContain(`Usage: telelab ${command}`);
+        const loaded = readFileSync(log, 'utf8');
+        expect(loaded, command).toContain('/node_modules/commander/');
+        expect(loaded, command).not.toMatch(
+          /node_modules\/(fastify|@electric-sql|pg|pg-boss|drizzle-orm|undici)\//,
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

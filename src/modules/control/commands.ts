@@ -1,16 +1,19 @@
 // CLI adapters for the control module's standalone programs: `telelab sensor` and `telelab manipulator`.
 // They parse flags, call the libraries and print; the root CLI attaches them with addCommand().
+// The libraries are imported when a command runs, so `telelab --help` does not load them.
 // Exit codes: 0 done, 1 the run failed (no reading accepted), 2 bad usage.
-import { Command, type CommanderError, InvalidArgumentError } from 'commander';
-import { createLogger } from '../../platform/logger';
-import { type ControlLogger, startManipulator } from './manipulator';
+import { Command, type CommanderError } from 'commander';
 import {
-  type MeanSchedule,
-  parseSchedule,
-  runSensors,
-  type SensorProgress,
-  type SensorReport,
-} from './sensor';
+  EXIT,
+  finiteNumber,
+  integer,
+  nonNegativeNumber,
+  onShutdown,
+  port,
+  positiveNumber,
+} from '../../platform/cli-kit';
+import type { ControlLogger } from './manipulator';
+import type { MeanSchedule, SensorProgress, SensorReport } from './sensor';
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -35,53 +38,9 @@ export function plainLogger(out: NodeJS.WritableStream, now: () => Date = () => 
   };
 }
 
-const integer = (min: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return n;
-};
-const positive = (value: string) => {
-  const n = Number(value);
-  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a positive number');
-  return n;
-};
-const finite = (value: string) => {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
-  return n;
-};
-const nonNegative = (value: string) => {
-  const n = finite(value);
-  if (n < 0) throw new InvalidArgumentError('expected a number >= 0');
-  return n;
-};
-const schedule = (value: string): MeanSchedule => {
-  try {
-    return parseSchedule(value);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-};
-
 /** Usage errors exit 2 (commander would use 1); help and version exit 0. */
 function exitOn(cmd: Command, io: CommandIo): Command {
-  return cmd.exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2));
-}
-
-/** First SIGINT/SIGTERM aborts gracefully; a second one exits at once. Returns the remover. */
-function onShutdown(abort: () => void, io: CommandIo): () => void {
-  let signalled = false;
-  const handler = () => {
-    if (signalled) io.exit(130);
-    signalled = true;
-    abort();
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
-  };
+  return cmd.exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? EXIT.OK : EXIT.USAGE));
 }
 
 interface SensorFlags {
@@ -91,7 +50,7 @@ interface SensorFlags {
   mean: number;
   std: number;
   seed?: number;
-  schedule?: MeanSchedule;
+  schedule?: string;
   duration?: number;
   ms?: boolean;
   json?: boolean;
@@ -106,17 +65,13 @@ export function sensorCommand(io: CommandIo = defaultIo()): Command {
       'Simulated sensors: each instance POSTs {"datetime","payload"} to <target>/sensor-data at an exact rate',
     )
     .option('--instances <n>', 'number of sensors', integer(1), 8)
-    .option('--rps <n>', 'messages per second per sensor, evenly spread', positive, 300)
+    .option('--rps <n>', 'messages per second per sensor, evenly spread', positiveNumber, 300)
     .option('--target <url>', 'controller base URL', 'http://127.0.0.1:8000')
-    .option('--mean <x>', 'mean of the normal payload distribution', finite, 100)
-    .option('--std <x>', 'standard deviation of the payload distribution', nonNegative, 10)
+    .option('--mean <x>', 'mean of the normal payload distribution', finiteNumber, 100)
+    .option('--std <x>', 'standard deviation of the payload distribution', nonNegativeNumber, 10)
     .option('--seed <n>', 'random seed (1..4294967295; sensor i uses seed + i); default random', integer(1))
-    .option(
-      '--schedule <spec>',
-      'mean over time, e.g. "0:100,30:130" or repeating "0:100,30:130@60"',
-      schedule,
-    )
-    .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C)', nonNegative)
+    .option('--schedule <spec>', 'mean over time, e.g. "0:100,30:130" or repeating "0:100,30:130@60"')
+    .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C)', nonNegativeNumber)
     .option('--ms', 'add milliseconds to the datetime')
     .option('--json', 'print the summary as JSON (no progress line)')
     .option('--connections <n>', 'keep-alive connections per sensor (opened on demand)', integer(1), 64)
@@ -127,8 +82,20 @@ export function sensorCommand(io: CommandIo = defaultIo()): Command {
       integer(1),
     )
     .action(async (flags: SensorFlags) => {
+      const { parseSchedule, runSensors } = await import('./sensor');
+      let schedule: MeanSchedule | undefined;
+      try {
+        schedule = flags.schedule === undefined ? undefined : parseSchedule(flags.schedule);
+      } catch (e) {
+        cmd.error(
+          `error: option '--schedule <spec>' argument '${flags.schedule}' is invalid. ${(e as Error).message}`,
+          { exitCode: EXIT.USAGE, code: 'commander.invalidArgument' },
+        );
+      }
       const abort = new AbortController();
-      const removeHandlers = onShutdown(() => abort.abort(), io);
+      const removeHandlers = onShutdown(() => abort.abort(), {
+        onSecondSignal: () => io.exit(EXIT.INTERRUPTED),
+      });
       const showProgress = !flags.json && io.stderr.isTTY === true;
       let report: SensorReport;
       try {
@@ -139,7 +106,7 @@ export function sensorCommand(io: CommandIo = defaultIo()): Command {
           mean: flags.mean,
           std: flags.std,
           seed: flags.seed,
-          schedule: flags.schedule,
+          schedule,
           durationMs: flags.duration === undefined ? undefined : Math.round(flags.duration * 1000),
           ms: flags.ms ?? false,
           maxInFlight: flags.maxInFlight,
@@ -150,7 +117,7 @@ export function sensorCommand(io: CommandIo = defaultIo()): Command {
         });
       } catch (e) {
         if (e instanceof RangeError)
-          cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'telelab.invalidArgument' });
+          cmd.error(`error: ${e.message}`, { exitCode: EXIT.USAGE, code: 'telelab.invalidArgument' });
         throw e;
       } finally {
         removeHandlers();
@@ -158,7 +125,7 @@ export function sensorCommand(io: CommandIo = defaultIo()): Command {
       }
       io.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : summary(report, flags.target));
       // Errors alone do not fail a long run (a controller restart is survivable); nothing accepted does.
-      if (report.sent > 0 && report.ok === 0) process.exitCode = 1;
+      if (report.sent > 0 && report.ok === 0) process.exitCode = EXIT.FAILURE;
     });
   return exitOn(cmd, io);
 }
@@ -194,26 +161,31 @@ export function manipulatorCommand(io: CommandIo = defaultIo()): Command {
   const cmd = new Command('manipulator')
     .description('TCP server that receives the controller\'s {"datetime","status"} commands and logs them')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'TCP port (0 = any free port)', integer(0), 1234)
+    .option('--port <port>', 'TCP port (0 = any free port)', port, 1234)
     .option('--json', 'log as JSON lines (pino)')
     .action(async (flags: ManipulatorFlags) => {
-      if (flags.port > 65535) cmd.error('error: --port must be at most 65535', { exitCode: 2 });
-      const logger: ControlLogger = flags.json ? createLogger('info', 'manipulator') : plainLogger(io.stdout);
+      const { startManipulator } = await import('./manipulator');
+      const logger: ControlLogger = flags.json
+        ? (await import('../../platform/logger')).createLogger('info', 'manipulator')
+        : plainLogger(io.stdout);
       let m: Awaited<ReturnType<typeof startManipulator>>;
       try {
         m = await startManipulator({ host: flags.host, port: flags.port, logger });
       } catch (e) {
         logger.warn({ err: e }, `Cannot listen on ${flags.host}:${flags.port}: ${(e as Error).message}`);
-        process.exitCode = 1;
+        process.exitCode = EXIT.FAILURE;
         return;
       }
       logger.info({ host: m.host, port: m.port }, `Manipulator listening on ${m.host}:${m.port}`);
       let removeHandlers = () => {};
       await new Promise<void>((resolve) => {
-        removeHandlers = onShutdown(() => {
-          logger.info({}, 'Shutting down');
-          m.close().then(resolve, resolve);
-        }, io);
+        removeHandlers = onShutdown(
+          () => {
+            logger.info({}, 'Shutting down');
+            m.close().then(resolve, resolve);
+          },
+          { onSecondSignal: () => io.exit(EXIT.INTERRUPTED) },
+        );
       });
       removeHandlers();
     });

@@ -1,48 +1,28 @@
+// CLI adapters for the latency module: `telelab load` and `telelab latency-target`. The engine and the
+// target are imported when a command runs, so `telelab --help` does not load them.
 import { readFileSync } from 'node:fs';
-import { Command, type CommanderError, InvalidArgumentError } from 'commander';
-import { isServiceError } from '../../platform/errors';
+import { Command, InvalidArgumentError } from 'commander';
 import {
-  DEFAULT_TIMEOUT_MS,
-  type LoadOptions,
-  LoadRun,
-  type LoadStage,
-  type LoadSummary,
-  type SecondBucket,
-  type Thresholds,
-} from './engine';
-import { startLatencyTarget } from './target';
+  EXIT,
+  nonNegativeNumber,
+  onShutdown,
+  port,
+  positiveNumber,
+  usageErrorsExit2,
+} from '../../platform/cli-kit';
+import type { LoadOptions, LoadRun, LoadStage, LoadSummary, SecondBucket, Thresholds } from './engine';
+import { DEFAULT_TIMEOUT_MS } from './engine.types';
 
 /** `telelab load` exits with this when a threshold fails (k6 uses 99 too). */
-export const EXIT_THRESHOLD_FAILED = 99;
-export const EXIT_USAGE = 2;
-export const EXIT_FATAL = 1;
+export const EXIT_THRESHOLD_FAILED = EXIT.THRESHOLD;
+export const EXIT_USAGE = EXIT.USAGE;
+export const EXIT_FATAL = EXIT.FAILURE;
 
 const THRESHOLD_NAMES = ['p50_ms', 'p90_ms', 'p99_ms', 'mean_ms', 'success_rate', 'error_rate'] as const;
-
-// Bad flags exit 2 (a usage error), whatever the root program does with its own errors; help exits 0.
-const usageExit = (err: CommanderError) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number > 0');
-  return n;
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
-  return n;
-}
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be an integer > 0');
-  return n;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port 0-65535');
   return n;
 }
 
@@ -95,7 +75,7 @@ function rateStage(rate: number, durationSeconds: number): LoadStage {
 }
 
 export function loadCommand(): Command {
-  return new Command('load')
+  return usageErrorsExit2(new Command('load'))
     .description(
       'Load an HTTP endpoint (closed model: N users; --rate: fixed arrival rate) and report latency',
     )
@@ -130,7 +110,6 @@ export function loadCommand(): Command {
     .option('--success-status <codes>', 'statuses counted as success (default: 2xx)', statusList)
     .option('--timeout <ms>', 'connect / response / body timeout, each', positiveInt, DEFAULT_TIMEOUT_MS)
     .option('--json', 'print one JSON summary instead of the table')
-    .exitOverride(usageExit)
     .action(async (flags: LoadFlags, cmd: Command) => {
       if (flags.rate === undefined && flags.users === undefined)
         cmd.error('error: --users or --rate is required');
@@ -157,6 +136,10 @@ export function loadCommand(): Command {
         successStatuses: flags.successStatus,
         thresholds: flags.threshold,
       };
+      const [{ LoadRun }, { isServiceError }] = await Promise.all([
+        import('./engine'),
+        import('../../platform/errors'),
+      ]);
       let loadRun: LoadRun;
       try {
         loadRun = new LoadRun(opts);
@@ -170,17 +153,13 @@ export function loadCommand(): Command {
 
 async function execute(loadRun: LoadRun, flags: LoadFlags, opts: LoadOptions): Promise<void> {
   const live = !flags.json && process.stderr.isTTY === true;
-  if (live) loadRun.on('second', (b) => process.stderr.write(`\r\x1b[2K${progressLine(b, loadRun)}`));
+  const onSecond = (b: SecondBucket) => process.stderr.write(`\r\x1b[2K${progressLine(b, loadRun, opts)}`);
+  if (live) loadRun.on('second', onSecond);
   // First Ctrl-C: stop and still print the summary; a second one leaves at once.
-  let interrupted = 0;
-  const onSignal = () => {
-    if (++interrupted > 1) process.exit(130);
-    void loadRun.stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const removeHandlers = onShutdown(() => void loadRun.stop());
   try {
     const { summary } = await loadRun.start();
+    loadRun.off('second', onSecond);
     if (live) process.stderr.write('\r\x1b[2K');
     if (flags.json)
       process.stdout.write(
@@ -188,12 +167,19 @@ async function execute(loadRun: LoadRun, flags: LoadFlags, opts: LoadOptions): P
       );
     else process.stdout.write(formatSummary(summary, flags, opts));
     if (summary.thresholds && !summary.thresholds.passed) process.exitCode = EXIT_THRESHOLD_FAILED;
+    // Not one HTTP answer (refused, unresolvable, all timed out): the target was not there, whatever
+    // the thresholds say. A CI job must not pass against a dead target.
+    if (Object.keys(summary.statusCodes).length === 0) {
+      process.stderr.write(
+        `telelab load: no request got an HTTP answer from ${opts.target.url} (${counts(summary.failuresByKind)})\n`,
+      );
+      process.exitCode = EXIT_FATAL;
+    }
   } catch (e) {
     process.stderr.write(`telelab load: ${(e as Error).message}\n`);
     process.exitCode = EXIT_FATAL;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    removeHandlers();
   }
 }
 
@@ -203,11 +189,15 @@ const counts = (rec: Record<string, number>) =>
     .map(([k, v]) => `${k}: ${v}`)
     .join(', ') || '-';
 
-function progressLine(b: SecondBucket, loadRun: LoadRun): string {
+function progressLine(b: SecondBucket, loadRun: LoadRun, opts: LoadOptions): string {
   const p = loadRun.progress();
   const rps = b.durationMs > 0 ? Math.round((b.requests * 1000) / b.durationMs) : 0;
+  // The second's own stage (the run may already have moved past its last one when it is reported).
+  const stage = Math.min(b.stageIndex, p.stageCount - 1);
+  const stageSeconds = (opts.stages[stage]?.durationSeconds ?? 0).toString();
+  const elapsed = Math.min(b.elapsedInStageMs / 1000, Number(stageSeconds));
   return (
-    `stage ${p.stageIndex + 1}/${p.stageCount} ${(p.elapsedInStageMs / 1000).toFixed(0)}/${p.stageDurationMs / 1000}s` +
+    `stage ${stage + 1}/${p.stageCount} ${elapsed.toFixed(0)}/${stageSeconds}s` +
     `  ${rps} req/s  p50 ${ms(b.latency.p50)} ms  p99 ${ms(b.latency.p99)} ms  failures ${b.failures}` +
     (b.late || b.dropped ? `  late ${b.late}  dropped ${b.dropped}` : '')
   );
@@ -254,7 +244,7 @@ interface TargetFlags {
 }
 
 export function latencyTargetCommand(): Command {
-  return new Command('latency-target')
+  return usageErrorsExit2(new Command('latency-target'))
     .description('Run the original\'s target server: GET /api/latency -> {"message":"pong"} after a delay')
     .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
     .option('--host <host>', 'address to bind', '127.0.0.1')
@@ -262,18 +252,15 @@ export function latencyTargetCommand(): Command {
     .option('--jitter-ms <ms>', 'extra uniform random delay, 0..J', nonNegativeNumber, 0)
     .option('--stall-every-ms <ms>', 'after this much normal service, stall one answer', positiveNumber)
     .option('--stall-ms <ms>', 'how long a stalled answer takes', positiveNumber)
-    .exitOverride(usageExit)
     .action(async (flags: TargetFlags) => {
+      const { startLatencyTarget } = await import('./target');
       const target = await startLatencyTarget(flags);
       process.stdout.write(`latency target listening on ${target.latencyUrl}\n`);
       await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
+        const remove = onShutdown(() => {
+          remove();
           void target.close().then(resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+        });
       });
     });
 }

@@ -1,14 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import pino from 'pino';
-import { type LogClientResult, runLogClient } from './client';
-import {
-  defaultSyncerName,
-  runSyncer,
-  SYNCER_NAME,
-  type SyncLogger,
-  type SyncReport,
-  syncOnce,
-} from './syncer';
+import { EXIT, integer, onShutdown, usageErrorsExit2 } from '../../platform/cli-kit';
+import type { LogClientResult } from './client';
+import type { SyncLogger, SyncReport } from './syncer';
+import { defaultSyncerName, SYNCER_NAME } from './syncer-name';
 
 /**
  * Thin CLI adapters over client.ts and syncer.ts. The root CLI adds them with addCommand().
@@ -83,6 +77,7 @@ export function logClientCommand(): Command {
     )
     .option('--json', 'print the summary as JSON')
     .action(async (flags: LogClientFlags) => {
+      const { runLogClient } = await import('./client');
       const controller = stopOnSignals();
       const status = statusLine(!flags.json);
       const result = await runLogClient({
@@ -102,7 +97,7 @@ export function logClientCommand(): Command {
       status.clear();
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatClientSummary(result, flags));
       // No HTTP answer at all means the target was not there: that run did not do its job.
-      if (result.errors > 0) process.exitCode = 1;
+      if (result.errors > 0) process.exitCode = EXIT.FAILURE;
     });
 }
 
@@ -135,9 +130,10 @@ export function logSyncCommand(): Command {
     .option('--json', 'print every cycle report as one JSON line on stdout')
     .option('--verbose', 'log every cycle, not only changes')
     .action(async (flags: LogSyncFlags) => {
+      const { runSyncer, syncOnce } = await import('./syncer');
       const controller = stopOnSignals();
       const status = statusLine(!flags.json);
-      const logger = syncLogger(status, flags.verbose === true);
+      const logger = await syncLogger(status, flags.verbose === true);
       const base = {
         source: flags.source,
         targetFile: flags.targetFile,
@@ -160,7 +156,7 @@ export function logSyncCommand(): Command {
             { file: flags.targetFile, ...report },
             report.error?.message ?? `log sync ${report.outcome}`,
           );
-          process.exitCode = 1;
+          process.exitCode = EXIT.FAILURE;
         }
         return;
       }
@@ -179,23 +175,13 @@ export function logSyncCommand(): Command {
     });
 }
 
-/** commander exits 1 on a usage error; scripts tell usage errors from failures by exit code 2. */
-function usageErrorsExit2(command: Command): Command {
-  return command.showHelpAfterError('(add --help for usage)').exitOverride((err) => {
-    process.exit(err.exitCode === 0 ? 0 : 2);
-  });
-}
-
-/** First SIGINT/SIGTERM stops gracefully (in-flight work finishes); a second one exits at once. */
+/** First SIGINT/SIGTERM/SIGHUP stops gracefully (in-flight work finishes); a second one exits at once. */
 function stopOnSignals(): AbortController {
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-    process.stderr.write(`\n${signal}: stopping (send it again to exit at once)\n`);
+  onShutdown((reason) => {
+    process.stderr.write(`\n${reason}: stopping (send it again to exit at once)\n`);
     controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   return controller;
 }
 
@@ -221,7 +207,8 @@ function statusLine(wanted: boolean): StatusLine {
 }
 
 /** pino on stderr; the progress line is cleared first so log lines are not glued to it. */
-function syncLogger(status: StatusLine, verbose: boolean): SyncLogger {
+async function syncLogger(status: StatusLine, verbose: boolean): Promise<SyncLogger> {
+  const { default: pino } = await import('pino');
   const log = pino(
     { name: 'log-sync', level: verbose ? 'debug' : 'info' },
     pino.destination({ dest: 2, sync: true }),
@@ -251,15 +238,6 @@ function formatClientSummary(r: LogClientResult, flags: LogClientFlags): string 
     `  per-thread logs: ${flags.logDir} (${r.files.length} files)`,
     '',
   ].join('\n');
-}
-
-function integer(min: number, max: number) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number');
-    const n = Number(value);
-    if (n < min || n > max) throw new InvalidArgumentError(`expected ${min}..${max}`);
-    return n;
-  };
 }
 
 function syncerName(value: string): string {

@@ -1,5 +1,5 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { Agent, type Dispatcher, request } from 'undici';
@@ -85,18 +85,7 @@ export interface PositionReport {
   records_written: number;
 }
 
-export const SYNCER_NAME = /^[A-Za-z0-9._:-]{1,64}$/;
-
-/**
- * A name that stays the same across restarts of the same syncer (so its row on the dashboard is
- * updated, not multiplied) and differs between the seed's two syncers on one file (different
- * intervals): `<file name>-<interval>ms`, reduced to the characters the API accepts.
- */
-export function defaultSyncerName(targetFile: string, intervalMs: number): string {
-  const suffix = `-${intervalMs}ms`;
-  const base = basename(targetFile).replace(/[^A-Za-z0-9._:-]+/g, '_') || 'syncer';
-  return base.slice(0, 64 - suffix.length) + suffix;
-}
+export { defaultSyncerName, SYNCER_NAME } from './syncer-name';
 
 /**
  * synced: caught up (or stopped by the signal after a complete page); locked: another syncer kept the

@@ -1,0 +1,139 @@
+/**
+ * What every `telelab` command shares: exit codes, usage errors, option parsers and one shutdown handler.
+ * Deliberately light (commander only): every command's `--help` loads this and nothing heavier.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+
+export const EXIT = {
+  OK: 0,
+  /** The run could not do its job (nothing accepted, target unreachable, the API cannot run). */
+  FAILURE: 1,
+  /** Bad flags, arguments or configuration: running again unchanged fails again. */
+  USAGE: 2,
+  /** `telelab load`: a threshold or a baseline comparison failed (k6 uses 99 too). */
+  THRESHOLD: 99,
+  /** A second Ctrl-C (or signal) left at once, without the graceful shutdown. */
+  INTERRUPTED: 130,
+} as const;
+
+/** Usage errors exit 2 (commander would use 1), help and version 0; applied to every subcommand. */
+export function usageErrorsExit2<C extends Command>(
+  cmd: C,
+  exit: (code: number) => never = (code) => process.exit(code),
+): C {
+  cmd.showHelpAfterError('(add --help for usage)');
+  cmd.exitOverride((err) => {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') exit(EXIT.OK);
+    // Bare `telelab` (no command) is a usage error; `telelab help` is not.
+    if (err.code === 'commander.help') exit(process.argv.length > 2 ? EXIT.OK : EXIT.USAGE);
+    exit(err.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
+  });
+  for (const sub of cmd.commands) usageErrorsExit2(sub, exit);
+  return cmd;
+}
+
+// ---- option parsers (commander argParser functions: throw InvalidArgumentError with what to type) ----
+
+const number = (value: string): number => (value.trim() === '' ? Number.NaN : Number(value));
+
+export const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (value: string): number => {
+    const n = number(value);
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(
+        max !== Number.MAX_SAFE_INTEGER
+          ? `must be an integer ${min}..${max}`
+          : min === 1
+            ? 'must be an integer > 0'
+            : `must be an integer >= ${min}`,
+      );
+    return n;
+  };
+
+export function positiveNumber(value: string): number {
+  const n = number(value);
+  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError('must be a number > 0');
+  return n;
+}
+
+export function nonNegativeNumber(value: string): number {
+  const n = number(value);
+  if (!(n >= 0 && Number.isFinite(n))) throw new InvalidArgumentError('must be a number >= 0');
+  return n;
+}
+
+export function finiteNumber(value: string): number {
+  const n = number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
+  return n;
+}
+
+export function port(value: string): number {
+  const n = number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('must be a port 0..65535');
+  return n;
+}
+
+// ---- shutdown ----
+
+/** The same signal again within this long is one event delivered twice, not an impatient second press. */
+const DUPLICATE_SIGNAL_MS = 1_000;
+
+export interface ShutdownOptions {
+  /** Called with the second signal; default: exit 130 at once. */
+  onSecondSignal?: () => void;
+  /** When the parent is gone (nobody left to send a second signal), exit anyway after this long. */
+  parentGoneExitMs?: number;
+}
+
+/**
+ * Calls `stop` once on the first SIGINT, SIGTERM or SIGHUP, or when the parent process is gone; a second
+ * signal exits at once. Returns the remover. The parent is watched when it can vanish without signalling
+ * us: a `telelab up` child (its IPC channel closes even on `kill -9`) or a command run by npm (npm killed
+ * by SIGHUP or SIGKILL forwards nothing; we notice being re-parented).
+ */
+export function onShutdown(stop: (reason: string) => void, options: ShutdownOptions = {}): () => void {
+  let stoppingSince = 0;
+  const second = options.onSecondSignal ?? (() => process.exit(EXIT.INTERRUPTED));
+  const onSignal = (reason: string) => {
+    if (stoppingSince) {
+      // A terminal's Ctrl-C reaches npm and us at once, and npm forwards it again: one press, two signals.
+      if (Date.now() - stoppingSince >= DUPLICATE_SIGNAL_MS) second();
+      return;
+    }
+    stoppingSince = Date.now();
+    stop(reason);
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of signals) process.on(s, onSignal);
+  const unwatch = watchParent(() => {
+    if (stoppingSince) return;
+    setTimeout(() => process.exit(EXIT.FAILURE), options.parentGoneExitMs ?? 3_000).unref();
+    onSignal('parent process gone');
+  });
+  return () => {
+    for (const s of signals) process.off(s, onSignal);
+    unwatch();
+  };
+}
+
+/** Calls `onGone` once the process that started us is gone. See onShutdown. */
+export function watchParent(onGone: () => void): () => void {
+  if (process.channel) {
+    // The channel must not keep the process alive: a finished command still exits on its own.
+    process.channel.unref();
+    process.once('disconnect', onGone);
+    return () => process.off('disconnect', onGone);
+  }
+  if (!process.env.npm_lifecycle_event) return () => {};
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 250);
+  timer.unref();
+  return () => clearInterval(timer);
+}
