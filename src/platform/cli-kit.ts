@@ -118,22 +118,61 @@ export function onShutdown(stop: (reason: string) => void, options: ShutdownOpti
   };
 }
 
-/** Calls `onGone` once the process that started us is gone. See onShutdown. */
+/** Our parent as it was when this process started (by the time a command listens it may be gone). */
+const STARTED_BY = process.ppid;
+/** The pid of the `telelab up` that started us (platform/supervisor.ts), or 0; not passed further down. */
+const SUPERVISOR = Number(process.env.TELELAB_SUPERVISOR_PID) || 0;
+delete process.env.TELELAB_SUPERVISOR_PID;
+/** Reparented: the supervisor died, possibly before we could listen on its IPC channel. */
+const supervisorGone = () => SUPERVISOR !== 0 && process.ppid !== SUPERVISOR;
+let watchers = 0;
+
+/**
+ * For the moments before a command has its shutdown handler in place (loading, connecting): a child of
+ * `telelab up` whose parent is gone simply exits, since it has nothing to flush yet. Called first thing.
+ */
+export function exitWithParentUntilWatched(): void {
+  if (!SUPERVISOR) return;
+  const exitUnlessWatched = () => {
+    if (watchers === 0) process.exit(EXIT.FAILURE);
+  };
+  if (supervisorGone()) exitUnlessWatched();
+  // The channel must not keep the process alive: a finished command still exits on its own.
+  process.channel?.unref();
+  process.once('disconnect', exitUnlessWatched);
+}
+
+/** Calls `onGone` once the process that started us is gone (at once if it already is). See onShutdown. */
 export function watchParent(onGone: () => void): () => void {
-  if (process.channel) {
-    // The channel must not keep the process alive: a finished command still exits on its own.
-    process.channel.unref();
-    process.once('disconnect', onGone);
-    return () => process.off('disconnect', onGone);
+  let done = false;
+  const gone = () => {
+    if (done) return;
+    done = true;
+    onGone();
+  };
+  if (SUPERVISOR) {
+    watchers++;
+    // The IPC channel closes the moment the supervisor dies, even by kill -9; the reparenting check
+    // covers a channel that closed before anyone listened.
+    process.channel?.unref();
+    process.once('disconnect', gone);
+    const timer = setInterval(() => supervisorGone() && gone(), 250);
+    timer.unref();
+    if (supervisorGone()) setImmediate(gone);
+    return () => {
+      watchers--;
+      clearInterval(timer);
+      process.off('disconnect', gone);
+    };
   }
   if (!process.env.npm_lifecycle_event) return () => {};
-  const parent = process.ppid;
   const timer = setInterval(() => {
-    if (process.ppid !== parent) {
+    if (process.ppid !== STARTED_BY) {
       clearInterval(timer);
-      onGone();
+      gone();
     }
   }, 250);
+  if (process.ppid !== STARTED_BY) setImmediate(gone);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -62,7 +62,8 @@ export function supervise(
     timer = null;
     startedAt = Date.now();
     child = spawn(process.execPath, spec.args, {
-      env: { ...process.env, ...spec.env },
+      // TELELAB_SUPERVISOR_PID: the child checks it is still ours (platform/cli-kit.ts, watchParent).
+      env: { ...process.env, ...spec.env, TELELAB_SUPERVISOR_PID: String(process.pid) },
       stdio: ['ignore', log, log, 'ipc'],
       detached: true,
     });
