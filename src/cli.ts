@@ -6,13 +6,15 @@
  * 99 a failed threshold, 130 a second Ctrl-C.
  */
 import { Command, CommanderError } from 'commander';
-import { manipulatorCommand, sensorCommand } from './modules/control/commands';
+import { controlReplayCommand, manipulatorCommand, sensorCommand } from './modules/control/commands';
 import { latencyTargetCommand, loadCommand } from './modules/latency/commands';
 import { logClientCommand, logSyncCommand } from './modules/logs/commands';
-import { EXIT, usageErrorsExit2 } from './platform/cli-kit';
+import { EXIT, exitWithParentUntilWatched, usageErrorsExit2 } from './platform/cli-kit';
 import { ConfigError, configMarkdown, configSpec, loadConfig } from './platform/config';
 import { DirLockedError } from './platform/dir-lock';
 import { VERSION } from './platform/version';
+
+exitWithParentUntilWatched();
 
 function config() {
   try {
@@ -115,6 +117,7 @@ program
 // The modules' own programs: the seeds' docker-compose services become commands.
 program.addCommand(sensorCommand());
 program.addCommand(manipulatorCommand());
+program.addCommand(controlReplayCommand());
 program.addCommand(logClientCommand());
 program.addCommand(logSyncCommand());
 program.addCommand(loadCommand());
