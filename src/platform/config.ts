@@ -146,8 +146,33 @@ export const configSpec = {
   CONTROL_ALPHA: v(probability, 0.05, 'Significance level of the controller t-test.'),
   CONTROL_MIN_DWELL: v(int(0, 1000), 0, 'Decisions a status must hold before it may change again; 0 = off.'),
   CONTROL_ENABLED: v(bool, true, 'Run the controller decision loop in this process (leader-elected).'),
+  CONTROL_DETECTOR: v(
+    oneOf('ttest', 'cusum'),
+    'ttest',
+    'Change detector of the controller: ttest = Welch t-test of the last two windows (CONTROL_ALPHA, CONTROL_MIN_DWELL); cusum = two-sided CUSUM on standardised window means (CONTROL_CUSUM_ARL, CONTROL_CUSUM_K).',
+  ),
+  CONTROL_CUSUM_ARL: v(
+    num(10, 10_000_000),
+    500,
+    'CUSUM: target average run length in decisions between false switches on a stationary stream; the threshold is derived from it.',
+  ),
+  CONTROL_CUSUM_K: v(
+    num(0.05, 10),
+    0.5,
+    'CUSUM: reference value in standard errors of a window mean (half the shift to detect fastest).',
+  ),
+  CONTROL_RETENTION: v(
+    int(60, 31 * 24 * 3600),
+    600,
+    'Seconds of sensor readings kept (at least 3 decision intervals): what /control/replay can replay. Decisions are kept.',
+  ),
   MANIPULATOR_HOST: v(host, '127.0.0.1', 'Manipulator TCP host.'),
   MANIPULATOR_PORT: v(int(1, 65535), 1234, 'Manipulator TCP port.'),
+  MANIPULATOR_ACK: v(
+    oneOf('auto', 'on', 'off'),
+    'auto',
+    'Manipulator replies: on = wait for its `ok` (acknowledged); off = fire-and-forget (sent); auto = wait, but a manipulator that closes after each command without replying (the original one) is detected and its commands recorded as sent.',
+  ),
   LATENCY_ALLOWED_TARGETS: v(
     str,
     'loopback',

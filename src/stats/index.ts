@@ -1,3 +1,4 @@
 export * from './chisquare';
+export * from './cusum';
 export * from './descriptive';
 export * from './ttest';

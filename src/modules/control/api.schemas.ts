@@ -1,8 +1,10 @@
 /** TypeBox shapes of the control routes (validation, OpenAPI, types) and the domain -> JSON mappers. */
 import { type Static, Type } from 'typebox';
 import { badRequest } from '../../platform/errors';
+import { cusumThreshold } from '../../stats/cusum';
 import type { StoredDecision } from './control.store';
 import type { WindowStats } from './decider';
+import type { DetectorConfig } from './detectors';
 import type { LiveEvent } from './live';
 import { parseSensorDatetime } from './windows';
 
@@ -49,6 +51,28 @@ const WindowJson = Type.Object({
   std: Type.Union([Type.Number(), Type.Null()], { description: 'Sample standard deviation (n - 1)' }),
 });
 
+const CusumJson = Type.Object(
+  {
+    z: Type.Union([Type.Number(), Type.Null()], {
+      description:
+        '(window mean - baseline mean) / se; null when not computed (no data, no baseline, constant readings)',
+    }),
+    se: Type.Union([Type.Number(), Type.Null()], {
+      description: 'Standard error of that difference: pooled within-window std * sqrt(1/n + 1/N_baseline)',
+    }),
+    s_up: Type.Number({ description: 'S+ after this window (compared with the threshold)' }),
+    s_down: Type.Number({ description: 'S- after this window' }),
+    threshold: Type.Number({ description: 'h, derived from arl and k' }),
+    k: Type.Number(),
+    arl: Type.Number(),
+    alarm: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Null()]),
+    reference: Type.Union([Type.Number(), Type.Null()], { description: 'Baseline mean compared with' }),
+    baseline_n: Type.Integer({ description: 'Readings in the baseline the next decision compares with' }),
+    baseline_windows: Type.Integer(),
+  },
+  { description: 'CUSUM statistics (null for ttest decisions)' },
+);
+
 export const DecisionJson = Type.Object({
   decided_at: Type.String({ format: 'date-time', description: 't_k, the aligned decision time' }),
   made_at: Instant,
@@ -69,10 +93,29 @@ export const DecisionJson = Type.Object({
   detail: Type.String(),
   missed: Type.Integer({ description: 'Decision times skipped right before this one' }),
   delivered: Type.Union([Type.Boolean(), Type.Null()], {
-    description: 'null while the command is in flight',
+    description: 'null while the command is in flight; true when acknowledged or sent',
   }),
+  delivery: Type.Union(
+    [
+      Type.Literal('pending'),
+      Type.Literal('acknowledged'),
+      Type.Literal('sent'),
+      Type.Literal('failed'),
+      Type.Literal('not_sent'),
+    ],
+    {
+      description:
+        'pending: in flight; acknowledged: the manipulator replied ok; sent: written to a manipulator that ' +
+        'never replies (in auto mode: it read the line and closed the connection cleanly); failed: see ' +
+        'delivery_error; not_sent: a replayed decision',
+    },
+  ),
   delivery_error: Type.Union([Type.String(), Type.Null()]),
   leader_id: Type.String(),
+  detector: Type.Union([Type.Literal('ttest'), Type.Literal('cusum')], {
+    description: 'The detector that made the decision; `reason` and `detail` say why',
+  }),
+  cusum: Type.Union([CusumJson, Type.Null()]),
 });
 
 export const DecisionsQuery = Type.Object({
@@ -98,6 +141,15 @@ export const HistoryPeriodJson = Type.Object({
   status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
 });
 
+export const DetectorSettingsJson = Type.Object({
+  type: Type.Union([Type.Literal('ttest'), Type.Literal('cusum')]),
+  alpha: Type.Optional(Type.Number()),
+  min_dwell: Type.Optional(Type.Integer()),
+  arl: Type.Optional(Type.Number()),
+  k: Type.Optional(Type.Number()),
+  threshold: Type.Optional(Type.Number({ description: 'CUSUM threshold h derived from arl and k' })),
+});
+
 export const StatusJson = Type.Object({
   status: Type.Union([Type.Literal('up'), Type.Literal('down')], {
     description: 'Status of the last decision (down before the first)',
@@ -114,12 +166,22 @@ export const StatusJson = Type.Object({
     host: Type.String(),
     port: Type.Integer(),
     connected: Type.Boolean({
-      description: 'Whether this process holds a connection (only the leader does)',
+      description:
+        'Whether this process holds a connection (only the leader does), or links one connection per command to a manipulator that closes after each',
+    }),
+    ack: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], {
+      description: 'MANIPULATOR_ACK',
+    }),
+    replies: Type.Union([Type.Boolean(), Type.Null()], {
+      description:
+        'Whether the manipulator replies to commands: null until known (auto mode learns it from the first command) or in a process without the link',
     }),
   }),
   interval_seconds: Type.Number(),
   alpha: Type.Number(),
   min_dwell: Type.Integer(),
+  detector: DetectorSettingsJson,
+  retention_seconds: Type.Number({ description: 'Readings kept (CONTROL_RETENTION): what replay can reach' }),
   next_decision_at: Instant,
   last_decision: Type.Union([DecisionJson, Type.Null()]),
 });
@@ -162,6 +224,25 @@ export function queryDatetime(field: string, text: string | undefined): Date | u
   return parsed;
 }
 
+/**
+ * The range of GET /history from whichever names the user sent (after/before or their aliases from/to):
+ * a range that ends before it starts is a 400 naming those same parameters.
+ */
+export function historyRange(q: HistoryQueryT): { after?: Date; before?: Date } {
+  const startName = q.after !== undefined ? 'after' : 'from';
+  const endName = q.before !== undefined ? 'before' : 'to';
+  const after = queryDatetime(startName, q.after ?? q.from);
+  const before = queryDatetime(endName, q.before ?? q.to);
+  if (after && before && after.getTime() > before.getTime()) {
+    throw badRequest(
+      'CONTROL_INVALID_RANGE',
+      `querystring.${startName}: ${after.toISOString()} is later than ${endName} (${before.toISOString()}); ` +
+        `pass a ${startName} at or before ${endName}`,
+    );
+  }
+  return { after, before };
+}
+
 const finiteOrNull = (x: number | null) => (x !== null && Number.isFinite(x) ? x : null);
 
 function windowJson(w: WindowStats) {
@@ -191,9 +272,32 @@ export function decisionJson(d: StoredDecision): Static<typeof DecisionJson> {
     detail: d.detail,
     missed: d.missed,
     delivered: d.delivered,
+    delivery: d.delivery,
     delivery_error: d.deliveryError,
     leader_id: d.leaderId,
+    detector: d.detector,
+    cusum: d.cusum
+      ? {
+          z: finiteOrNull(d.cusum.z),
+          se: finiteOrNull(d.cusum.se),
+          s_up: d.cusum.up,
+          s_down: d.cusum.down,
+          threshold: d.cusum.threshold,
+          k: d.cusum.k,
+          arl: d.cusum.arl,
+          alarm: d.cusum.alarm,
+          reference: finiteOrNull(d.cusum.reference),
+          baseline_n: d.cusum.baseline.n,
+          baseline_windows: d.cusum.baseline.groups,
+        }
+      : null,
   };
+}
+
+export function detectorSettingsJson(c: DetectorConfig): Static<typeof DetectorSettingsJson> {
+  return c.type === 'ttest'
+    ? { type: 'ttest', alpha: c.alpha, min_dwell: c.minDwell }
+    : { type: 'cusum', arl: c.arl, k: c.k, threshold: cusumThreshold(c.arl, c.k) };
 }
 
 /** SSE payloads: `decision` and `delivery` carry a decision, `live` the running window statistics. */

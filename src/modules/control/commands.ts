@@ -2,7 +2,7 @@
 // They parse flags, call the libraries and print; the root CLI attaches them with addCommand().
 // The libraries are imported when a command runs, so `telelab --help` does not load them.
 // Exit codes: 0 done, 1 the run failed (no reading accepted), 2 bad usage.
-import { Command, type CommanderError } from 'commander';
+import { Command, type CommanderError, Option } from 'commander';
 import {
   EXIT,
   finiteNumber,
@@ -188,6 +188,48 @@ export function manipulatorCommand(io: CommandIo = defaultIo()): Command {
         );
       });
       removeHandlers();
+    });
+  return exitOn(cmd, io);
+}
+
+interface ControlReplayFlags {
+  api: string;
+  from?: string;
+  to?: string;
+  last?: number;
+  detector: 'ttest' | 'cusum';
+  alpha?: number;
+  minDwell?: number;
+  arl?: number;
+  k?: number;
+  stationaryFrom?: string;
+  stationaryTo?: string;
+  json?: boolean;
+  decisions?: boolean;
+}
+
+export function controlReplayCommand(io: CommandIo = defaultIo()): Command {
+  const cmd = new Command('control-replay')
+    .description(
+      "Replay a period's stored sensor readings through a detector (POST /control/replay on a running server) " +
+        'and compare its switches with the live controller',
+    )
+    .option('--api <url>', 'server base URL', 'http://127.0.0.1:8000')
+    .option('--from <datetime>', 'period start, ISO 8601 (e.g. 2030-01-01T12:00:00Z)')
+    .option('--to <datetime>', 'period end (default now)')
+    .option('--last <minutes>', 'the last N minutes instead of --from/--to (default 10)', positiveNumber)
+    .addOption(new Option('--detector <name>', 'ttest or cusum').choices(['ttest', 'cusum']).default('ttest'))
+    .option('--alpha <p>', 'ttest: significance level (default: the live CONTROL_ALPHA)', positiveNumber)
+    .option('--min-dwell <n>', 'ttest: decisions a status must hold', integer(0))
+    .option('--arl <decisions>', 'cusum: target average run length (default 500)', positiveNumber)
+    .option('--k <se>', 'cusum: reference value in standard errors (default 0.5)', positiveNumber)
+    .option('--stationary-from <datetime>', 'start of a segment known to have no real change')
+    .option('--stationary-to <datetime>', 'end of that segment (the false-switch rate is counted there)')
+    .option('--decisions', 'also print every replayed decision with its reason')
+    .option('--json', 'print the server answer as JSON')
+    .action(async (flags: ControlReplayFlags) => {
+      const { runReplayCli } = await import('./replay.cli');
+      process.exitCode = await runReplayCli(flags, io);
     });
   return exitOn(cmd, io);
 }

@@ -51,8 +51,11 @@ async function seed(points: [string, ControlStatus][]): Promise<void> {
       sinceChange: null,
       missed: 0,
       delivered: true,
+      delivery: 'acknowledged',
       deliveryError: null,
       leaderId: 'seed',
+      detector: 'ttest',
+      cusum: null,
     };
     await store.insertDecision(d);
     previous = status;
@@ -193,8 +196,11 @@ describe('GET /decisions', () => {
       detail: 'seeded',
       missed: 0,
       delivered: true,
+      delivery: 'acknowledged',
       delivery_error: null,
       leader_id: 'seed',
+      detector: 'ttest',
+      cusum: null,
     });
   });
 
@@ -247,10 +253,12 @@ describe('GET /control/status', () => {
       status: 'down',
       leader: { this_process: false, id: null },
       loop: { enabled: true, running: false },
-      manipulator: { host: '127.0.0.1', port: 1, connected: false },
+      manipulator: { host: '127.0.0.1', port: 1, connected: false, ack: 'auto', replies: null },
       interval_seconds: 5,
       alpha: 0.05,
       min_dwell: 0,
+      detector: { type: 'ttest', alpha: 0.05, min_dwell: 0 },
+      retention_seconds: 600,
       next_decision_at: '2030-01-01T00:00:05.000Z',
       last_decision: null,
     });

@@ -6,8 +6,10 @@ import {
   DecisionJson,
   DecisionsQuery,
   decisionJson,
+  detectorSettingsJson,
   HistoryPeriodJson,
   HistoryQuery,
+  historyRange,
   liveEventJson,
   queryDatetime,
   StatusJson,
@@ -57,9 +59,7 @@ export function controlRoutes(app: App, decisions: DecisionsService, live: LiveH
       },
     },
     async (req) => {
-      const q = req.query;
-      const after = queryDatetime(q.after !== undefined ? 'after' : 'from', q.after ?? q.from);
-      const before = queryDatetime(q.before !== undefined ? 'before' : 'to', q.before ?? q.to);
+      const { after, before } = historyRange(req.query);
       return decisions.history(after, before);
     },
   );
@@ -80,10 +80,16 @@ export function controlRoutes(app: App, decisions: DecisionsService, live: LiveH
         status: s.status,
         leader: { this_process: s.isLeader, id: s.leaderId },
         loop: { enabled: s.settings.enabled, running: s.loopRunning },
-        manipulator: { ...s.settings.manipulator, connected: s.manipulatorConnected },
+        manipulator: {
+          ...s.settings.manipulator,
+          connected: s.manipulatorConnected,
+          replies: s.manipulatorPeer === 'replies' ? true : s.manipulatorPeer === 'silent' ? false : null,
+        },
         interval_seconds: s.settings.intervalMs / 1000,
         alpha: s.settings.alpha,
         min_dwell: s.settings.minDwell,
+        detector: detectorSettingsJson(s.settings.detector),
+        retention_seconds: s.settings.retentionMs / 1000,
         next_decision_at: s.nextDecisionAt.toISOString(),
         last_decision: s.lastDecision ? decisionJson(s.lastDecision) : null,
       };

@@ -17,6 +17,7 @@ import {
   doublePrecision,
   index,
   integer,
+  jsonb,
   pgSchema,
   text,
   timestamp,
@@ -68,10 +69,16 @@ export const decisions = controlSchema.table(
     sinceChange: integer('since_change'),
     /** Decision times skipped right before this one (the loop was late by more than an interval). */
     missed: integer('missed').notNull().default(0),
-    /** Null while the command is in flight; then whether the manipulator acknowledged it. */
+    /** Null while the command is in flight; then whether it was acknowledged or sent. */
     delivered: boolean('delivered'),
+    /** Null while in flight; then acknowledged (replied ok), sent (to a manipulator that never replies), failed. */
+    delivery: text('delivery'),
     deliveryError: text('delivery_error'),
     leaderId: text('leader_id').notNull(),
+    /** Which detector made the decision: ttest (t, df, p) or cusum (its statistics in `cusum`). */
+    detector: text('detector').notNull().default('ttest'),
+    /** CUSUM: z, sums, threshold and the baseline the next decision continues from; null for ttest. */
+    cusum: jsonb('cusum'),
   },
   (t) => [
     index('decisions_changes_idx').on(t.decidedAt).where(sql`${t.changed}`),

@@ -4,8 +4,13 @@
  */
 import type { Db, Queryable } from '../../platform/db';
 import type { ControlStatus, DecisionReason, WindowStats } from './decider';
+import type { CusumRecord, DetectorName } from './detectors';
 import type { StatusPoint } from './history';
+import type { DeliveryOutcome } from './manipulator-client';
 import type { TimeWindow } from './windows';
+
+/** pending until the command's fate is known; not_sent for decisions that are never sent (replay). */
+export type DeliveryState = 'pending' | DeliveryOutcome | 'not_sent';
 
 export interface NewReading {
   datetime: Date;
@@ -28,8 +33,12 @@ export interface StoredDecision {
   sinceChange: number | null;
   missed: number;
   delivered: boolean | null;
+  delivery: DeliveryState;
   deliveryError: string | null;
   leaderId: string;
+  detector: DetectorName;
+  /** CUSUM statistics and state; null for ttest decisions. */
+  cusum: CusumRecord | null;
 }
 
 export interface DecisionQuery {
@@ -63,8 +72,11 @@ interface DecisionRow {
   since_change: number | null;
   missed: number;
   delivered: boolean | null;
+  delivery: DeliveryOutcome | null;
   delivery_error: string | null;
   leader_id: string;
+  detector: DetectorName;
+  cusum: CusumRecord | string | null;
 }
 
 interface StatsRow {
@@ -109,13 +121,17 @@ const toDecision = (r: DecisionRow): StoredDecision => ({
   sinceChange: r.since_change === null ? null : Number(r.since_change),
   missed: Number(r.missed),
   delivered: r.delivered,
+  // Rows from before the column existed only knew delivered or not (always acknowledged then).
+  delivery: r.delivery ?? (r.delivered === null ? 'pending' : r.delivered ? 'acknowledged' : 'failed'),
   deliveryError: r.delivery_error,
   leaderId: r.leader_id,
+  detector: r.detector,
+  cusum: typeof r.cusum === 'string' ? (JSON.parse(r.cusum) as CusumRecord) : r.cusum,
 });
 
 const DECISION_COLUMNS = `decided_at, made_at, prev_start, prev_end, prev_n, prev_mean, prev_std,
   curr_start, curr_end, curr_n, curr_mean, curr_std, t, df, p, previous_status, status, changed, reason,
-  detail, since_change, missed, delivered, delivery_error, leader_id`;
+  detail, since_change, missed, delivered, delivery_error, leader_id, delivery, detector, cusum`;
 
 /**
  * Both windows in one pass over one index range. float8 aggregates (not numeric): faster, and
@@ -130,6 +146,28 @@ SELECT count(*) FILTER (WHERE datetime < $2) AS prev_n,
        stddev_samp(payload::float8) FILTER (WHERE datetime >= $2) AS curr_std
 FROM control.readings
 WHERE datetime >= $1 AND datetime < $3`;
+
+/** n, mean, sample std of one aligned window, keyed by its slot (start / interval). */
+export interface SlotStats {
+  slot: number;
+  n: number;
+  mean: number;
+  std: number;
+}
+
+/**
+ * Per-window statistics of a range of aligned windows, for replay: the same aggregates as the decision's
+ * query, grouped by slot = floor(epoch ms / interval). One range scan of the datetime index per page.
+ */
+const SLOT_STATS_SQL = `
+SELECT floor(extract(epoch FROM datetime) * 1000 / $3)::int8 AS slot,
+       count(*) AS n,
+       avg(payload::float8) AS mean,
+       stddev_samp(payload::float8) AS std
+FROM control.readings
+WHERE datetime >= $1 AND datetime < $2
+GROUP BY 1
+ORDER BY 1`;
 
 export function createControlStore(db: Pick<Db, 'query'>) {
   return {
@@ -164,6 +202,30 @@ export function createControlStore(db: Pick<Db, 'query'>) {
       };
     },
 
+    /** Windows with readings among the slots [fromSlot, toSlot) of `intervalMs`; empty ones are absent. */
+    async slotStats(fromSlot: number, toSlot: number, intervalMs: number): Promise<SlotStats[]> {
+      const rows = await db.query<{
+        slot: number | string;
+        n: number | string;
+        mean: number;
+        std: number | null;
+      }>(SLOT_STATS_SQL, [
+        new Date(fromSlot * intervalMs).toISOString(),
+        new Date(toSlot * intervalMs).toISOString(),
+        intervalMs,
+      ]);
+      return rows.map((r) => ({ slot: Number(r.slot), n: Number(r.n), mean: num(r.mean), std: num(r.std) }));
+    },
+
+    /** The decision in force just before `at` (decided_at < at), if any. */
+    async decisionBefore(at: Date): Promise<StoredDecision | null> {
+      const rows = await db.query<DecisionRow>(
+        `SELECT ${DECISION_COLUMNS} FROM control.decisions WHERE decided_at < $1 ORDER BY decided_at DESC LIMIT 1`,
+        [at.toISOString()],
+      );
+      return rows[0] ? toDecision(rows[0]) : null;
+    },
+
     async lastDecision(tx: Queryable = db): Promise<StoredDecision | null> {
       const rows = await tx.query<DecisionRow>(
         `SELECT ${DECISION_COLUMNS} FROM control.decisions ORDER BY decided_at DESC LIMIT 1`,
@@ -176,7 +238,7 @@ export function createControlStore(db: Pick<Db, 'query'>) {
       const rows = await tx.query(
         `INSERT INTO control.decisions (${DECISION_COLUMNS})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-                 $21, $22, $23, $24, $25)
+                 $21, $22, $23, $24, $25, $26, $27, $28::jsonb)
          ON CONFLICT (decided_at) DO NOTHING
          RETURNING decided_at`,
         [
@@ -205,15 +267,18 @@ export function createControlStore(db: Pick<Db, 'query'>) {
           d.delivered,
           d.deliveryError,
           d.leaderId,
+          d.delivery === 'pending' || d.delivery === 'not_sent' ? null : d.delivery,
+          d.detector,
+          d.cusum === null ? null : JSON.stringify(d.cusum),
         ],
       );
       return rows.length > 0;
     },
 
-    async recordDelivery(decidedAt: Date, delivered: boolean, error: string | null): Promise<void> {
+    async recordDelivery(decidedAt: Date, outcome: DeliveryOutcome, error: string | null): Promise<void> {
       await db.query(
-        'UPDATE control.decisions SET delivered = $2, delivery_error = $3 WHERE decided_at = $1',
-        [decidedAt.toISOString(), delivered, error],
+        'UPDATE control.decisions SET delivered = $2, delivery = $3, delivery_error = $4 WHERE decided_at = $1',
+        [decidedAt.toISOString(), outcome !== 'failed', outcome, error],
       );
     },
 

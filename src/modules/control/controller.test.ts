@@ -10,6 +10,7 @@ import {
   fakeClock,
   payloads,
   postReading,
+  startSocketserverManipulator,
   T0,
   waitFor,
 } from './test-support';
@@ -68,7 +69,7 @@ describe('decision loop end to end (fake clock, real manipulator on port 0)', ()
     clock.set(T0 + 2 * I + 7); // the loop woke 7 ms after t_k
     const result = await control.controller.tick(clock.now());
     expect(result.outcome).toBe('decided');
-    expect(await result.delivery).toEqual({ delivered: true });
+    expect(await result.delivery).toEqual({ delivered: true, outcome: 'acknowledged' });
 
     const reference = ttest2(after, before); // independent of our SQL and t-test code
     const [d] = await decisions(app);
@@ -168,7 +169,7 @@ describe('decision loop end to end (fake clock, real manipulator on port 0)', ()
     await waitFor(() => control.controller.manipulatorConnected);
     clock.set(T0 + 3 * I);
     const r = await control.controller.tick(clock.now());
-    expect(await r.delivery).toEqual({ delivered: true });
+    expect(await r.delivery).toEqual({ delivered: true, outcome: 'acknowledged' });
     expect(commands.map((c) => c.command.datetime)).toEqual(['2030-01-01T00:00:15']);
     expect((await decisions(app))[0]).toMatchObject({
       decided_at: '2030-01-01T00:00:15.000Z',
@@ -205,9 +206,55 @@ describe('decision loop end to end (fake clock, real manipulator on port 0)', ()
     expect(settled).toBe(false); // the tick returned while the command was still waiting for its ack
     expect(await r.delivery).toMatchObject({
       delivered: false,
+      outcome: 'failed',
       error: expect.stringMatching(/acknowledgement/),
     });
-    expect((await decisions(app))[0]).toMatchObject({ delivered: false });
+    expect((await decisions(app))[0]).toMatchObject({ delivered: false, delivery: 'failed' });
+  });
+
+  it('records commands to a manipulator like the original (one line per connection, no reply) as sent, without warnings', async () => {
+    const m = await startSocketserverManipulator();
+    cleanups.push(() => m.close());
+    const clock = fakeClock();
+    const { logger, lines } = captureLogger();
+    const { app, control } = await controlApp({ clock, logger, env: { MANIPULATOR_PORT: String(m.port) } });
+    const K = 6;
+    for (let k = 1; k <= K; k++) {
+      clock.set(T0 + k * I);
+      const r = await control.controller.tick(clock.now());
+      expect(r.outcome).toBe('decided');
+      expect(await r.delivery).toEqual({ delivered: true, outcome: 'sent' });
+    }
+    const rows = await decisions(app, '?order=asc');
+    expect(rows.map((d) => [d.delivered, d.delivery, d.delivery_error])).toEqual(
+      Array(K).fill([true, 'sent', null]),
+    );
+    // Every decision's command arrived, in order, each on its own connection: no reconnect storm.
+    expect(m.lines.map((l) => JSON.parse(l))).toEqual(
+      rows.map((d) => ({ datetime: (d.decided_at as string).slice(0, 19), status: d.status })),
+    );
+    expect(m.connections()).toBe(K);
+    expect(lines.filter((l) => l.level >= 40)).toEqual([]);
+    const metrics = await app.http.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toContain(`telelab_control_commands_total{delivered="true",outcome="sent"} ${K}`);
+    expect(metrics.body).not.toContain('outcome="failed"');
+    const status = await app.http.inject({ method: 'GET', url: '/control/status' });
+    expect(status.json().manipulator).toMatchObject({ ack: 'auto', replies: false, connected: true });
+  });
+
+  it('with MANIPULATOR_ACK=on, the same manipulator fails every command', async () => {
+    const m = await startSocketserverManipulator();
+    cleanups.push(() => m.close());
+    const clock = fakeClock();
+    const { app, control } = await controlApp({
+      clock,
+      env: { MANIPULATOR_PORT: String(m.port), MANIPULATOR_ACK: 'on' },
+    });
+    clock.set(T0 + I);
+    const r = await control.controller.tick(clock.now());
+    expect(await r.delivery).toMatchObject({ delivered: false, outcome: 'failed' });
+    expect((await decisions(app))[0]).toMatchObject({ delivered: false, delivery: 'failed' });
+    expect(m.lines).toHaveLength(1);
   });
 });
 
@@ -279,6 +326,44 @@ describe('decision loop: state and timing', () => {
       changed: false,
       reason: 'min_dwell',
     });
+  });
+
+  it('with CONTROL_DETECTOR=cusum, continues its sums and baseline from the stored decisions and says why', async () => {
+    const clock = fakeClock();
+    const { app, control } = await controlApp({
+      clock,
+      env: {
+        CONTROL_DETECTOR: 'cusum',
+        CONTROL_CUSUM_ARL: '500',
+        MANIPULATOR_PORT: String(await closedPort()),
+      },
+    });
+    const means = [100, 100, 100, 130];
+    for (let k = 0; k < means.length; k++)
+      await fillWindow(app, clock, T0 + k * I, payloads(40 + k, 20, means[k]!, 5));
+    for (let k = 2; k <= 4; k++) {
+      clock.set(T0 + k * I);
+      await control.controller.tick(clock.now());
+    }
+    const rows = await decisions(app, '?order=asc');
+    expect(rows.map((d) => [d.detector, d.reason, d.status])).toEqual([
+      ['cusum', 'cusum_below_threshold', 'down'],
+      ['cusum', 'cusum_below_threshold', 'down'],
+      ['cusum', 'cusum_increase', 'up'],
+    ]);
+    // The first decision's baseline is window 0; each later one adds the window it judged.
+    expect(rows.map((d) => (d.cusum as { baseline_windows: number }).baseline_windows)).toEqual([2, 3, 0]);
+    const [, second, third] = rows as unknown as { cusum: Record<string, number>; detail: string }[];
+    expect(second!.cusum.reference).toBeCloseTo(
+      (payloads(40, 20, 100, 5).reduce((a, b) => a + b) + payloads(41, 20, 100, 5).reduce((a, b) => a + b)) /
+        40,
+      9,
+    );
+    expect(third!.cusum).toMatchObject({ alarm: 'up', arl: 500, k: 0.5 });
+    expect(third!.cusum.s_up).toBeGreaterThan(third!.cusum.threshold as number);
+    expect(third!.detail).toMatch(/^z=.*S\+ over h=5\.063 \(ARL 500, k 0\.5\).*down -> up$/);
+    const status = await app.http.inject({ method: 'GET', url: '/control/status' });
+    expect(status.json().detector).toMatchObject({ type: 'cusum', arl: 500, k: 0.5 });
   });
 
   it('deletes readings older than the retention after a decision, and keeps the windows it needs', async () => {

@@ -11,20 +11,20 @@
 import type { Logger } from '../../platform/logger';
 import type { Clock } from '../../platform/module';
 import type { ControlStore, StoredDecision } from './control.store';
-import { type ControlStatus, decide } from './decider';
+import type { ControlStatus } from './decider';
+import { type DetectorConfig, type DetectorMemory, detect } from './detectors';
 import type { IngestService } from './ingest.service';
 import type { Leadership } from './leadership';
 import type { ControlLogger } from './manipulator';
-import { ManipulatorClient, type SendResult } from './manipulator-client';
+import { type AckMode, ManipulatorClient, type SendResult } from './manipulator-client';
 import { currentWindowStart, decisionWindows, formatTaskDatetime } from './windows';
 
 export const INITIAL_STATUS: ControlStatus = 'down';
 
 export interface ControllerOptions {
   intervalMs: number;
-  alpha: number;
-  minDwellDecisions: number;
-  manipulator: { host: string; port: number };
+  detector: DetectorConfig;
+  manipulator: { host: string; port: number; ack?: AckMode };
   /** Upper bound on one command's delivery (default 1000 ms). */
   sendTimeoutMs?: number;
   /** Longest wait for this process's in-flight readings of the closed window (default min(25 ms, I/20)). */
@@ -41,7 +41,12 @@ export interface ControllerDeps {
   logger: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
   /** Extra upkeep after deleting old readings (PGlite has no autovacuum). */
   maintain?: () => Promise<void>;
-  createClient?: (opts: { host: string; port: number; logger: ControlLogger }) => ManipulatorClient;
+  createClient?: (opts: {
+    host: string;
+    port: number;
+    ack: AckMode;
+    logger: ControlLogger;
+  }) => ManipulatorClient;
   onDecision?: (d: StoredDecision) => void;
   onDelivery?: (d: StoredDecision, result: SendResult) => void;
   onLeadership?: (leading: boolean) => void;
@@ -60,6 +65,15 @@ export interface TickResult {
 
 /** PGlite upkeep cadence: a VACUUM of ten minutes of readings takes ~0.1-0.3 s, right after a decision. */
 const MAINTAIN_EVERY_MS = 60 * 1000;
+
+/** What a decision leaves for the next one (the status, the dwell count, a CUSUM's sums and baseline). */
+export function memoryAfter(last: StoredDecision | null): DetectorMemory {
+  return {
+    status: last?.status ?? INITIAL_STATUS,
+    sinceChange: last?.sinceChange ?? undefined,
+    cusum: last?.detector === 'cusum' ? last.cusum : null,
+  };
+}
 
 export function createController(deps: ControllerDeps, opts: ControllerOptions) {
   const { store, leadership, clock, logger } = deps;
@@ -87,13 +101,14 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
 
   const openClient = () => {
     const { host, port } = opts.manipulator;
+    const ack = opts.manipulator.ack ?? 'auto';
     const clientLogger: ControlLogger = {
       info: (obj, msg) => logger.info(obj, msg),
       warn: (obj, msg) => logger.warn(obj, msg),
     };
     client = deps.createClient
-      ? deps.createClient({ host, port, logger: clientLogger })
-      : new ManipulatorClient({ host, port, logger: clientLogger, timeoutMs: sendTimeoutMs });
+      ? deps.createClient({ host, port, ack, logger: clientLogger })
+      : new ManipulatorClient({ host, port, ack, logger: clientLogger, timeoutMs: sendTimeoutMs });
     client.start();
   };
 
@@ -120,16 +135,21 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
     const command = { datetime: formatTaskDatetime(d.decidedAt), status: d.status };
     const sending = client
       ? client.send(command, { timeoutMs: sendTimeoutMs })
-      : Promise.resolve({ delivered: false, error: 'no manipulator connection' });
+      : Promise.resolve<SendResult>({
+          delivered: false,
+          outcome: 'failed',
+          error: 'no manipulator connection',
+        });
     return track(
       sending.then(async (result) => {
         d.delivered = result.delivered;
+        d.delivery = result.outcome;
         d.deliveryError = result.error ?? null;
         if (!result.delivered) {
           logger.debug({ decidedAt: d.decidedAt, error: result.error }, 'Command not delivered');
         }
         try {
-          await store.recordDelivery(d.decidedAt, result.delivered, result.error ?? null);
+          await store.recordDelivery(d.decidedAt, result.outcome, result.error ?? null);
         } catch (err) {
           logger.warn({ err, decidedAt: d.decidedAt }, 'Could not record the delivery of a command');
         }
@@ -178,11 +198,7 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
       const { prev, curr } = await store.windowStats(windows.prev, windows.curr, session);
       timings.stats = clock.now() - tk;
       const previousStatus = last?.status ?? INITIAL_STATUS;
-      const result = decide(prev, curr, previousStatus, {
-        alpha: opts.alpha,
-        minDwellDecisions: opts.minDwellDecisions,
-        decisionsSinceChange: last?.sinceChange ?? undefined,
-      });
+      const result = detect(opts.detector, prev, curr, memoryAfter(last));
       const missed = last ? Math.max(0, Math.round((tk - last.decidedAt.getTime()) / I) - 1) : 0;
       const decision: StoredDecision = {
         decidedAt,
@@ -200,8 +216,11 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
         sinceChange: result.changed ? 0 : last?.sinceChange == null ? null : last.sinceChange + 1,
         missed,
         delivered: null,
+        delivery: 'pending',
         deliveryError: null,
         leaderId: leadership.id,
+        detector: result.detector,
+        cusum: result.cusum,
       };
       if (!(await store.insertDecision(decision, session))) return { outcome: 'already_decided', decidedAt };
 
@@ -274,6 +293,10 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
     },
     get manipulatorConnected() {
       return client?.connected ?? false;
+    },
+    /** What the manipulator turned out to be (auto mode learns it from the first command). */
+    get manipulatorPeer() {
+      return client?.peer ?? null;
     },
     get loopRunning() {
       return loopRunning;

@@ -33,7 +33,15 @@ export type DecisionReason =
   /** The test asked for a change but the status has not been held for `minDwellDecisions` yet. */
   | 'min_dwell'
   /** Non-finite statistics or options: the status stays. */
-  | 'invalid_input';
+  | 'invalid_input'
+  /** CUSUM: S+ crossed the threshold (the mean rose against the baseline). */
+  | 'cusum_increase'
+  /** CUSUM: S- crossed the threshold. */
+  | 'cusum_decrease'
+  /** CUSUM: both sums below the threshold: the status stays. */
+  | 'cusum_below_threshold'
+  /** CUSUM: no baseline yet; this window starts it, the status stays. */
+  | 'cusum_baseline';
 
 export interface DecideOptions {
   /** Significance level; a change needs p < alpha. */

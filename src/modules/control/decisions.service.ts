@@ -7,13 +7,17 @@ import type { Clock } from '../../platform/module';
 import type { ControlStore, DecisionQuery, StoredDecision } from './control.store';
 import { INITIAL_STATUS } from './controller';
 import type { ControlStatus } from './decider';
+import type { DetectorConfig } from './detectors';
 import { buildHistory, type HistoryPeriod } from './history';
+import type { AckMode, PeerKind } from './manipulator-client';
 import { nextDecisionAt } from './windows';
 
 export interface LoopView {
   readonly isLeader: boolean;
   readonly loopRunning: boolean;
   readonly manipulatorConnected: boolean;
+  /** Null in a process that holds no manipulator link (not the leader). */
+  readonly manipulatorPeer: PeerKind | null;
   currentLeader(): Promise<string | null>;
 }
 
@@ -21,8 +25,11 @@ export interface ControlSettings {
   intervalMs: number;
   alpha: number;
   minDwell: number;
+  /** The live controller's detector (CONTROL_DETECTOR and its parameters). */
+  detector: DetectorConfig;
+  retentionMs: number;
   enabled: boolean;
-  manipulator: { host: string; port: number };
+  manipulator: { host: string; port: number; ack: AckMode };
 }
 
 export interface ControlStatusView {
@@ -31,6 +38,7 @@ export interface ControlStatusView {
   leaderId: string | null;
   loopRunning: boolean;
   manipulatorConnected: boolean;
+  manipulatorPeer: PeerKind | null;
   nextDecisionAt: Date;
   lastDecision: StoredDecision | null;
   settings: ControlSettings;
@@ -77,6 +85,7 @@ export function createDecisionsService(deps: DecisionsServiceDeps) {
         leaderId,
         loopRunning: deps.loop.loopRunning,
         manipulatorConnected: deps.loop.manipulatorConnected,
+        manipulatorPeer: deps.loop.manipulatorPeer,
         nextDecisionAt: nextDecisionAt(clock.now(), deps.settings.intervalMs),
         lastDecision,
         settings: deps.settings,

@@ -10,10 +10,13 @@ import { controlRoutes } from './control.routes';
 import { createControlStore } from './control.store';
 import { type Controller, createController } from './controller';
 import { createDecisionsService } from './decisions.service';
+import { type DetectorConfig, describeDetector } from './detectors';
 import { createIngestService } from './ingest.service';
 import { createLeadership } from './leadership';
 import { createLiveHub } from './live';
-import type { ManipulatorClient } from './manipulator-client';
+import type { AckMode, ManipulatorClient } from './manipulator-client';
+import { replayRoutes } from './replay.routes';
+import { createReplayService } from './replay.service';
 import { sensorDataRoutes } from './sensor-data.routes';
 
 export interface ControlModuleOptions {
@@ -27,9 +30,18 @@ export interface ControlModuleOptions {
   sendTimeoutMs?: number;
   settleTimeoutMs?: number;
   livePollMs?: number;
-  /** Readings older than this are deleted by the leader (default max(10 min, 3 intervals)). */
+  /** Readings older than this are deleted by the leader (default max(CONTROL_RETENTION, 3 intervals)). */
   retentionMs?: number;
-  createClient?: (opts: { host: string; port: number }) => ManipulatorClient;
+  createClient?: (opts: { host: string; port: number; ack: AckMode }) => ManipulatorClient;
+}
+
+/** Most decision times one replay covers (about 14 h at 5 s; the answer holds one decision per time). */
+const REPLAY_MAX_DECISIONS = 10_000;
+
+function detectorFromConfig(config: ModuleDeps['config']): DetectorConfig {
+  return config.CONTROL_DETECTOR === 'cusum'
+    ? { type: 'cusum', arl: config.CONTROL_CUSUM_ARL, k: config.CONTROL_CUSUM_K }
+    : { type: 'ttest', alpha: config.CONTROL_ALPHA, minDwell: config.CONTROL_MIN_DWELL };
 }
 
 export interface ControlModule extends TelelabModule {
@@ -47,8 +59,15 @@ export function createControlModule(
     intervalMs,
     alpha: config.CONTROL_ALPHA,
     minDwell: config.CONTROL_MIN_DWELL,
+    detector: detectorFromConfig(config),
+    // Readings must cover the two windows of a decision.
+    retentionMs: options.retentionMs ?? Math.max(config.CONTROL_RETENTION * 1000, 3 * intervalMs),
     enabled: config.CONTROL_ENABLED,
-    manipulator: { host: config.MANIPULATOR_HOST, port: config.MANIPULATOR_PORT },
+    manipulator: {
+      host: config.MANIPULATOR_HOST,
+      port: config.MANIPULATOR_PORT,
+      ack: config.MANIPULATOR_ACK,
+    },
   };
 
   // config.ts accepts CONTROL_ALPHA 0 and 1 (a closed range); decide() needs 0 < alpha < 1 and would
@@ -82,9 +101,12 @@ export function createControlModule(
   const decisionsTotal = counter(metrics, 'telelab_control_decisions_total', 'Decisions by reason', [
     'reason',
   ]);
-  const commands = counter(metrics, 'telelab_control_commands_total', 'Commands sent, by delivery', [
-    'delivered',
-  ]);
+  const commands = counter(
+    metrics,
+    'telelab_control_commands_total',
+    'Commands by delivery: delivered true|false, outcome acknowledged|sent|failed',
+    ['delivered', 'outcome'],
+  );
   const lag = histogram(
     metrics,
     'telelab_control_decision_lag_seconds',
@@ -136,18 +158,17 @@ export function createControlModule(
         live.publishDecision(d);
       },
       onDelivery: (d, r) => {
-        commands.inc({ delivered: String(r.delivered) });
+        commands.inc({ delivered: String(r.delivered), outcome: r.outcome });
         live.publishDelivery(d);
       },
     },
     {
       intervalMs,
-      alpha: settings.alpha,
-      minDwellDecisions: settings.minDwell,
+      detector: settings.detector,
       manipulator: settings.manipulator,
       sendTimeoutMs: options.sendTimeoutMs,
       settleTimeoutMs: options.settleTimeoutMs,
-      retentionMs: options.retentionMs ?? Math.max(10 * 60 * 1000, 3 * intervalMs),
+      retentionMs: settings.retentionMs,
     },
   );
   const decisions = createDecisionsService({
@@ -164,8 +185,19 @@ export function createControlModule(
       get manipulatorConnected() {
         return controller.manipulatorConnected;
       },
+      get manipulatorPeer() {
+        return controller.manipulatorPeer;
+      },
       currentLeader: () => leadership.currentLeader(),
     },
+  });
+
+  const replay = createReplayService({
+    store,
+    clock,
+    intervalMs,
+    retentionMs: settings.retentionMs,
+    maxDecisions: REPLAY_MAX_DECISIONS,
   });
 
   gauge(
@@ -199,12 +231,17 @@ export function createControlModule(
     routes(app) {
       sensorDataRoutes(app, ingest);
       controlRoutes(app, decisions, live);
+      replayRoutes(app, replay, settings);
     },
     async start({ background }) {
       if (!config.CONTROL_ENABLED || !background) return;
       if (options.loop !== 'manual') controller.start();
       logger.info(
-        { intervalSeconds: intervalMs / 1000, alpha: settings.alpha, database: db.kind },
+        {
+          intervalSeconds: intervalMs / 1000,
+          detector: describeDetector(settings.detector),
+          database: db.kind,
+        },
         db.kind === 'postgres'
           ? 'Controller started; competing for leadership at every decision time'
           : 'Controller started (embedded database: this process is the leader)',

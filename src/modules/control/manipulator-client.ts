@@ -2,8 +2,15 @@
 // exponential backoff and jitter, and a send() that answers within a timeout and never throws, so the
 // decision loop can record "undelivered" and move on.
 //
-// "Delivered" means the manipulator replied `ok` to that line (replies come in order, see manipulator.ts).
-// With `ack: false` (a manipulator that never replies) it only means the line reached the kernel buffer.
+// Acknowledgement modes (MANIPULATOR_ACK):
+// - `on`: a command is `acknowledged` when the manipulator replies `ok` to its line (replies come in
+//   order, see manipulator.ts); a close without that reply is a failure.
+// - `off`: fire-and-forget: a command is `sent` once its line is written to the socket.
+// - `auto` (default): wait for the reply, but a peer that has never replied and closes the connection
+//   cleanly (FIN, no reset) after reading a line is a one-command-per-connection manipulator like the
+//   original Python socketserver one: that line is `sent`, and from then on every clean close is expected
+//   (no warning, no backoff; the next command opens a new connection). A peer that keeps the connection
+//   open and never answers cannot be told from a hung one: that stays a timeout failure.
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import {
@@ -32,16 +39,31 @@ export interface ManipulatorClientOptions {
   timeoutMs?: number;
   /** Give up a connection attempt after this long (default 2000 ms). */
   connectTimeoutMs?: number;
-  /** Wait for the manipulator's `ok` (default true). */
-  ack?: boolean;
+  /** Acknowledgement mode (default 'auto'; `true`/`false` mean 'on'/'off'). */
+  ack?: AckMode | boolean;
   /** Injected for deterministic jitter in tests. */
   random?: () => number;
 }
 
+export type AckMode = 'auto' | 'on' | 'off';
+
+/**
+ * acknowledged: the manipulator replied `ok`. sent: written to a manipulator that does not reply (and, in
+ * auto mode, read by it: it closed the connection cleanly afterwards). failed: neither.
+ */
+export type DeliveryOutcome = 'acknowledged' | 'sent' | 'failed';
+
 export interface SendResult {
+  /** True when acknowledged or sent. */
   delivered: boolean;
+  outcome: DeliveryOutcome;
   error?: string;
 }
+
+/** What the client has learned about its peer: whether it replies to commands. */
+export type PeerKind = 'unknown' | 'replies' | 'silent';
+
+const failed = (error: string): SendResult => ({ delivered: false, outcome: 'failed', error });
 
 export interface ClientEvents {
   connected: [];
@@ -57,7 +79,14 @@ interface Pending {
 }
 
 export class ManipulatorClient extends EventEmitter<ClientEvents> {
-  readonly #opts: Required<Omit<ManipulatorClientOptions, 'backoff'>> & { backoff: Required<BackoffOptions> };
+  readonly #opts: Required<Omit<ManipulatorClientOptions, 'backoff' | 'ack'>> & {
+    backoff: Required<BackoffOptions>;
+    ack: AckMode;
+  };
+  #peer: PeerKind;
+  /** The peer closed the connection cleanly after a command, as a silent peer does: connect on demand. */
+  #idle = false;
+  #peerEnded = false;
   #socket: Socket | null = null;
   #connected = false;
   #connecting = false;
@@ -81,14 +110,21 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
       logger: opts.logger ?? silentLogger,
       timeoutMs: opts.timeoutMs ?? 1000,
       connectTimeoutMs: opts.connectTimeoutMs ?? 2000,
-      ack: opts.ack ?? true,
+      ack: opts.ack === true ? 'on' : opts.ack === false ? 'off' : (opts.ack ?? 'auto'),
       random: opts.random ?? Math.random,
       backoff: { initialMs: 100, maxMs: 5000, factor: 2, ...opts.backoff },
     };
+    this.#peer = this.#opts.ack === 'on' ? 'replies' : this.#opts.ack === 'off' ? 'silent' : 'unknown';
   }
 
+  /** Holds a connection, or the link works one connection per command (a silent peer closed it cleanly). */
   get connected(): boolean {
-    return this.#connected;
+    return this.#connected || this.#idle;
+  }
+
+  /** In auto mode, what the peer turned out to be. */
+  get peer(): PeerKind {
+    return this.#peer;
   }
 
   /** Opens the connection (idempotent); send() calls it too. */
@@ -99,17 +135,21 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Sends one command. Resolves within `timeoutMs`: delivered when acknowledged; undelivered at once when
-   * there is no connection and none being made, or on reply `error`, timeout or disconnect.
+   * Sends one command. Resolves within `timeoutMs`: acknowledged or sent (see the modes above); failed at
+   * once when there is no connection and none being made, or on reply `error`, timeout or disconnect.
    */
   send(command: ManipulatorCommand, opts: { timeoutMs?: number } = {}): Promise<SendResult> {
-    if (this.#closed) return Promise.resolve({ delivered: false, error: 'client closed' });
+    if (this.#closed) return Promise.resolve(failed('client closed'));
     const line = encodeCommand(command);
     const check = parseCommandLine(line.slice(0, -1));
-    if (!check.ok) return Promise.resolve({ delivered: false, error: `invalid command: ${check.message}` });
+    if (!check.ok) return Promise.resolve(failed(`invalid command: ${check.message}`));
     this.start();
+    if (this.#idle && !this.#connected && !this.#connecting) {
+      this.#idle = false;
+      this.#connect();
+    }
     if (!this.#connected && !this.#connecting) {
-      return Promise.resolve({ delivered: false, error: this.#downReason() });
+      return Promise.resolve(failed(this.#downReason()));
     }
     const timeoutMs = opts.timeoutMs ?? this.#opts.timeoutMs;
     return new Promise<SendResult>((resolve) => {
@@ -133,6 +173,7 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
     this.#closed = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#failAll(this.#waiting, 'client closed');
+    this.#idle = false;
     const socket = this.#socket;
     if (!socket) return;
     await new Promise<void>((resolve) => {
@@ -150,6 +191,8 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
     const socket = connect({ host: this.#opts.host, port: this.#opts.port });
     this.#socket = socket;
     this.#rx = '';
+    this.#peerEnded = false;
+    this.#lastError = '';
     socket.setNoDelay(true);
     socket.setTimeout(this.#opts.connectTimeoutMs);
     socket.on('timeout', () => {
@@ -171,6 +214,9 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
       for (const p of waiting) this.#write(p);
     });
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => {
+      this.#peerEnded = true;
+    });
     socket.on('error', (err) => {
       this.#lastError = err.message;
     });
@@ -180,17 +226,15 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
   #write(p: Pending): void {
     const socket = this.#socket;
     if (!socket) {
-      p.done({ delivered: false, error: this.#downReason() });
+      p.done(failed(this.#downReason()));
       return;
     }
     p.sent = true;
-    if (this.#opts.ack) {
+    if (this.#opts.ack === 'off') {
+      socket.write(p.line, (err) => p.done(err ? failed(err.message) : { delivered: true, outcome: 'sent' }));
+    } else {
       this.#inflight.push(p);
       socket.write(p.line);
-    } else {
-      socket.write(p.line, (err) =>
-        p.done(err ? { delivered: false, error: err.message } : { delivered: true }),
-      );
     }
   }
 
@@ -207,8 +251,9 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
         this.#opts.logger.warn({ reply: reply.slice(0, 200) }, 'Unexpected reply from manipulator');
         continue;
       }
-      if (reply === 'ok') p.done({ delivered: true });
-      else p.done({ delivered: false, error: `manipulator replied: ${reply.slice(0, 200)}` });
+      this.#peer = 'replies';
+      if (reply === 'ok') p.done({ delivered: true, outcome: 'acknowledged' });
+      else p.done(failed(`manipulator replied: ${reply.slice(0, 200)}`));
     }
     // A peer that streams without newlines is not a manipulator; do not buffer it forever.
     if (this.#rx.length > 64 * 1024) this.#socket?.destroy(new Error('reply line too long'));
@@ -217,10 +262,10 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
   #onTimeout(p: Pending, timeoutMs: number): void {
     if (!p.sent) {
       this.#waiting = this.#waiting.filter((w) => w !== p);
-      p.done({ delivered: false, error: `not connected within ${timeoutMs} ms` });
+      p.done(failed(`not connected within ${timeoutMs} ms`));
       return;
     }
-    p.done({ delivered: false, error: `no acknowledgement within ${timeoutMs} ms` });
+    p.done(failed(`no acknowledgement within ${timeoutMs} ms`));
     // Replies are matched by order, so a missing one makes the connection unusable; start afresh.
     this.#socket?.destroy(new Error('acknowledgement timeout'));
   }
@@ -232,10 +277,29 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
     this.#connected = false;
     this.#connecting = false;
     const reason = this.#lastError || 'connection closed';
+    // A clean close (FIN without a reset) after a line the peer never answered: it read the line and hung
+    // up, as a one-command-per-connection manipulator does. A peer that has replied before is not one.
+    const cleanClose = wasConnected && this.#peerEnded && !this.#lastError;
+    if (cleanClose && this.#peer !== 'replies' && this.#inflight.length > 0) {
+      if (this.#peer === 'unknown') {
+        this.#peer = 'silent';
+        this.#opts.logger.info(
+          { host: this.#opts.host, port: this.#opts.port },
+          'The manipulator closes the connection after each command without replying: commands are recorded as sent, not acknowledged (MANIPULATOR_ACK=auto)',
+        );
+      }
+      this.#inflight.shift()!.done({ delivered: true, outcome: 'sent' });
+      this.#failAll(this.#inflight, 'the manipulator closed the connection after reading one command');
+    }
     this.#failAll(this.#inflight, `connection lost before acknowledgement (${reason})`);
     this.#failAll(this.#waiting, `not connected (${reason})`);
     if (wasConnected) this.emit('disconnected', reason);
     if (this.#closed) return;
+    if (cleanClose && this.#peer === 'silent') {
+      // Expected from this peer: no warning, no backoff; the next send() connects again.
+      this.#idle = true;
+      return;
+    }
     if (!this.#reportedDown) {
       this.#reportedDown = true;
       this.#opts.logger.warn(
@@ -265,7 +329,7 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
 
   #failAll(list: Pending[], error: string): void {
     const items = list.splice(0);
-    for (const p of items) p.done({ delivered: false, error });
+    for (const p of items) p.done(failed(error));
   }
 
   #downReason(): string {

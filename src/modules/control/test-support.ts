@@ -56,8 +56,14 @@ export async function controlApp(
         createControlModule(deps, {
           loop: 'manual',
           // Reconnect fast: tests bring manipulators down and up within milliseconds.
-          createClient: ({ host, port }) =>
-            new ManipulatorClient({ host, port, backoff: { initialMs: 10, maxMs: 50 }, timeoutMs: 1000 }),
+          createClient: ({ host, port, ack }) =>
+            new ManipulatorClient({
+              host,
+              port,
+              ack,
+              backoff: { initialMs: 10, maxMs: 50 },
+              timeoutMs: 1000,
+            }),
           ...opts.module,
         }),
     ],
@@ -98,4 +104,46 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * A manipulator built like the original one (Python `socketserver.StreamRequestHandler`): per connection it
+ * reads one line, records it, and closes (shutdown(SHUT_WR), then close); it never replies.
+ */
+export async function startSocketserverManipulator(): Promise<{
+  port: number;
+  lines: string[];
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
+  const { createServer } = await import('node:net');
+  const lines: string[] = [];
+  let connections = 0;
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let buf = '';
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl === -1) return;
+      socket.off('data', onData);
+      lines.push(buf.slice(0, nl));
+      socket.end();
+    };
+    socket.on('data', onData);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    lines,
+    connections: () => connections,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { type Column, DataTable } from '../components/DataTable';
 import { Badge, Card, ErrorMessage, modulePage, Stat } from '../components/ui';
 import { fmtAgo, fmtClock, fmtNum, fmtP, fmtSig } from '../format';
 import { usePoll, usePollApi, useSse } from '../hooks';
+import { ReplayPanel } from './ControlReplay';
 
 type Status = 'up' | 'down';
 
@@ -29,16 +30,28 @@ interface Decision {
   changed: boolean;
   reason: string;
   detail: string;
+  detector?: 'ttest' | 'cusum';
   delivered: boolean | null;
+  /** Older servers do not send it; `delivered` then says acknowledged or not. */
+  delivery?: 'pending' | 'acknowledged' | 'sent' | 'failed' | 'not_sent';
   delivery_error: string | null;
 }
 
 interface ControlStatus {
   status: Status;
   leader: { this_process: boolean; id: string | null };
-  manipulator: { host: string; port: number; connected: boolean };
+  manipulator: {
+    host: string;
+    port: number;
+    connected: boolean;
+    ack?: 'auto' | 'on' | 'off';
+    replies?: boolean | null;
+  };
   interval_seconds: number;
   alpha: number;
+  min_dwell?: number;
+  retention_seconds?: number;
+  detector?: { type: 'ttest' | 'cusum'; arl?: number; k?: number; threshold?: number };
   next_decision_at: string;
   last_decision: Decision | null;
 }
@@ -66,6 +79,7 @@ function Control({ routes }: { routes: RouteTable }) {
   const hasStream = routes.has('GET', '/control/stream');
   const hasStatus = routes.has('GET', '/control/status');
   const hasHistory = routes.has('GET', '/history');
+  const hasReplay = routes.has('POST', '/control/replay');
 
   // Newest first, one entry per decision time; a `delivery` event replaces its decision.
   const [streamed, setStreamed] = useState<Decision[]>([]);
@@ -156,7 +170,17 @@ function Control({ routes }: { routes: RouteTable }) {
             />
             <Stat
               label="Manipulator"
-              hint={st ? `${st.manipulator.host}:${st.manipulator.port}` : undefined}
+              hint={
+                st
+                  ? `${st.manipulator.host}:${st.manipulator.port}${
+                      st.manipulator.replies === false
+                        ? ' · never replies: commands are sent, not acknowledged'
+                        : st.manipulator.replies
+                          ? ' · acknowledges commands'
+                          : ''
+                    }`
+                  : undefined
+              }
               value={
                 !st ? (
                   '—'
@@ -175,6 +199,17 @@ function Control({ routes }: { routes: RouteTable }) {
             />
             <Stat label="Last decision" value={fmtAgo(last?.decided_at)} />
             <Stat label="Interval" value={st ? `${st.interval_seconds} s` : '—'} />
+            <Stat
+              label="Detector"
+              hint={
+                st?.detector?.type === 'cusum'
+                  ? `CUSUM: target ARL ${st.detector.arl} decisions, k ${st.detector.k}, threshold ${fmtSig(st.detector.threshold)}`
+                  : st
+                    ? `Welch t-test of the last two windows, alpha ${st.alpha}, min dwell ${st.min_dwell ?? 0}`
+                    : undefined
+              }
+              value={!st?.detector ? '—' : st.detector.type === 'cusum' ? 'CUSUM' : 't-test'}
+            />
           </div>
           {last && <p className="muted">{last.detail}</p>}
           <p className="muted">
@@ -220,6 +255,16 @@ function Control({ routes }: { routes: RouteTable }) {
           emptyText="Waiting for sensor data and the first decision…"
         />
       </Card>
+      {hasReplay && st?.retention_seconds !== undefined && (
+        <ReplayPanel
+          defaults={{
+            alpha: st.alpha,
+            minDwell: st.min_dwell ?? 0,
+            retentionSeconds: st.retention_seconds,
+            intervalSeconds: st.interval_seconds,
+          }}
+        />
+      )}
       <Card title="Decisions">
         <ErrorMessage error={decisions.error} what="Decisions" />
         <DataTable
@@ -268,18 +313,33 @@ const DECISION_COLUMNS: Column<Decision>[] = [
   { head: 't', num: true, cell: (d) => fmtSig(d.t) },
   { head: 'df', num: true, cell: (d) => fmtSig(d.df) },
   {
-    head: 'Delivered',
-    title: (d) => d.delivery_error ?? undefined,
-    cell: (d) =>
-      d.delivered === null ? (
-        <Badge tone="muted">in flight</Badge>
-      ) : d.delivered ? (
-        'yes'
-      ) : (
-        <Badge tone="warn">no</Badge>
-      ),
+    head: 'Delivery',
+    title: (d) =>
+      d.delivery_error ??
+      (d.delivery === 'sent'
+        ? 'Written to a manipulator that never replies (it read the line and closed the connection)'
+        : d.delivery === 'acknowledged'
+          ? 'The manipulator replied ok'
+          : undefined),
+    cell: (d) => <DeliveryBadge d={d} />,
   },
 ];
+
+function DeliveryBadge({ d }: { d: Decision }) {
+  const state = d.delivery ?? (d.delivered === null ? 'pending' : d.delivered ? 'acknowledged' : 'failed');
+  switch (state) {
+    case 'pending':
+      return <Badge tone="muted">in flight</Badge>;
+    case 'acknowledged':
+      return <>acknowledged</>;
+    case 'sent':
+      return <Badge tone="muted">sent</Badge>;
+    case 'not_sent':
+      return <>—</>;
+    default:
+      return <Badge tone="warn">failed</Badge>;
+  }
+}
 
 const PERIOD_COLUMNS: Column<Period>[] = [
   { head: 'From', cell: (p) => fmtClock(p.from_datetime) },

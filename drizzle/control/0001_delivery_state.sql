@@ -1,0 +1,1 @@
+ALTER TABLE "control"."decisions" ADD COLUMN "delivery" text;

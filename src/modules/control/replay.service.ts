@@ -1,0 +1,312 @@
+/**
+ * Replay: the decisions a detector would have made on the stored readings of a period, next to the ones
+ * the live controller made. It runs the live loop's own code (detect() and memoryAfter()) on the same
+ * aligned windows, so a replay of the live detector reproduces the live decisions. The live loop is not
+ * touched: replay only reads, a page of windows per query (sized to about PAGE_ROWS readings), yielding
+ * between pages so that ingest batches interleave with it on the single PGlite connection.
+ */
+import { unprocessable } from '../../platform/errors';
+import type { Clock } from '../../platform/module';
+import type { ControlStore, SlotStats, StoredDecision } from './control.store';
+import { memoryAfter } from './controller';
+import type { ControlStatus, WindowStats } from './decider';
+import { type DetectorConfig, type DetectorMemory, detect } from './detectors';
+import { buildHistory, type HistoryPeriod, type StatusPoint } from './history';
+import { currentWindowStart } from './windows';
+
+export interface ReplayRequest {
+  from: Date;
+  to: Date;
+  detector: DetectorConfig;
+  /** A sub-period known to have no real change: switches there are false switches. */
+  stationary?: { from: Date; to: Date };
+}
+
+export interface StationaryCount {
+  from: Date;
+  to: Date;
+  /** Decisions whose two windows both lie inside the stationary period. */
+  decisions: number;
+  switches: number;
+  /** switches / decisions. */
+  falseSwitchRate: number;
+}
+
+export interface ReplaySummary {
+  decisions: number;
+  switches: number;
+  /** Seconds in each status over [from, to] (the status before the first decision counts from `from`). */
+  upSeconds: number;
+  downSeconds: number;
+  /** Time with no decision yet (live controller only: nothing was decided before its first decision). */
+  unknownSeconds: number;
+  timeline: HistoryPeriod[];
+  stationary: StationaryCount | null;
+}
+
+export interface ReplayResult {
+  from: Date;
+  to: Date;
+  intervalMs: number;
+  detector: DetectorConfig;
+  /** The status the replay started from: the live status in force at `from` (down before any decision). */
+  startStatus: ControlStatus;
+  decisions: StoredDecision[];
+  replay: ReplaySummary;
+  live: ReplaySummary;
+}
+
+export interface ReplayServiceDeps {
+  store: Pick<ControlStore, 'slotStats' | 'decisionBefore' | 'listDecisions'>;
+  clock: Clock;
+  intervalMs: number;
+  retentionMs: number;
+  /** Most decision times one replay may cover. */
+  maxDecisions: number;
+}
+
+/** Readings per page query: ~20 ms on PGlite (measured, see README), so ingest waits about that long. */
+const PAGE_ROWS = 20_000;
+// Small first page: the readings per window are not known yet (8 x 300/s over 5 s is 12 000).
+const FIRST_PAGE_WINDOWS = 2;
+const MAX_PAGE_WINDOWS = 720;
+
+const iso = (d: Date | number) => new Date(d).toISOString();
+
+export function createReplayService(deps: ReplayServiceDeps) {
+  const { store, clock, intervalMs: I } = deps;
+
+  /** Validates the period against the retention and the cap; returns the first and last decision times. */
+  function decisionTimes(req: ReplayRequest): { first: number; last: number; to: Date } {
+    const now = clock.now();
+    const lastDecided = currentWindowStart(now, I).getTime();
+    // The leader keeps readings from (decision time - retention); a decision needs two windows before it.
+    const earliest = lastDecided - deps.retentionMs + 2 * I;
+    const seconds = deps.retentionMs / 1000;
+    if (req.from.getTime() >= req.to.getTime()) {
+      throw unprocessable(
+        'CONTROL_REPLAY_INVALID_PERIOD',
+        `body.to: must be later than body.from (${iso(req.from)})`,
+      );
+    }
+    if (req.from.getTime() < earliest) {
+      throw unprocessable(
+        'CONTROL_REPLAY_OUTSIDE_RETENTION',
+        `body.from: readings are kept for ${seconds} s (CONTROL_RETENTION), so the earliest replayable decision ` +
+          `time is ${iso(earliest)}; got ${iso(req.from)}`,
+      );
+    }
+    if (req.from.getTime() > lastDecided) {
+      throw unprocessable(
+        'CONTROL_REPLAY_OUTSIDE_RETENTION',
+        `body.from: must not be later than the last decision time ${iso(lastDecided)}; got ${iso(req.from)}`,
+      );
+    }
+    // A period reaching into the future ends at the last decision time: later windows are not closed.
+    const to = new Date(Math.min(req.to.getTime(), lastDecided));
+    const first = Math.ceil(req.from.getTime() / I) * I;
+    const last = Math.floor(to.getTime() / I) * I;
+    if (last < first) {
+      throw unprocessable(
+        'CONTROL_REPLAY_INVALID_PERIOD',
+        `body.to: the period holds no decision time (decisions are at multiples of ${I / 1000} s)`,
+      );
+    }
+    const count = (last - first) / I + 1;
+    if (count > deps.maxDecisions) {
+      throw unprocessable(
+        'CONTROL_REPLAY_TOO_LONG',
+        `body.to: the period holds ${count} decision times; at most ${deps.maxDecisions} per replay ` +
+          `(${(deps.maxDecisions * I) / 1000} s at this interval): shorten it`,
+      );
+    }
+    const st = req.stationary;
+    if (st) {
+      // The first decision reads the two windows before it: they belong to the replayed data too.
+      const dataStart = first - 2 * I;
+      if (st.from.getTime() < dataStart || st.from.getTime() >= to.getTime()) {
+        throw unprocessable(
+          'CONTROL_REPLAY_INVALID_STATIONARY',
+          `body.stationary.from: must lie within the replayed windows [${iso(dataStart)}, ${iso(to)})`,
+        );
+      }
+      if (st.to.getTime() <= st.from.getTime() || st.to.getTime() > to.getTime()) {
+        throw unprocessable(
+          'CONTROL_REPLAY_INVALID_STATIONARY',
+          `body.stationary.to: must be after stationary.from and not after the period end ${iso(to)}`,
+        );
+      }
+      if (stationaryDecisionTimes(st, first, last).length === 0) {
+        throw unprocessable(
+          'CONTROL_REPLAY_INVALID_STATIONARY',
+          `body.stationary: no decision has both its windows inside it; make it at least ${(3 * I) / 1000} s long`,
+        );
+      }
+    }
+    return { first, last, to };
+  }
+
+  /** Decision times in [first, last] whose windows [t - 2I, t) lie inside the stationary period. */
+  function stationaryDecisionTimes(st: { from: Date; to: Date }, first: number, last: number): number[] {
+    const out: number[] = [];
+    const start = Math.max(first, Math.ceil((st.from.getTime() + 2 * I) / I) * I);
+    for (let t = start; t <= Math.min(last, st.to.getTime()); t += I) out.push(t);
+    return out;
+  }
+
+  /** Window statistics of slots [fromSlot, toSlot), page by page; yields after each page. */
+  async function* windows(fromSlot: number, toSlot: number): AsyncGenerator<SlotStats[]> {
+    let size = FIRST_PAGE_WINDOWS;
+    for (let start = fromSlot; start < toSlot; ) {
+      const end = Math.min(toSlot, start + size);
+      const page = await store.slotStats(start, end, I);
+      yield page;
+      const rows = page.reduce((s, w) => s + w.n, 0);
+      const perWindow = rows / (end - start);
+      size = Math.max(1, Math.min(MAX_PAGE_WINDOWS, Math.floor(PAGE_ROWS / Math.max(1, perWindow))));
+      start = end;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  function summarise(
+    from: Date,
+    to: Date,
+    start: StatusPoint | null,
+    decisions: readonly StoredDecision[],
+    stationary: ReplayRequest['stationary'],
+    first: number,
+    last: number,
+  ): ReplaySummary {
+    const points: StatusPoint[] = start ? [start] : [];
+    for (const d of decisions) points.push({ at: d.decidedAt, status: d.status });
+    const timeline = buildHistory(points, { after: from, before: to, now: to });
+    const seconds = (status: ControlStatus) =>
+      timeline
+        .filter((p) => p.status === status)
+        .reduce((s, p) => s + (Date.parse(p.to_datetime) - Date.parse(p.from_datetime)) / 1000, 0);
+    const upSeconds = seconds('up');
+    const downSeconds = seconds('down');
+    let stationaryCount: StationaryCount | null = null;
+    if (stationary) {
+      const times = new Set(stationaryDecisionTimes(stationary, first, last));
+      const inside = decisions.filter((d) => times.has(d.decidedAt.getTime()));
+      const switches = inside.filter((d) => d.changed).length;
+      stationaryCount = {
+        ...stationary,
+        decisions: inside.length,
+        switches,
+        falseSwitchRate: inside.length > 0 ? switches / inside.length : 0,
+      };
+    }
+    return {
+      decisions: decisions.length,
+      switches: decisions.filter((d) => d.changed).length,
+      upSeconds,
+      downSeconds,
+      unknownSeconds: Math.max(0, (to.getTime() - from.getTime()) / 1000 - upSeconds - downSeconds),
+      timeline,
+      stationary: stationaryCount,
+    };
+  }
+
+  return {
+    async replay(req: ReplayRequest): Promise<ReplayResult> {
+      const { first, last, to } = decisionTimes(req);
+      const liveBefore = await store.decisionBefore(new Date(first));
+      // The live status and dwell count at the start; a CUSUM starts afresh (its baseline from the first
+      // decision's previous window), so the replay does not depend on what the live detector was.
+      let memory: DetectorMemory = { ...memoryAfter(liveBefore), cusum: null };
+      const startStatus = memory.status;
+      const decisions: StoredDecision[] = [];
+
+      // Decision t needs slots t/I - 2 and t/I - 1.
+      const empty = (slot: number): WindowStats => ({
+        n: 0,
+        mean: Number.NaN,
+        std: Number.NaN,
+        start: new Date(slot * I),
+        end: new Date((slot + 1) * I),
+      });
+      const firstSlot = first / I - 2;
+      const endSlot = last / I; // exclusive
+      let prev = empty(firstSlot);
+      let expected = firstSlot;
+      const decideAt = (curr: WindowStats) => {
+        const decidedAt = curr.end;
+        const result = detect(req.detector, prev, curr, memory);
+        const d: StoredDecision = {
+          decidedAt,
+          madeAt: decidedAt,
+          prev,
+          curr,
+          t: result.t,
+          df: result.df,
+          p: result.p,
+          previousStatus: memory.status,
+          status: result.status,
+          changed: result.changed,
+          reason: result.reason,
+          detail: result.detail,
+          sinceChange: result.changed ? 0 : memory.sinceChange === undefined ? null : memory.sinceChange + 1,
+          missed: 0,
+          delivered: null,
+          delivery: 'not_sent',
+          deliveryError: null,
+          leaderId: 'replay',
+          detector: result.detector,
+          cusum: result.cusum,
+        };
+        decisions.push(d);
+        memory = memoryAfter(d);
+      };
+      const advance = (w: WindowStats) => {
+        if (expected > firstSlot) decideAt(w);
+        prev = w;
+        expected++;
+      };
+      for await (const page of windows(firstSlot, endSlot)) {
+        for (const s of page) {
+          while (expected < s.slot) advance(empty(expected));
+          advance({
+            n: s.n,
+            mean: s.mean,
+            std: s.std,
+            start: new Date(s.slot * I),
+            end: new Date((s.slot + 1) * I),
+          });
+        }
+      }
+      while (expected < endSlot) advance(empty(expected));
+
+      const live = await store.listDecisions({
+        after: new Date(first - 1),
+        before: new Date(last + 1),
+        limit: deps.maxDecisions,
+        order: 'asc',
+      });
+      const startPoint = (d: StoredDecision | null): StatusPoint | null =>
+        d ? { at: req.from, status: d.status } : null;
+      return {
+        from: req.from,
+        to,
+        intervalMs: I,
+        detector: req.detector,
+        startStatus,
+        decisions,
+        replay: summarise(
+          req.from,
+          to,
+          { at: req.from, status: startStatus },
+          decisions,
+          req.stationary,
+          first,
+          last,
+        ),
+        live: summarise(req.from, to, startPoint(liveBefore), live, req.stationary, first, last),
+      };
+    },
+  };
+}
+
+export type ReplayService = ReturnType<typeof createReplayService>;
