@@ -95,6 +95,21 @@ async function checkTables(db: Db, acked: Acked): Promise<Check> {
     if (!rows.some((r) => Number(r.id) === a.id && r.device_id === a.device)) out.lost.push(`device x=${x}`);
     if (rows.length > 1) out.duplicated.push(`device x=${x}`);
   }
+  // Each hour's rollup counts exactly its stored readings (maintained in the insert's own statement).
+  const rollups = await db.query<{ device_id: string; bucket: string; rolled: number; stored: number }>(
+    `select coalesce(r.device_id, g.device_id) as device_id, coalesce(r.bucket, g.bucket)::text as bucket,
+       coalesce(r.count, 0)::int as rolled, coalesce(g.n, 0)::int as stored
+     from (select device_id, bucket, count from devices.rollups where device_id like 'rel-crash-%') r
+     full join (
+       select device_id, date_trunc('hour', ts, 'UTC') as bucket, count(*) as n from devices.readings
+       where device_id like 'rel-crash-%' group by 1, 2
+     ) g on g.device_id = r.device_id and g.bucket = r.bucket
+     where coalesce(r.count, 0) <> coalesce(g.n, 0)`,
+  );
+  for (const m of rollups) {
+    const what = `rollup ${m.device_id} ${m.bucket}: ${m.rolled} rolled up, ${m.stored} stored`;
+    (m.rolled < m.stored ? out.lost : out.duplicated).push(what);
+  }
   const entries = await db.query<{ id: string; uri: string }>(
     `select id::text as id, uri from logs.entries where uri like '/rel/%'`,
   );

@@ -1,11 +1,15 @@
 /**
- * Aggregate SQL: one pass over the covering primary key computes count, min, max, sum and the exact median
- * of value (x + y + z) and of each axis.
+ * Aggregate SQL. Count, min, max, sum and first/last come from the hourly rollups plus the partial
+ * hours at a period's edges (rollups.store.ts); the exact medians from the period's readings (an
+ * index-only scan of the covering primary key). `raw*` computes everything from the readings in one
+ * pass: the oracle the tests compare with, and the benchmark's "on demand" column.
  *
- * Median: percentile_disc picks the two middle values (the same one twice for an odd count) and we
- * average them as lo/2 + hi/2, the correctly rounded mean (halving is exact). percentile_cont(0.5)
- * computes lo + (hi - lo) * 0.5 instead, which rounds twice: on PostgreSQL 15 it differed in the last
- * bit for 29% of random pairs. The second fraction selects row ceil(n * 0.5000000000001) = n/2 + 1 for
+ * Median: percentile_disc picks the two middle values (the same one twice for an odd count) and
+ * JavaScript averages them as (lo + hi) / 2: correctly rounded (|values| <= 3e100, so the sum cannot
+ * overflow), bit for bit the lo/2 + hi/2 computed here before wherever halving is exact, and defined
+ * for subnormal values, where PostgreSQL's float8 division raises "underflow" when a half rounds to 0.
+ * percentile_cont(0.5) computes lo + (hi - lo) * 0.5 instead, which rounds twice: on PostgreSQL 15 it
+ * differed in the last bit for 29% of random pairs. The second fraction selects row ceil(n * 0.5000000000001) = n/2 + 1 for
  * even n and the middle row for odd n, exact for any period of fewer than 10^13 rows.
  *
  * Sums are float8, added in scan order; exact while the partial sums are exactly
@@ -14,54 +18,48 @@
  */
 import type { Db, Queryable } from '../../platform/db';
 import type { Aggregates, Page, PageRequest, Period, Stat } from './model';
+import { periodParams, periodRollupSql, QUANTITIES, type Quantity } from './rollups.store';
 
 const MIDDLE_FRACTIONS = 'ARRAY[0.5, 0.5000000000001]';
-const QUANTITIES = [
-  ['value', 'x + y + z'],
-  ['x', 'x'],
-  ['y', 'y'],
-  ['z', 'z'],
-] as const;
-type Quantity = (typeof QUANTITIES)[number][0];
-
-/** Aggregates of the rows a FROM/WHERE/GROUP BY selects (inner), then medians from middles (outer). */
-const INNER = [
+/** The two middle values of each quantity (percentile_disc), as `<q>_mid` float8[2]. */
+const MIDDLES = QUANTITIES.map(
+  ([q, expr]) => `percentile_disc(${MIDDLE_FRACTIONS}) WITHIN GROUP (ORDER BY ${expr}) AS ${q}_mid`,
+).join(', ');
+/** Everything from the readings in one pass (the oracle). */
+const RAW = [
   'count(*) AS count',
   'min(ts) AS first_ts',
   'max(ts) AS last_ts',
-  ...QUANTITIES.map(
-    ([q, expr]) =>
-      `min(${expr}) AS ${q}_min, max(${expr}) AS ${q}_max, sum(${expr}) AS ${q}_sum, ` +
-      `percentile_disc(${MIDDLE_FRACTIONS}) WITHIN GROUP (ORDER BY ${expr}) AS ${q}_mid`,
-  ),
-].join(',\n  ');
+  ...QUANTITIES.map(([q, e]) => `min(${e}) AS ${q}_min, max(${e}) AS ${q}_max, sum(${e}) AS ${q}_sum`),
+  MIDDLES,
+].join(', ');
+const IN_PERIOD = `ts >= coalesce($2::timestamptz, '-infinity') AND ts <= coalesce($3::timestamptz, 'infinity')`;
+const OWNED = 'SELECT id FROM devices.devices WHERE owner_id = $1::int8';
 
-/** The columns of devices.aggregates, in the order OUTER produces them. */
+/** The columns of devices.aggregates after device_id. */
 const COLUMNS = [
   'count',
   'first_ts',
   'last_ts',
   ...QUANTITIES.flatMap(([q]) => [`${q}_min`, `${q}_max`, `${q}_sum`, `${q}_median`]),
 ];
-const OUTER = [
-  'count',
-  'first_ts',
-  'last_ts',
-  ...QUANTITIES.map(
-    ([q]) => `${q}_min, ${q}_max, ${q}_sum, ${q}_mid[1] / 2 + ${q}_mid[2] / 2 AS ${q}_median`,
-  ),
-].join(', ');
 
-const IN_PERIOD = `ts >= coalesce($2::timestamptz, '-infinity') AND ts <= coalesce($3::timestamptz, 'infinity')`;
+type AggregateRow = Record<string, unknown> & {
+  count: number | string | null;
+  first_ts: Date;
+  last_ts: Date;
+};
 
-type AggregateRow = Record<string, unknown> & { count: number; first_ts: Date; last_ts: Date };
+/** The mean of the two middle values, correctly rounded (see the file comment). */
+export const midpoint = (lo: number, hi: number) => (lo + hi) / 2;
 
 function toStat(r: AggregateRow, q: Quantity): Stat {
+  const mid = r[`${q}_mid`] as number[] | undefined;
   return {
     min: r[`${q}_min`] as number,
     max: r[`${q}_max`] as number,
     sum: r[`${q}_sum`] as number,
-    median: r[`${q}_median`] as number,
+    median: mid ? midpoint(mid[0]!, mid[1]!) : (r[`${q}_median`] as number),
   };
 }
 
@@ -79,52 +77,100 @@ function toAggregates(r: AggregateRow): Aggregates {
 
 const bounds = (p: Period) => [p.start?.toISOString() ?? null, p.end?.toISOString() ?? null];
 
+function ownerResult(rows: (AggregateRow & { device_id: string | null })[]) {
+  let combined: Aggregates | null = null;
+  const devices = new Map<string, Aggregates>();
+  for (const row of rows) {
+    if (!(Number(row.count) > 0)) continue;
+    if (row.device_id === null) combined = toAggregates(row);
+    else devices.set(row.device_id, toAggregates(row));
+  }
+  return { combined, devices };
+}
+
 export interface StoredAggregates extends Aggregates {
   deviceId: string;
   computedAt: Date;
   taskId: string;
+  /** Readings stored since it was computed (0: up to date). */
+  pendingReadings: number;
 }
 
 export function createAggregatesStore(db: Pick<Db, 'query'>) {
-  return {
-    /** Aggregates of one device's readings in the period; null when it has none there. */
-    async forDevice(deviceId: string, period: Period, tx: Queryable = db): Promise<Aggregates | null> {
-      const rows = await tx.query<AggregateRow>(
-        `SELECT ${OUTER} FROM (
-           SELECT ${INNER} FROM devices.readings WHERE device_id = $1 AND ${IN_PERIOD}
-         ) a`,
-        [deviceId, ...bounds(period)],
-      );
-      const row = rows[0];
-      return row && Number(row.count) > 0 ? toAggregates(row) : null;
-    },
+  /** Aggregates of one device's readings in the period; null when it has none there. */
+  async function forDevice(deviceId: string, period: Period, tx: Queryable = db): Promise<Aggregates | null> {
+    const rows = await tx.query<AggregateRow>(
+      `SELECT * FROM (${periodRollupSql('$1', false)}) t,
+           (SELECT ${MIDDLES} FROM devices.readings WHERE device_id = $1 AND ${IN_PERIOD}) m`,
+      [deviceId, ...periodParams(period)],
+    );
+    const row = rows[0];
+    return row && Number(row.count) > 0 ? toAggregates(row) : null;
+  }
 
-    /** The user's devices combined and each device, in one scan (grouping sets). */
+  return {
+    forDevice,
+
+    /** The user's devices combined and each device (grouping sets). */
     async forOwner(
       userId: number,
       period: Period,
       tx: Queryable = db,
     ): Promise<{ combined: Aggregates | null; devices: Map<string, Aggregates> }> {
       const rows = await tx.query<AggregateRow & { device_id: string | null }>(
-        `SELECT device_id, ${OUTER} FROM (
-           SELECT device_id, ${INNER} FROM devices.readings
-           WHERE device_id IN (SELECT id FROM devices.devices WHERE owner_id = $1) AND ${IN_PERIOD}
+        `SELECT t.*, m.* FROM (${periodRollupSql(OWNED, true)}) t
+         JOIN (
+           SELECT device_id AS mid_device_id, ${MIDDLES} FROM devices.readings
+           WHERE device_id IN (${OWNED}) AND ${IN_PERIOD}
            GROUP BY GROUPING SETS ((device_id), ())
-         ) a
-         ORDER BY device_id NULLS FIRST`,
-        [userId, ...bounds(period)],
+         ) m ON m.mid_device_id IS NOT DISTINCT FROM t.device_id`,
+        [userId, ...periodParams(period)],
       );
-      let combined: Aggregates | null = null;
-      const devices = new Map<string, Aggregates>();
-      for (const row of rows) {
-        if (Number(row.count) === 0) continue;
-        if (row.device_id === null) combined = toAggregates(row);
-        else devices.set(row.device_id, toAggregates(row));
-      }
-      return { combined, devices };
+      return ownerResult(rows);
     },
 
-    /** Every registered device id, in order (the recalculation's work list). */
+    /** forDevice computed from the readings alone in one pass (the oracle). */
+    async rawForDevice(deviceId: string, period: Period, tx: Queryable = db): Promise<Aggregates | null> {
+      const rows = await tx.query<AggregateRow>(
+        `SELECT ${RAW} FROM devices.readings WHERE device_id = $1 AND ${IN_PERIOD}`,
+        [deviceId, ...bounds(period)],
+      );
+      const row = rows[0];
+      return row && Number(row.count) > 0 ? toAggregates(row) : null;
+    },
+
+    /** forOwner computed from the readings alone in one scan (the oracle). */
+    async rawForOwner(
+      userId: number,
+      period: Period,
+      tx: Queryable = db,
+    ): Promise<{ combined: Aggregates | null; devices: Map<string, Aggregates> }> {
+      const rows = await tx.query<AggregateRow & { device_id: string | null }>(
+        `SELECT device_id, ${RAW} FROM devices.readings
+         WHERE device_id IN (${OWNED}) AND ${IN_PERIOD}
+         GROUP BY GROUPING SETS ((device_id), ())`,
+        [userId, ...bounds(period)],
+      );
+      return ownerResult(rows);
+    },
+
+    /**
+     * Devices whose stored all-time aggregates miss readings, or that have none stored: the incremental
+     * recalculation's work list. Readings are never updated or deleted, so a device changed exactly when
+     * its reading count (the sum of its hourly rollups) differs from the stored count.
+     */
+    async changedDeviceIds(tx: Queryable = db): Promise<string[]> {
+      const rows = await tx.query<{ id: string }>(
+        `SELECT d.id FROM devices.devices d
+         LEFT JOIN devices.aggregates a ON a.device_id = d.id
+         CROSS JOIN LATERAL (SELECT coalesce(sum(r.count), 0) AS n FROM devices.rollups r WHERE r.device_id = d.id) c
+         WHERE c.n > 0 AND (a.device_id IS NULL OR a.count <> c.n)
+         ORDER BY d.id`,
+      );
+      return rows.map((r) => r.id);
+    },
+
+    /** Every registered device id, in order (the full recalculation's work list). */
     async deviceIds(tx: Queryable = db): Promise<string[]> {
       const rows = await tx.query<{ id: string }>('SELECT id FROM devices.devices ORDER BY id');
       return rows.map((r) => r.id);
@@ -133,22 +179,50 @@ export function createAggregatesStore(db: Pick<Db, 'query'>) {
     /** Recomputes and stores all-time aggregates of these devices; returns how many had readings. */
     async storeAllTime(deviceIds: readonly string[], taskId: string, tx: Queryable = db): Promise<number> {
       if (deviceIds.length === 0) return 0;
-      const rows = await tx.query(
+      const computed: [string, Aggregates][] = [];
+      for (const id of deviceIds) {
+        const a = await forDevice(id, { start: null, end: null }, tx);
+        if (a) computed.push([id, a]);
+      }
+      if (computed.length === 0) return 0;
+      const column = (f: (a: Aggregates) => unknown) => computed.map(([, a]) => f(a));
+      const values: unknown[][] = [
+        computed.map(([id]) => id),
+        column((a) => a.count),
+        column((a) => a.first.toISOString()),
+        column((a) => a.last.toISOString()),
+        ...QUANTITIES.flatMap(([q]) => [
+          column((a) => a[q].min),
+          column((a) => a[q].max),
+          column((a) => a[q].sum),
+          column((a) => a[q].median),
+        ]),
+      ];
+      const types = [
+        'text',
+        'int8',
+        'timestamptz',
+        'timestamptz',
+        ...QUANTITIES.flatMap(() => Array(4).fill('float8')),
+      ];
+      await tx.query(
         `INSERT INTO devices.aggregates (device_id, ${COLUMNS.join(', ')}, computed_at, task_id)
-         SELECT device_id, ${OUTER}, now(), $2 FROM (
-           SELECT device_id, ${INNER} FROM devices.readings WHERE device_id = ANY($1::text[]) GROUP BY device_id
-         ) a
+         SELECT *, now(), $${values.length + 1}::uuid FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
          ON CONFLICT (device_id) DO UPDATE SET
-           ${[...COLUMNS, 'computed_at', 'task_id'].map((c) => `${c} = excluded.${c}`).join(', ')}
-         RETURNING device_id`,
-        [deviceIds, taskId],
+           ${[...COLUMNS, 'computed_at', 'task_id'].map((c) => `${c} = excluded.${c}`).join(', ')}`,
+        [...values, taskId],
       );
-      return rows.length;
+      return computed.length;
     },
 
     async listStored(page: PageRequest, tx: Queryable = db): Promise<Page<StoredAggregates>> {
-      const rows = await tx.query<AggregateRow & { device_id: string; computed_at: Date; task_id: string }>(
-        `SELECT device_id, ${COLUMNS.join(', ')}, computed_at, task_id FROM devices.aggregates
+      const rows = await tx.query<
+        AggregateRow & { device_id: string; computed_at: Date; task_id: string; pending: number | string }
+      >(
+        `SELECT device_id, ${COLUMNS.map((c) => `a.${c}`).join(', ')}, computed_at, task_id,
+           (SELECT coalesce(sum(r.count), 0) FROM devices.rollups r WHERE r.device_id = a.device_id) - a.count
+             AS pending
+         FROM devices.aggregates a
          WHERE $1::text IS NULL OR device_id > $1
          ORDER BY device_id
          LIMIT $2`,
@@ -159,6 +233,7 @@ export function createAggregatesStore(db: Pick<Db, 'query'>) {
         deviceId: r.device_id,
         computedAt: r.computed_at,
         taskId: r.task_id,
+        pendingReadings: Number(r.pending),
       }));
       return { items, nextAfter: rows.length > page.limit ? items[items.length - 1]!.deviceId : null };
     },

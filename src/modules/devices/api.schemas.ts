@@ -117,6 +117,9 @@ export const StoredAggregatesResponse = Type.Object({
       ...aggregateProperties,
       computed_at: TimestampOut,
       task_id: Type.String({ format: 'uuid' }),
+      pending_readings: Type.Integer({
+        description: 'Readings stored since this result was computed; 0 = up to date',
+      }),
     }),
   ),
   next_after: Type.Union([Type.String(), Type.Null()], { description: 'Pass as ?after= for the next page' }),
@@ -133,6 +136,44 @@ export const DeviceListResponse = Type.Object({
     }),
   ),
   next_after: Type.Union([Type.String(), Type.Null()], { description: 'Pass as ?after= for the next page' }),
+});
+
+export const SeriesQuery = Type.Object(
+  {
+    start_date: Type.Optional(TimestampIn('Inclusive start; open = the first reading')),
+    end_date: Type.Optional(TimestampIn('Inclusive end; open = the last reading')),
+    buckets: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 24,
+      description: 'Equal parts of the period',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const BucketStatSchema = Type.Union([
+  Type.Object({ min: Type.Number(), max: Type.Number(), mean: Type.Number(), median: Type.Number() }),
+  Type.Null(),
+]);
+
+export const SeriesResponse = Type.Object({
+  device_id: Type.String(),
+  period: Type.Union([Type.Object({ start: TimestampOut, end: TimestampOut }), Type.Null()], {
+    description: 'null when the device has no reading to define an open side',
+  }),
+  buckets: Type.Array(
+    Type.Object({
+      start: TimestampOut,
+      end: TimestampOut,
+      count: Type.Integer(),
+      value: BucketStatSchema,
+      x: BucketStatSchema,
+      y: BucketStatSchema,
+      z: BucketStatSchema,
+    }),
+    { description: 'Every bucket in time order; an empty one has count 0 and null statistics' },
+  ),
 });
 
 export const UserBody = Type.Object(
@@ -159,6 +200,17 @@ export const OwnerResponse = Type.Object({
   device_id: Type.String(),
   user_id: Type.Union([Type.Integer(), Type.Null()]),
 });
+
+export const RecalcQuery = Type.Object(
+  {
+    full: Type.Boolean({
+      default: false,
+      description:
+        'true: rebuild every device’s rollups and recompute every device, not only the changed ones',
+    }),
+  },
+  { additionalProperties: false },
+);
 
 export const TaskResponse = Type.Object({
   task_id: Type.String({ format: 'uuid' }),

@@ -57,12 +57,42 @@ export const readings = devicesSchema.table(
   (t) => [primaryKey({ name: 'readings_pkey', columns: [t.deviceId, t.ts, t.id] })],
 );
 
+function rollupColumns(quantity: string) {
+  return {
+    [`${quantity}Min`]: doublePrecision(`${quantity}_min`).notNull(),
+    [`${quantity}Max`]: doublePrecision(`${quantity}_max`).notNull(),
+    [`${quantity}Sum`]: doublePrecision(`${quantity}_sum`).notNull(),
+  };
+}
+
 const axisColumns = (axis: string) => ({
   [`${axis}Min`]: doublePrecision(`${axis}_min`).notNull(),
   [`${axis}Max`]: doublePrecision(`${axis}_max`).notNull(),
   [`${axis}Sum`]: doublePrecision(`${axis}_sum`).notNull(),
   [`${axis}Median`]: doublePrecision(`${axis}_median`).notNull(),
 });
+
+/**
+ * Per device and UTC hour: count, first/last time and min/max/sum of value and of each axis, maintained by
+ * the readings insert in the same statement (readings.store.ts). Period aggregates read these for the
+ * hours a period covers whole and raw readings only for the partial hours at its edges.
+ */
+export const rollups = devicesSchema.table(
+  'rollups',
+  {
+    deviceId: text('device_id').notNull(),
+    /** Start of the UTC hour. */
+    bucket: tstz('bucket').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+    firstTs: tstz('first_ts').notNull(),
+    lastTs: tstz('last_ts').notNull(),
+    ...rollupColumns('value'),
+    ...rollupColumns('x'),
+    ...rollupColumns('y'),
+    ...rollupColumns('z'),
+  },
+  (t) => [primaryKey({ name: 'rollups_pkey', columns: [t.deviceId, t.bucket] })],
+);
 
 /** All-time aggregates per device, written by the recalculation job. */
 export const aggregates = devicesSchema.table('aggregates', {

@@ -11,6 +11,10 @@ import { readingsRoutes } from './readings.routes';
 import { createReadingsService } from './readings.service';
 import { createReadingsStore } from './readings.store';
 import { createRecalcService } from './recalc.service';
+import { createRollupsStore } from './rollups.store';
+import { seriesRoutes } from './series.routes';
+import { createSeriesService } from './series.service';
+import { createSeriesStore } from './series.store';
 import { tasksRoutes } from './tasks.routes';
 import { createTasksStore } from './tasks.store';
 import { usersRoutes } from './users.routes';
@@ -42,8 +46,9 @@ export function createDevicesModule(
   ]);
 
   const aggregates = (options.aggregatesStore ?? createAggregatesStore)(db);
+  const readingsStore = createReadingsStore(db);
   const readings = createReadingsService({
-    readings: createReadingsStore(db),
+    readings: readingsStore,
     aggregates,
     clock: deps.clock,
     batch: {
@@ -57,11 +62,13 @@ export function createDevicesModule(
     onStored: (n) => stored.inc(n),
     onFlush: ({ ms, ok }) => flushSeconds.observe({ ok: String(ok) }, ms / 1000),
   });
+  const series = createSeriesService({ series: createSeriesStore(db), readings: readingsStore });
   const users = createUsersService({ users: createUsersStore(db), aggregates });
   const recalc = createRecalcService({
     jobs: deps.jobs,
     tasks: createTasksStore(db),
     aggregates,
+    rollups: createRollupsStore(db),
     logger: deps.logger,
     cron: config.DEVICES_RECALC_CRON,
     chunkSize: options.recalcChunkSize ?? 50,
@@ -73,6 +80,7 @@ export function createDevicesModule(
     migrations: migrationSet('devices'),
     routes(app) {
       readingsRoutes(app, readings, { batchLimit: config.DEVICES_BATCH_LIMIT });
+      seriesRoutes(app, series);
       usersRoutes(app, users, deps.adminGuard);
       tasksRoutes(app, recalc, deps.adminGuard);
     },

@@ -3,8 +3,12 @@
  * printed them; here they are stored in devices.aggregates).
  *
  * Runs as a pg-boss job on a 'singleton' queue: at most one recalculation is active across all
- * processes; a second one requested meanwhile is queued and WAITS, then runs in full (it may see
- * newer readings). Each request therefore has its own task id and its own status history.
+ * processes; a second one requested meanwhile is queued and WAITS, then runs (it may see newer
+ * readings). Each request therefore has its own task id and its own status history.
+ *
+ * Incremental by default: only devices whose reading count differs from their stored result (readings
+ * are insert-only, so that is exactly the devices that received readings since) are recomputed. `full`
+ * rebuilds every device's hourly rollups from its readings, then recomputes every device.
  * State (queued/running/completed/failed) comes from pg-boss; the progress row adds done/total and
  * the error, and keeps the outcome after pg-boss has purged the job.
  */
@@ -14,6 +18,7 @@ import type { JobState, Jobs } from '../../platform/jobs';
 import type { Logger } from '../../platform/logger';
 import type { AggregatesStore, StoredAggregates } from './aggregates.store';
 import type { Page, PageRequest } from './model';
+import type { RollupsStore } from './rollups.store';
 import type { TaskRecord, TaskStatus, TasksStore } from './tasks.store';
 
 export const RECALC_JOB = 'devices-recalculate';
@@ -30,7 +35,8 @@ export interface TaskView {
 export interface RecalcServiceDeps {
   jobs: Pick<Jobs, 'define' | 'send' | 'get'>;
   tasks: TasksStore;
-  aggregates: Pick<AggregatesStore, 'deviceIds' | 'storeAllTime' | 'listStored'>;
+  aggregates: Pick<AggregatesStore, 'deviceIds' | 'changedDeviceIds' | 'storeAllTime' | 'listStored'>;
+  rollups: Pick<RollupsStore, 'rebuild'>;
   logger: Logger;
   /** Cron expression; '' = not scheduled. */
   cron: string;
@@ -58,15 +64,16 @@ export function createRecalcService(deps: RecalcServiceDeps) {
   const { tasks, aggregates, logger } = deps;
   let stopping = false;
 
-  async function run(taskId: string, trigger: string): Promise<{ devices: number }> {
+  async function run(taskId: string, trigger: string, full: boolean): Promise<{ devices: number }> {
     try {
-      const ids = await aggregates.deviceIds();
+      const ids = full ? await aggregates.deviceIds() : await aggregates.changedDeviceIds();
       await tasks.start(taskId, trigger, ids.length);
       for (let i = 0; i < ids.length; i += deps.chunkSize) {
         if (stopping) {
           throw new ServiceError('DEVICES_RECALC_INTERRUPTED', 409, 'Interrupted: the worker shut down');
         }
         const chunk = ids.slice(i, i + deps.chunkSize);
+        if (full) await deps.rollups.rebuild(chunk);
         await aggregates.storeAllTime(chunk, taskId);
         await tasks.progress(taskId, i + chunk.length);
       }
@@ -83,13 +90,13 @@ export function createRecalcService(deps: RecalcServiceDeps) {
     }
   }
 
-  deps.jobs.define<{ trigger?: string }>({
+  deps.jobs.define<{ trigger?: string; full?: boolean }>({
     name: RECALC_JOB,
     policy: 'singleton',
     retryLimit: 0,
     expireInSeconds: 60 * 60,
     cron: deps.cron,
-    handler: (data, ctx) => run(ctx.jobId, data.trigger ?? 'schedule'),
+    handler: (data, ctx) => run(ctx.jobId, data.trigger ?? 'schedule', data.full === true),
   });
 
   function view(id: string, job: JobState | null, row: TaskRecord | null): TaskView {
@@ -110,18 +117,24 @@ export function createRecalcService(deps: RecalcServiceDeps) {
   }
 
   return {
-    /** Queues a recalculation; the task row exists before the job, so its id is known at once. */
-    async request(): Promise<TaskView> {
+    /**
+     * Queues a recalculation (incremental, or `full`); the task row exists before the job, so its id is
+     * known at once.
+     */
+    async request(options: { full?: boolean } = {}): Promise<TaskView> {
       const id = randomUUID();
-      await tasks.create(id, 'api');
+      const trigger = options.full ? 'api-full' : 'api';
+      await tasks.create(id, trigger);
+      // Read before sending: a worker may pick the job up at once and mark the row running.
+      const queued = await tasks.get(id);
       try {
-        const sent = await deps.jobs.send(RECALC_JOB, { trigger: 'api' }, { id });
+        const sent = await deps.jobs.send(RECALC_JOB, { trigger, full: options.full === true }, { id });
         if (sent !== id) throw new Error(`pg-boss did not queue job ${id}`);
       } catch (err) {
         await tasks.remove(id).catch(() => {});
         throw err;
       }
-      return view(id, null, await tasks.get(id));
+      return view(id, null, queued);
     },
 
     async status(taskId: string): Promise<TaskView> {

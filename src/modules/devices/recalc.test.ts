@@ -50,8 +50,8 @@ async function waitForStatus(
   }
 }
 
-async function requestRecalc(app: TestApp): Promise<string> {
-  const res = await app.http.inject({ method: 'POST', url: '/tasks/recalculate' });
+async function requestRecalc(app: TestApp, query = ''): Promise<string> {
+  const res = await app.http.inject({ method: 'POST', url: `/tasks/recalculate${query}` });
   expect(res.statusCode).toBe(202);
   expect(res.json()).toMatchObject({ status: 'queued', progress: { done: 0, total: 0 }, error: null });
   return res.json().task_id;
@@ -98,6 +98,8 @@ describe('POST /tasks/recalculate', () => {
     expect(done1).toMatchObject({ progress: { done: 5, total: 5 }, error: null });
     const done2 = await waitForStatus(app, second, 'completed');
     expect(Date.parse(done2.started_at)).toBeGreaterThanOrEqual(Date.parse(done1.finished_at));
+    // No reading arrived in between: the second (incremental) run has nothing to recompute.
+    expect(done2.progress).toEqual({ done: 0, total: 0 });
 
     const stored = await app.http.inject({ method: 'GET', url: '/devices/aggregates?limit=3' });
     expect(stored.statusCode).toBe(200);
@@ -108,9 +110,10 @@ describe('POST /tasks/recalculate', () => {
     const items = [...page1.items, ...page2.items];
     expect(items.map((a: { device_id: string }) => a.device_id)).toEqual(DEVICES);
     for (const item of items) {
-      const { computed_at, task_id, ...aggregates } = item;
-      expect(task_id).toBe(second);
-      expect(Date.parse(computed_at)).toBeGreaterThanOrEqual(Date.parse(done2.started_at));
+      const { computed_at, task_id, pending_readings, ...aggregates } = item;
+      expect(task_id).toBe(first);
+      expect(pending_readings).toBe(0);
+      expect(Date.parse(computed_at)).toBeGreaterThanOrEqual(Date.parse(done1.started_at));
       const live = await app.http.inject({ method: 'GET', url: `/devices/${item.device_id}/data/all` });
       expect(aggregates).toEqual(live.json());
     }
@@ -121,6 +124,63 @@ describe('POST /tasks/recalculate', () => {
       median: -0.5,
       axes: { x: { median: 0 } },
     });
+  });
+
+  it('recomputes only devices with new readings; full recomputes all, to the same results', async () => {
+    const app = await appWith({ recalcChunkSize: 2 });
+    const stored = async () =>
+      (await app.http.inject({ method: 'GET', url: '/devices/aggregates?limit=100' })).json().items as {
+        device_id: string;
+        task_id: string;
+        pending_readings: number;
+        computed_at: string;
+      }[];
+    const first = await requestRecalc(app);
+    expect((await waitForStatus(app, first, 'completed')).progress).toEqual({ done: 5, total: 5 });
+
+    // A late reading in the middle of r-2's history and a new device.
+    const late = { x: 100, y: 0, z: 0, ts: new Date(Date.UTC(2024, 0, 1, 0, 1, 30)).toISOString() };
+    expect(
+      (await app.http.inject({ method: 'POST', url: '/devices/r-2/data', payload: late })).statusCode,
+    ).toBe(201);
+    expect(
+      (await app.http.inject({ method: 'POST', url: '/devices/r-9/data', payload: { x: 1, y: 1, z: 1 } }))
+        .statusCode,
+    ).toBe(201);
+    const before = await stored();
+    expect(before.find((a) => a.device_id === 'r-2')?.pending_readings).toBe(1);
+    expect(before.find((a) => a.device_id === 'r-1')?.pending_readings).toBe(0);
+
+    const second = await requestRecalc(app);
+    expect((await waitForStatus(app, second, 'completed')).progress).toEqual({ done: 2, total: 2 });
+    const incremental = await stored();
+    expect(incremental.map((a) => [a.device_id, a.task_id === second])).toEqual([
+      ['r-1', false],
+      ['r-2', true],
+      ['r-3', false],
+      ['r-4', false],
+      ['r-5', false],
+      ['r-9', true],
+    ]);
+    for (const a of incremental) {
+      expect(a.pending_readings).toBe(0);
+      const { computed_at, task_id, pending_readings, ...aggregates } = a;
+      const live = await app.http.inject({ method: 'GET', url: `/devices/${a.device_id}/data/all` });
+      expect(aggregates).toEqual(live.json());
+    }
+    // r-2: values x + y + z = -2, -0.5, 1 and the late 100 + 0 + 0.
+    expect(incremental[1]).toMatchObject({ count: 4, median: (-0.5 + 1) / 2, max_value: 100, min_value: -2 });
+
+    const full = await requestRecalc(app, '?full=true');
+    expect((await waitForStatus(app, full, 'completed')).progress).toEqual({ done: 6, total: 6 });
+    const rebuilt = await stored();
+    expect(rebuilt.every((a) => a.task_id === full)).toBe(true);
+    const strip = ({ computed_at, task_id, ...rest }: Record<string, unknown>) => rest;
+    expect(rebuilt.map(strip)).toEqual(incremental.map(strip));
+
+    const bad = await app.http.inject({ method: 'POST', url: '/tasks/recalculate?full=maybe' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().detail).toContain('querystring.full');
   });
 
   it('reports failed with progress so far and a safe error when the store fails mid-run', async () => {
@@ -148,9 +208,11 @@ describe('POST /tasks/recalculate', () => {
     const stored = (await app.http.inject({ method: 'GET', url: '/devices/aggregates' })).json();
     expect(stored.items.map((a: { device_id: string }) => a.device_id)).toEqual(['r-1', 'r-2']);
 
-    // The next request runs again from scratch and completes.
+    // The next request recomputes what the failed one left (3 of 5 devices) and completes.
     const retry = await requestRecalc(app);
-    expect((await waitForStatus(app, retry, 'completed')).progress).toEqual({ done: 5, total: 5 });
+    expect((await waitForStatus(app, retry, 'completed')).progress).toEqual({ done: 3, total: 3 });
+    const after = (await app.http.inject({ method: 'GET', url: '/devices/aggregates' })).json();
+    expect(after.items.map((a: { device_id: string }) => a.device_id)).toEqual(DEVICES);
   });
 
   it('runs a job that arrives without a task row (the cron path) and reports it', async () => {

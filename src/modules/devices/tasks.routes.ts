@@ -3,7 +3,13 @@ import type { preHandlerAsyncHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../../platform/http';
 import { problemResponses } from '../../platform/http';
-import { aggregatesJson, PageQuery, StoredAggregatesResponse, TaskResponse } from './api.schemas';
+import {
+  aggregatesJson,
+  PageQuery,
+  RecalcQuery,
+  StoredAggregatesResponse,
+  TaskResponse,
+} from './api.schemas';
 import type { RecalcService, TaskView } from './recalc.service';
 
 const taskJson = (t: TaskView) => ({
@@ -23,15 +29,18 @@ export function tasksRoutes(app: App, service: RecalcService, adminGuard: preHan
       schema: {
         operationId: 'recalculateDeviceAggregates',
         tags: ['devices'],
-        summary: 'Queue a recalculation of every device’s all-time aggregates',
+        summary: 'Queue a recalculation of the devices’ stored all-time aggregates',
         description:
-          'At most one recalculation runs at a time (across all processes); one requested meanwhile ' +
-          'is queued and runs after it. Follow it at GET /tasks/{task_id}.',
+          'Recomputes the devices that received readings since their stored result (progress counts ' +
+          'those); `full=true` rebuilds every device’s hourly rollups from its readings and recomputes ' +
+          'every device. At most one recalculation runs at a time (across all processes); one requested ' +
+          'meanwhile is queued and runs after it. Follow it at GET /tasks/{task_id}.',
         security: [{ bearer: [] }],
-        response: { 202: TaskResponse, ...problemResponses(401, 503) },
+        querystring: RecalcQuery,
+        response: { 202: TaskResponse, ...problemResponses(400, 401, 503) },
       },
     },
-    async (_req, reply) => reply.code(202).send(taskJson(await service.request())),
+    async (req, reply) => reply.code(202).send(taskJson(await service.request({ full: req.query.full }))),
   );
 
   app.get(
@@ -67,6 +76,7 @@ export function tasksRoutes(app: App, service: RecalcService, adminGuard: preHan
           ...aggregatesJson(a, { start: null, end: null }),
           computed_at: a.computedAt.toISOString(),
           task_id: a.taskId,
+          pending_readings: a.pendingReadings,
         })),
         next_after: page.nextAfter,
       };

@@ -25,6 +25,29 @@ interface Aggregates {
   period: { start: string; end: string };
 }
 
+interface BucketStat {
+  min: number;
+  max: number;
+  mean: number;
+  median: number;
+}
+
+interface SeriesBucket {
+  start: string;
+  end: string;
+  count: number;
+  value: BucketStat | null;
+  x: BucketStat | null;
+  y: BucketStat | null;
+  z: BucketStat | null;
+}
+
+interface Series {
+  device_id: string;
+  period: { start: string; end: string } | null;
+  buckets: SeriesBucket[];
+}
+
 interface DeviceRow {
   device_id: string;
   owner_id: number | null;
@@ -80,21 +103,6 @@ async function aggregates(
     if (e instanceof ApiError && e.status === 404 && !e.notAvailable) return null;
     throw e;
   }
-}
-
-/** Runs `fns` at most `n` at a time, results in order. */
-async function limited<T>(fns: (() => Promise<T>)[], n: number): Promise<T[]> {
-  const out = new Array<T>(fns.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, fns.length) }, async () => {
-      while (next < fns.length) {
-        const i = next++;
-        out[i] = await fns[i]!();
-      }
-    }),
-  );
-  return out;
 }
 
 export const DevicesPage = modulePage('The devices module', 'GET /devices', Devices);
@@ -175,38 +183,24 @@ function DeviceDetail({ id }: { id: string }) {
     [id, preset, from, to],
   );
 
+  // One request per refresh: every bucket of the period, empty ones included (count 0).
   const series = usePoll(
     async (signal) => {
       if (invalid) return null;
       const { start, end } = range();
-      const endMs = end ? new Date(end).getTime() : Date.now();
-      let startMs = start ? new Date(start).getTime() : Number.NaN;
-      if (Number.isNaN(startMs)) {
-        const all = await aggregates(id, undefined, end, signal);
-        if (!all) return null;
-        startMs = new Date(all.period.start).getTime();
-      }
-      const step = Math.max(1, Math.ceil((endMs - startMs + 1) / BUCKETS));
-      const buckets = Array.from({ length: BUCKETS }, (_, i) => startMs + i * step);
-      const results = await limited(
-        buckets.map(
-          (b) => () =>
-            aggregates(
-              id,
-              new Date(b).toISOString(),
-              new Date(Math.min(b + step - 1, endMs)).toISOString(),
-              signal,
-            ),
-        ),
-        6,
-      );
-      const mean = (a: Aggregates | null, axis: 'x' | 'y' | 'z') =>
-        a && a.count > 0 ? a.axes[axis].sum / a.count : null;
+      const path = withQuery(`/devices/${enc(id)}/series`, {
+        start_date: start,
+        end_date: end ?? new Date().toISOString(),
+        buckets: BUCKETS,
+      });
+      const s = await api<Series>(path, { signal });
+      if (s.buckets.every((b) => b.count === 0)) return null;
+      const mid = (b: SeriesBucket) => (new Date(b.start).getTime() + new Date(b.end).getTime()) / 2000;
       return [
-        buckets.map((b) => (b + step / 2) / 1000),
-        results.map((a) => mean(a, 'x')),
-        results.map((a) => mean(a, 'y')),
-        results.map((a) => mean(a, 'z')),
+        s.buckets.map(mid),
+        s.buckets.map((b) => b.x?.mean ?? null),
+        s.buckets.map((b) => b.y?.mean ?? null),
+        s.buckets.map((b) => b.z?.mean ?? null),
       ] as [number[], ...(number | null)[][]];
     },
     live ? 10_000 : null,
@@ -300,7 +294,8 @@ const AGG_COLUMNS: Column<{ name: string; s: Stat }>[] = [
   { head: 'Count', num: true, cell: (r) => fmtNum(r.s.count) },
   { head: 'Min', num: true, cell: (r) => fmtSig(r.s.min) },
   { head: 'Max', num: true, cell: (r) => fmtSig(r.s.max) },
-  { head: 'Sum', num: true, cell: (r) => fmtSig(r.s.sum) },
+  // Exactly as stored (the shortest decimal that reads back as the same double), never rounded.
+  { head: 'Sum', num: true, cell: (r) => String(r.s.sum) },
   { head: 'Median', num: true, cell: (r) => fmtSig(r.s.median) },
 ];
 

@@ -1,0 +1,323 @@
+/**
+ * `npm run bench -- devices-growth [--db pglite|postgres|both] [--sizes 10000,100000,1000000,10000000]
+ *   [--seconds 8] [--samples 200] [--raw-budget-seconds 20] [--rounds 1] [--skip-ingest] [--skip-growth]`
+ *
+ * How aggregate latency grows with one device's history, and what the rollups cost ingest, in one run:
+ *
+ * 1. Ingest before/after: the code at git HEAD (exported with `git archive` into a temp dir, nothing in
+ *    the work tree changes) and the working tree each serve on a fresh scratch database, in turn; each
+ *    gets the devices benchmark's workloads unchanged: batch ingest over HTTP (10k rows/request, 4
+ *    connections) and durable single POSTs vs the no-database echo route at 400 connections.
+ *    `--rounds N` alternates HEAD and the working tree N times (a shared machine's load drifts).
+ * 2. Growth: one device per size (PostgreSQL up to 10M readings, PGlite up to 1M), one reading per second,
+ *    bulk-loaded with generate_series SQL (around the insert path), its rollups rebuilt in full, VACUUM.
+ *    Then p50/p99 of GET /devices/{id}/data/all and of its last 30 days (in process, app.inject), side by
+ *    side with the raw one-pass query (the oracle, rawForDevice) on the same database; the raw query gets
+ *    at most --raw-budget-seconds per cell (at least 3 samples), since at 10M rows it takes seconds.
+ * Scratch databases are dropped afterwards. Prints tables; never asserts on time.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createApp } from '../src/app';
+import { createAggregatesStore } from '../src/modules/devices/aggregates.store';
+import { createDevicesModule } from '../src/modules/devices/index';
+import { createRollupsStore } from '../src/modules/devices/rollups.store';
+import { loadConfig } from '../src/platform/config';
+import { type Db, openDb } from '../src/platform/db';
+import { createLogger } from '../src/platform/logger';
+import { migrate, migrationSet } from '../src/platform/migrate';
+import { quantile } from '../src/stats/descriptive';
+import {
+  type AutocannonRequest,
+  autocannon,
+  type DbKind,
+  dbKinds,
+  fmt,
+  loadAverage,
+  log,
+  markdownTable,
+  ROOT,
+  startChild,
+  withChild,
+  withScratchDb,
+} from './_support';
+
+const { values: args } = parseArgs({
+  options: {
+    db: { type: 'string', default: 'both' },
+    sizes: { type: 'string' },
+    seconds: { type: 'string', default: '8' },
+    samples: { type: 'string', default: '200' },
+    'raw-budget-seconds': { type: 'string', default: '20' },
+    'skip-ingest': { type: 'boolean', default: false },
+    'skip-growth': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const SAMPLES = Number(args.samples);
+const RAW_BUDGET_MS = Number(args['raw-budget-seconds']) * 1000;
+const DEFAULT_SIZES: Record<DbKind, number[]> = {
+  postgres: [10_000, 100_000, 1_000_000, 10_000_000],
+  pglite: [10_000, 100_000, 1_000_000],
+};
+const T0 = Date.parse('2025-01-01T00:00:00Z');
+const DAY = 86_400_000;
+
+// ---- 1. ingest at HEAD and in the working tree ----------------------------------------------------
+
+/** The code at git HEAD in a temp dir (read-only git), with this tree's node_modules linked in. */
+function exportHead(): { dir: string; remove: () => void } {
+  const dir = join(os.tmpdir(), `telelab-devices-head-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const tar = execFileSync(
+    'git',
+    ['archive', 'HEAD', 'bench', 'src', 'drizzle', 'package.json', 'tsconfig.json'],
+    {
+      cwd: ROOT,
+      maxBuffer: 1 << 28,
+    },
+  );
+  execFileSync('tar', ['-x', '-C', dir], { input: tar });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const reading = () =>
+  JSON.stringify({ x: Math.random() * 20 - 10, y: Math.random() * 20 - 10, z: Math.random() });
+const randomPost = (prefix: string): AutocannonRequest => ({
+  method: 'POST',
+  setupRequest: (r) => ({
+    ...r,
+    path: `${prefix}/${1 + Math.floor(Math.random() * 1000)}/data`,
+    body: reading(),
+  }),
+});
+const cannon = (url: string, requests: AutocannonRequest[], connections: number) =>
+  autocannon({
+    url,
+    connections,
+    duration: SECONDS,
+    headers: { 'content-type': 'application/json' },
+    requests,
+  });
+
+/** The devices benchmark's ingest workloads against bench/devices.ts --serve of the tree in `dir`. */
+function ingest(kind: DbKind, dir: string) {
+  return withScratchDb(kind, 'devgrowth', (env) =>
+    withChild(
+      startChild(['--import', 'tsx', join(dir, 'bench/devices.ts'), '--serve'], {
+        cwd: dir,
+        env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      }),
+      async ({ url }) => {
+        const batchBody = JSON.stringify(
+          Array.from({ length: 10_000 }, (_, i) => ({
+            device_id: String(1 + (i % 1000)),
+            x: i,
+            y: -i,
+            z: 0.5,
+          })),
+        );
+        const batch = await cannon(
+          url,
+          [{ method: 'POST', path: '/devices/data/batch', body: batchBody }],
+          4,
+        );
+        const echo = await cannon(url, [randomPost('/bench/echo')], 400);
+        const durable = await cannon(url, [randomPost('/devices')], 400);
+        const failures = [batch, echo, durable].reduce((n, r) => n + r.non2xx + r.errors, 0);
+        return {
+          batch: batch.requests.average * 10_000,
+          ratio: durable.requests.average / echo.requests.average,
+          durable: durable.requests.average,
+          echo: echo.requests.average,
+          failures,
+        };
+      },
+    ),
+  );
+}
+
+// ---- 2. growth ------------------------------------------------------------------------------------
+
+/** One device with `n` readings, one per second from T0, loaded in 1M-row statements; then its rollups. */
+async function loadDevice(db: Db, id: string, n: number): Promise<void> {
+  const t0 = performance.now();
+  await db.query('INSERT INTO devices.devices (id) VALUES ($1) ON CONFLICT DO NOTHING', [id]);
+  for (let from = 0; from < n; from += 1_000_000) {
+    const to = Math.min(n, from + 1_000_000) - 1;
+    await db.query(
+      `INSERT INTO devices.readings (device_id, ts, x, y, z)
+       SELECT $1, $2::timestamptz + i * interval '1 second',
+         round((random() * 20 - 10)::numeric, 3)::float8, random() * 20 - 10, random()
+       FROM generate_series($3::int, $4::int) i`,
+      [id, new Date(T0).toISOString(), from, to],
+    );
+    process.stderr.write(`  ${id}: ${fmt(to + 1)} rows\r`);
+  }
+  await createRollupsStore(db).rebuild([id]);
+  log(`  ${id}: ${fmt(n)} rows + rollups in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+}
+
+/** p50/p99 of `fn` over `samples` calls, or as many as fit in `budgetMs` (at least 3), after a warm-up. */
+async function timing(fn: () => Promise<unknown>, samples: number, budgetMs = Number.POSITIVE_INFINITY) {
+  // Warm-up: three calls, or one when a call takes over a second (the raw query at millions of rows).
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    await fn();
+    if (performance.now() - t > 1000) break;
+  }
+  const ms: number[] = [];
+  const start = performance.now();
+  while (ms.length < samples && (ms.length < 3 || performance.now() - start < budgetMs)) {
+    const t = performance.now();
+    await fn();
+    ms.push(performance.now() - t);
+  }
+  const sorted = Float64Array.from(ms).sort();
+  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), n: ms.length };
+}
+const cell = (t: { p50: number; p99: number; n: number }) =>
+  `${t.p50 < 100 ? t.p50.toFixed(2) : fmt(t.p50)} / ${t.p99 < 100 ? t.p99.toFixed(2) : fmt(t.p99)}${t.n < 20 ? ` (n=${t.n})` : ''}`;
+
+async function growth(kind: DbKind, sizes: number[]) {
+  return withScratchDb(kind, 'devgrowth', async (env) => {
+    const db = await openDb({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR });
+    try {
+      await migrate(db, [migrationSet('devices')]);
+      for (const n of sizes) await loadDevice(db, `g${n}`, n);
+      log('  vacuum analyze');
+      await db.exec('VACUUM ANALYZE');
+      await db.exec('CHECKPOINT');
+      const config = loadConfig({
+        ...process.env,
+        ...env,
+        LOG_LEVEL: 'silent',
+        DB_STATEMENT_TIMEOUT_MS: '0',
+      });
+      const app = await createApp({
+        config,
+        role: 'api',
+        db,
+        logger: createLogger('silent'),
+        modules: [createDevicesModule],
+        migrate: false,
+      });
+      const raw = createAggregatesStore(db);
+      const rows: string[][] = [];
+      try {
+        for (const n of sizes) {
+          const id = `g${n}`;
+          const lastTs = new Date(T0 + (n - 1) * 1000);
+          const start = new Date(Math.max(T0, lastTs.getTime() - 30 * DAY));
+          const get = (url: string) => async () => {
+            const res = await app.http.inject({ method: 'GET', url });
+            if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`);
+          };
+          log(`  ${id}: queries`);
+          const periodUrl = `/devices/${id}/data?start_date=${start.toISOString()}&end_date=${lastTs.toISOString()}`;
+          const allNew = await timing(get(`/devices/${id}/data/all`), SAMPLES, RAW_BUDGET_MS);
+          const periodNew = await timing(get(periodUrl), SAMPLES, RAW_BUDGET_MS);
+          const allRaw = await timing(
+            () => raw.rawForDevice(id, { start: null, end: null }),
+            SAMPLES,
+            RAW_BUDGET_MS,
+          );
+          const periodRaw = await timing(
+            () => raw.rawForDevice(id, { start, end: lastTs }),
+            SAMPLES,
+            RAW_BUDGET_MS,
+          );
+          rows.push([
+            fmt(n),
+            fmt(Math.min(n, 30 * 86_400)),
+            cell(allNew),
+            cell(allRaw),
+            cell(periodNew),
+            cell(periodRaw),
+          ]);
+        }
+      } finally {
+        await app.close();
+      }
+      return rows;
+    } finally {
+      await db.close().catch(() => {});
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  const kinds = dbKinds(args.db);
+  const ingestRows: string[][] = [];
+  if (!args['skip-ingest']) {
+    const head = exportHead();
+    try {
+      for (const kind of kinds) {
+        for (let round = 1; round <= Number(args.rounds); round++)
+          for (const [label, dir] of [
+            ['HEAD', head.dir],
+            ['working tree', ROOT],
+          ] as const) {
+            log(`${kind}: ingest, ${label}, round ${round}`);
+            const r = await ingest(kind, dir);
+            ingestRows.push([
+              kind,
+              label,
+              fmt(r.batch),
+              `${fmt(r.durable)} / ${fmt(r.echo)} = ${r.ratio.toFixed(2)}`,
+              String(r.failures),
+            ]);
+          }
+      }
+    } finally {
+      head.remove();
+    }
+  }
+  const growthTables: string[] = [];
+  for (const kind of args['skip-growth'] ? [] : kinds) {
+    const sizes = args.sizes ? args.sizes.split(',').map(Number) : DEFAULT_SIZES[kind];
+    log(`${kind}: growth ${sizes.join(', ')}`);
+    const rows = await growth(kind, sizes);
+    growthTables.push(
+      `${kind === 'postgres' ? 'PostgreSQL' : 'PGlite'}: GET latency p50 / p99, ms (in process)\n\n` +
+        markdownTable(
+          [
+            'readings',
+            'in last 30 days',
+            'all-time: rollups',
+            'all-time: raw query',
+            '30 days: rollups',
+            '30 days: raw query',
+          ],
+          rows,
+          [0, 1],
+        ),
+    );
+  }
+  console.log(
+    `\ndevices growth benchmark: ${os.cpus().length} CPUs, load average ${loadAverage()} at the end ` +
+      '(other processes share the machine)\n',
+  );
+  if (ingestRows.length)
+    console.log(
+      `${markdownTable(
+        [
+          'database',
+          'code',
+          'batch ingest, rows/s (10k rows/request, 4 conns; goal PG >= 150 000)',
+          'durable POST / echo req/s, 400 conns (goal PG >= 0.45)',
+          'non-2xx',
+        ],
+        ingestRows,
+        [2],
+      )}\n`,
+    );
+  for (const t of growthTables) console.log(`${t}\n`);
+}
+
+await main();

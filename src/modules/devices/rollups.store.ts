@@ -1,0 +1,156 @@
+/**
+ * Hourly rollups of readings (devices.rollups): per device and UTC hour, count, first/last time and
+ * min/max/sum of value (x + y + z) and of each axis.
+ *
+ * They are maintained by the readings insert itself (ROLLUP_UPSERT, a CTE of the same statement), so a
+ * reading is in its hour's rollup exactly when it is stored: atomic with it, visible with its commit,
+ * never counted twice. A late reading simply adds to its (old) hour. Rows are upserted in
+ * (device_id, bucket) order so concurrent statements lock rollup rows in one order (no deadlock).
+ *
+ * A period's count, min, max, sum, first and last read the rollups of the hours it covers whole and the
+ * raw readings of at most two partial hours at its edges: the cost depends on the period's length in
+ * hours, not on how many readings it holds.
+ */
+import type { Db } from '../../platform/db';
+import type { Period } from './model';
+
+export const HOUR_MS = 3_600_000;
+
+export const QUANTITIES = [
+  ['value', 'x + y + z'],
+  ['x', 'x'],
+  ['y', 'y'],
+  ['z', 'z'],
+] as const;
+export type Quantity = (typeof QUANTITIES)[number][0];
+
+/** Columns of a rollup row after device_id and bucket. */
+export const ROLLUP_COLUMNS = [
+  'count',
+  'first_ts',
+  'last_ts',
+  ...QUANTITIES.flatMap(([q]) => [`${q}_min`, `${q}_max`, `${q}_sum`]),
+];
+
+/** The same quantities aggregated from raw readings, in ROLLUP_COLUMNS order. */
+const RAW_AGGREGATES = [
+  'count(*)',
+  'min(ts)',
+  'max(ts)',
+  ...QUANTITIES.flatMap(([, e]) => [`min(${e})`, `max(${e})`, `sum(${e})`]),
+].join(', ');
+
+/** Merges rollup-shaped rows (count, first_ts, … in ROLLUP_COLUMNS order) into one. */
+const MERGE = [
+  'sum(count) AS count',
+  'min(first_ts) AS first_ts',
+  'max(last_ts) AS last_ts',
+  ...QUANTITIES.flatMap(([q]) => [
+    `min(${q}_min) AS ${q}_min`,
+    `max(${q}_max) AS ${q}_max`,
+    `sum(${q}_sum) AS ${q}_sum`,
+  ]),
+].join(', ');
+
+const UPSERT_SET = [
+  'count = r.count + excluded.count',
+  'first_ts = least(r.first_ts, excluded.first_ts)',
+  'last_ts = greatest(r.last_ts, excluded.last_ts)',
+  ...QUANTITIES.flatMap(([q]) => [
+    `${q}_min = least(r.${q}_min, excluded.${q}_min)`,
+    `${q}_max = greatest(r.${q}_max, excluded.${q}_max)`,
+    `${q}_sum = r.${q}_sum + excluded.${q}_sum`,
+  ]),
+].join(', ');
+
+/**
+ * A CTE (`, rolled AS (...)`) adding the rows of `source` (device_id, ts, x, y, z) to their hours.
+ * `after`, when given, is a CTE with RETURNING rows that must finish first (the device registration:
+ * registering after taking rollup locks could deadlock against a statement registering the same device).
+ */
+export function rollupUpsertCte(source: string, after?: string): string {
+  const wait = after ? `WHERE (SELECT count(*) FROM ${after}) >= 0` : '';
+  return `, rolled AS (
+  INSERT INTO devices.rollups AS r (device_id, bucket, ${ROLLUP_COLUMNS.join(', ')})
+  SELECT device_id, date_trunc('hour', ts, 'UTC'), ${RAW_AGGREGATES}
+  FROM ${source} ${wait}
+  GROUP BY 1, 2
+  ORDER BY 1, 2
+  ON CONFLICT (device_id, bucket) DO UPDATE SET ${UPSERT_SET}
+)`;
+}
+
+/**
+ * Splits an inclusive period into the whole UTC hours it covers, [lo, hi), and the partial edges
+ * [start, lo) and [hi, end]. Timestamps have millisecond precision, so ts <= end is ts < end + 1 ms.
+ * Null = open (no edge on that side). When no hour is covered whole, lo = hi = start: one edge.
+ */
+export function splitPeriod(period: Period): { lo: Date | null; hi: Date | null } {
+  const s = period.start?.getTime() ?? null;
+  const e = period.end?.getTime() ?? null;
+  const lo = s === null ? null : Math.ceil(s / HOUR_MS) * HOUR_MS;
+  const hi = e === null ? null : Math.floor((e + 1) / HOUR_MS) * HOUR_MS;
+  if (lo !== null && hi !== null && lo >= hi) return { lo: new Date(s!), hi: new Date(s!) };
+  return { lo: lo === null ? null : new Date(lo), hi: hi === null ? null : new Date(hi) };
+}
+
+/**
+ * SQL of the merged rollup-shaped row of the devices `devicesSql` selects (a subquery of ids, or `$1`
+ * for one id) over the period in $2 (start), $3 (end), $4 (lo), $5 (hi): the whole hours from
+ * rollups, the two edges from raw readings (index range scans of the primary key). With `byDevice`,
+ * one row per device and the combined row (device_id NULL), as grouping sets.
+ */
+export function periodRollupSql(devicesSql: string, byDevice: boolean): string {
+  const cols = ['device_id', ...ROLLUP_COLUMNS].join(', ');
+  return `SELECT ${byDevice ? 'device_id, ' : ''}${MERGE} FROM (
+    SELECT ${cols} FROM devices.rollups
+    WHERE device_id IN (${devicesSql})
+      AND bucket >= coalesce($4::timestamptz, '-infinity') AND bucket < coalesce($5::timestamptz, 'infinity')
+    UNION ALL
+    SELECT device_id, ${RAW_AGGREGATES} FROM devices.readings
+    WHERE device_id IN (${devicesSql}) AND ts >= $2::timestamptz AND ts < $4::timestamptz
+    GROUP BY device_id
+    UNION ALL
+    SELECT device_id, ${RAW_AGGREGATES} FROM devices.readings
+    WHERE device_id IN (${devicesSql}) AND ts >= $5::timestamptz AND ts <= $3::timestamptz
+    GROUP BY device_id
+  ) parts${byDevice ? ' GROUP BY GROUPING SETS ((device_id), ())' : ''}`;
+}
+
+/** $2-$5 of periodRollupSql: start, end, and the whole hours' bounds lo, hi. */
+export function periodParams(period: Period): (string | null)[] {
+  const { lo, hi } = splitPeriod(period);
+  return [
+    period.start?.toISOString() ?? null,
+    period.end?.toISOString() ?? null,
+    lo?.toISOString() ?? null,
+    hi?.toISOString() ?? null,
+  ];
+}
+
+export function createRollupsStore(db: Pick<Db, 'transaction'>) {
+  return {
+    /**
+     * Rebuilds the rollups of these devices (all when null) from their readings, in one transaction that
+     * holds writers of rollups off meanwhile (SHARE ROW EXCLUSIVE: inserts wait, reads go on): a reading
+     * committed during the rebuild could otherwise be lost or counted twice. For data loaded around the
+     * insert path (bulk loads) and the full recalculation.
+     */
+    async rebuild(deviceIds: readonly string[] | null): Promise<void> {
+      const where = deviceIds ? 'WHERE device_id = ANY($1::text[])' : '';
+      const params = deviceIds ? [deviceIds] : [];
+      await db.transaction(async (tx) => {
+        await tx.query('LOCK TABLE devices.rollups IN SHARE ROW EXCLUSIVE MODE');
+        await tx.query(`DELETE FROM devices.rollups ${where}`, params);
+        await tx.query(
+          `INSERT INTO devices.rollups (device_id, bucket, ${ROLLUP_COLUMNS.join(', ')})
+           SELECT device_id, date_trunc('hour', ts, 'UTC'), ${RAW_AGGREGATES}
+           FROM devices.readings ${where} GROUP BY 1, 2`,
+          params,
+        );
+      });
+    },
+  };
+}
+
+export type RollupsStore = ReturnType<typeof createRollupsStore>;
