@@ -1,11 +1,14 @@
 /**
- * `npm run bench -- load` (or `tsx bench/load.ts [--seconds 5] [--connections 10] [--only throughput|accuracy|co]`).
- * Three phases, each against a target in another process (so the load generator does not share its
+ * `npm run bench -- load` (or `tsx bench/load.ts [--seconds 5] [--connections 10] [--segment-users 40]
+ * [--only throughput|accuracy|co|segments]`).
+ * Four phases, each against a target in another process (so the load generator does not share its
  * event loop):
  *   1. throughput: telelab engine vs autocannon vs wrk, same connections and duration, against nginx
  *      (one worker, answering from memory) when it is installed, else the node:http latency-target;
  *   2. accuracy: p50 against a 20 ms target, engine vs wrk (and autocannon);
- *   3. coordinated omission: a target that stalls 1 s; open-model corrected vs raw p99.
+ *   3. coordinated omission: a target that stalls 1 s; open-model corrected vs raw p99;
+ *   4. segments: one experiment as 1 segment on 1 worker vs 2 segments on 2 workers (PostgreSQL, nginx),
+ *      with the requests recorded vs those nginx logged (bench/load-segments.ts).
  * Prints tables; never asserts on time (machines are noisy).
  */
 import { execFile, spawn } from 'node:child_process';
@@ -28,6 +31,7 @@ import {
   tempDir,
   withChild,
 } from './_support';
+import { segmentsPhase } from './load-segments';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,6 +39,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '10' },
     only: { type: 'string' },
+    'segment-users': { type: 'string', default: '40' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -70,7 +75,7 @@ const NGINX = '/usr/sbin/nginx';
  * saturates its single core at about the rate a Node load generator reaches, so every client would
  * measure the target; nginx answers several times faster, so the clients' own cost decides.
  */
-async function startNginxTarget(): Promise<Child | null> {
+async function startNginxTarget(accessLog?: string): Promise<Child | null> {
   try {
     await promisify(execFile)(NGINX, ['-v']);
   } catch {
@@ -81,7 +86,7 @@ async function startNginxTarget(): Promise<Child | null> {
   const conf = `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
 events { worker_connections 4096; }
 http {
-  access_log off; keepalive_requests 100000000; keepalive_timeout 65s;
+  ${accessLog ? `log_format n '$status'; access_log ${accessLog} n;` : 'access_log off;'} keepalive_requests 100000000; keepalive_timeout 65s;
   client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
   server {
     listen 127.0.0.1:${port};
@@ -342,6 +347,7 @@ const wrkAvailable = await hasWrk();
 console.log(
   `# load engine benchmark — node ${process.version}, ${cpus().length} CPUs, target in a child process`,
 );
-const phases = { throughput, accuracy, co: coordinatedOmission };
+const segments = () => segmentsPhase(startNginxTarget, SECONDS, Number(args['segment-users']));
+const phases = { throughput, accuracy, co: coordinatedOmission, segments };
 for (const [name, phase] of Object.entries(phases))
   if (!args.only || args.only === name) await phase(wrkAvailable);

@@ -32,6 +32,19 @@ export const ThresholdsIn = Type.Object(
     error_rate: Type.Optional(
       Type.Number({ minimum: 0, maximum: 100, description: 'Maximum percent without any answer' }),
     ),
+    abort: Type.Optional(
+      Type.Boolean({
+        description:
+          'Evaluate every second on the merged numbers of all segments; on a failure stop every segment and end `failed`',
+      }),
+    ),
+    abort_after_seconds: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 3600,
+        description: 'With abort: how long a failure must hold (default 0)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -41,11 +54,19 @@ const Host = Type.String({
   minLength: 1,
   maxLength: 253,
   pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9_.-]+)$',
+  errorMessage: {
+    pattern: 'a host name or IP address without a scheme or port, e.g. 127.0.0.1 or localhost',
+  },
   examples: ['127.0.0.1', 'localhost'],
 });
 const Port = Type.Integer({ minimum: 1, maximum: 65535, examples: [8080] });
 const Scheme = Type.Enum(['http', 'https']);
-const Path = Type.String({ pattern: '^/', maxLength: 2048, description: 'Default /api/latency' });
+const Path = Type.String({
+  pattern: '^/',
+  errorMessage: { pattern: 'a path starting with /, e.g. /api/latency' },
+  maxLength: 2048,
+  description: 'Default /api/latency',
+});
 
 export const ExperimentIn = Type.Object(
   {
@@ -70,6 +91,14 @@ export const ExperimentIn = Type.Object(
     timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'Default 10000' })),
     success_statuses: Type.Optional(
       Type.Union([Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { maxItems: 100 }), Type.Null()]),
+    ),
+    segments: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 64,
+        description:
+          'Parts of the load run by different worker processes (default 1); users or the arrival rate are divided among them',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -185,6 +214,10 @@ export const SummaryOut = Type.Object({
   latency: LatencyOut,
   raw_latency: Type.Union([LatencyOut, Type.Null()]),
   thresholds: Type.Union([ThresholdReportOut, Type.Null()]),
+  interrupted: Type.Integer({
+    description:
+      'Requests answered after their runner lost its lease, so not in the counts above (normally 0)',
+  }),
 });
 
 const SettingsOut = Type.Object({
@@ -202,9 +235,29 @@ const SettingsOut = Type.Object({
   thresholds: Type.Union([ThresholdsIn, Type.Null()]),
   timeout_ms: Type.Integer(),
   success_statuses: Type.Union([Type.Array(Type.Integer()), Type.Null()]),
+  segments: Type.Integer({ description: 'Parts run by different worker processes' }),
 });
 
-const State = Type.Enum(['created', 'running', 'paused', 'completed', 'stopped']);
+export const SegmentOut = Type.Object({
+  index: Type.Integer(),
+  worker: Type.Union([Type.String(), Type.Null()], {
+    description: 'The process running it now, or the last one that did',
+  }),
+  state: Type.Enum(['pending', 'running', 'done'], {
+    description: 'running: a process holds it; pending: waiting for one; done: its profiles ran out',
+  }),
+  current_profile_index: Type.Integer(),
+  elapsed_in_profile_ms: Type.Integer(),
+  requests: Type.Integer(),
+  successes: Type.Integer(),
+  failures: Type.Integer(),
+  rps: Type.Number(),
+  p50: NullableNumber,
+  p99: NullableNumber,
+  run_attempts: Type.Integer({ description: 'Claims so far (more than 1 after a takeover or a restart)' }),
+});
+
+const State = Type.Enum(['created', 'running', 'paused', 'completed', 'stopped', 'failed']);
 
 const experimentFields = {
   id: Type.String(),
@@ -220,6 +273,9 @@ const experimentFields = {
   summary: SummaryOut,
   passed: Type.Union([Type.Boolean(), Type.Null()], {
     description: 'Thresholds held; null without thresholds',
+  }),
+  verdict: Type.Union([Type.String(), Type.Null()], {
+    description: 'Why it ended `failed`: the aborting threshold and the value measured',
   }),
 };
 export const ExperimentOut = Type.Object(experimentFields);
@@ -248,6 +304,7 @@ export const ResultOut = Type.Object({
   series: Type.Array(SeriesOut),
   results: Type.Array(RequestResultOut),
   results_total: Type.Integer({ description: 'Raw results stored (at most LATENCY_RAW_RESULTS_CAP)' }),
+  segments: Type.Array(SegmentOut),
   limit: Type.Integer(),
   offset: Type.Integer(),
 });
@@ -284,6 +341,7 @@ export const ExperimentStatsOut = Type.Object({
     Type.Null(),
   ]),
   updated_at: Timestamp,
+  segments: Type.Optional(Type.Array(SegmentOut, { description: 'experiment_stats only (not group_stats)' })),
 });
 
 export const GroupStatsOut = Type.Object({
@@ -291,6 +349,7 @@ export const GroupStatsOut = Type.Object({
   name: Type.String(),
   state: State,
   experiments_stats: Type.Record(Type.String(), ExperimentStatsOut),
+  rate: Type.Number({ description: 'Requests per second of all running members over the last second' }),
   total_requests: Type.Integer(),
   average_latency: NullableNumber,
   success_rate: Type.Union([Type.Number(), Type.Null()], { description: 'Percent 0-100' }),

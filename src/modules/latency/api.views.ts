@@ -8,7 +8,7 @@ export function experimentJson(e: Experiment) {
   return {
     id: e.id,
     name: e.name,
-    settings: e.settings,
+    settings: { ...e.settings, segments: e.settings.segments ?? 1 },
     state: e.state,
     current_profile_index: Math.min(e.currentProfileIndex, last),
     elapsed_in_profile_ms:
@@ -19,6 +19,7 @@ export function experimentJson(e: Experiment) {
     finished_at: e.finishedAt?.toISOString() ?? null,
     summary: e.summary,
     passed: e.summary.thresholds?.passed ?? null,
+    verdict: e.verdict,
   };
 }
 

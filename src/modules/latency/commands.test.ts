@@ -111,6 +111,36 @@ describe('telelab load', () => {
     expect(out.stderr).toMatch(/NAME one of p50_ms/);
   });
 
+  it('--abort-on-fail stops at the first second a threshold fails, and exits 99', async () => {
+    const started = Date.now();
+    const out = await cli(
+      ...['load', '--url', target.latencyUrl, '--users', '2', '--duration', '30'],
+      ...['--threshold', 'p50_ms=1', '--abort-on-fail', '--json'],
+    );
+    expect(out.code).toBe(99);
+    // A 30 s run stopped after its first second (plus the process start).
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const summary = JSON.parse(out.stdout);
+    expect(summary.state).toBe('stopped');
+    expect(summary.activeMs).toBeLessThan(5000);
+    expect(summary.thresholds.checks[0]).toMatchObject({ name: 'p50_ms', limit: 1, passed: false });
+  });
+
+  it('--abort-on-fail without a threshold exits 2', async () => {
+    const out = await cli(
+      'load',
+      '--url',
+      target.latencyUrl,
+      '--users',
+      '1',
+      '--duration',
+      '1',
+      '--abort-on-fail',
+    );
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/--abort-on-fail needs at least one --threshold/);
+  });
+
   it('exits 2 without --users or --rate', async () => {
     const out = await cli('load', '--url', target.latencyUrl, '--duration', '1');
     expect(out.code).toBe(2);

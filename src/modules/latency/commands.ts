@@ -10,6 +10,7 @@ import {
   positiveNumber,
   usageErrorsExit2,
 } from '../../platform/cli-kit';
+import type { ComparedRun } from './compare';
 import type { LoadOptions, LoadRun, LoadStage, LoadSummary, SecondBucket, Thresholds } from './engine';
 import { DEFAULT_TIMEOUT_MS } from './engine.types';
 
@@ -56,7 +57,8 @@ interface LoadFlags {
   header?: Record<string, string>;
   body?: string;
   users?: number;
-  duration: number;
+  /** Absent only with --find-capacity (checked first thing). */
+  duration?: number;
   interval: number;
   rate?: number;
   connections?: number;
@@ -65,6 +67,15 @@ interface LoadFlags {
   successStatus?: number[];
   timeout: number;
   json?: boolean;
+  abortOnFail?: boolean;
+  findCapacity?: boolean;
+  slo?: Thresholds;
+  startRate: number;
+  maxRate: number;
+  window: number;
+  warmup: number;
+  baseline?: string;
+  tolerance: number;
 }
 
 /** An arrival rate as a stage: `users / intervalSeconds` per second, exact for fractional rates too. */
@@ -84,7 +95,7 @@ export function loadCommand(): Command {
     .option('--header <header>', "request header 'Name: value' (repeatable)", header)
     .option('--body <body>', 'request body, or @file to read it from a file')
     .option('--users <n>', 'virtual users (closed model); with --rate: most requests in flight', positiveInt)
-    .requiredOption('--duration <seconds>', 'how long to run', positiveNumber)
+    .option('--duration <seconds>', 'how long to run (required unless --find-capacity)', positiveNumber)
     .option(
       '--interval <seconds>',
       'pause of each user between a response and its next request',
@@ -110,9 +121,29 @@ export function loadCommand(): Command {
     .option('--success-status <codes>', 'statuses counted as success (default: 2xx)', statusList)
     .option('--timeout <ms>', 'connect / response / body timeout, each', positiveInt, DEFAULT_TIMEOUT_MS)
     .option('--json', 'print one JSON summary instead of the table')
+    .option('--abort-on-fail', 'with --threshold: stop as soon as one fails (checked every second; exit 99)')
+    .option('--find-capacity', 'find the highest arrival rate at which every --slo holds (exit 99: none)')
+    .option(
+      '--slo <name=value>',
+      `with --find-capacity (repeatable): ${THRESHOLD_NAMES.join(', ')}`,
+      threshold,
+    )
+    .option('--start-rate <rps>', 'with --find-capacity: first rate of the ramp', positiveInt, 10)
+    .option('--max-rate <rps>', 'with --find-capacity: highest rate tried', positiveInt, 50_000)
+    .option('--window <seconds>', 'with --find-capacity: judged part of each step', positiveNumber, 10)
+    .option('--warmup <seconds>', 'with --find-capacity: unjudged start of each step', nonNegativeNumber, 2)
+    .option('--baseline <file>', 'compare with a `load --json` summary (exit 99: significantly worse)')
+    .option('--tolerance <pct>', 'with --baseline: change of p50/p90/p99 that counts', nonNegativeNumber, 10)
     .action(async (flags: LoadFlags, cmd: Command) => {
+      if (flags.findCapacity) return findCapacityAction(flags, cmd);
+      if (flags.duration === undefined)
+        cmd.error("error: required option '--duration <seconds>' not specified");
       if (flags.rate === undefined && flags.users === undefined)
         cmd.error('error: --users or --rate is required');
+      if (flags.abortOnFail && !flags.threshold)
+        cmd.error(
+          'error: --abort-on-fail needs at least one --threshold NAME=VALUE, e.g. --threshold p99_ms=200',
+        );
       let body: string | Buffer | undefined = flags.body;
       if (body?.startsWith('@')) {
         try {
@@ -140,6 +171,11 @@ export function loadCommand(): Command {
         import('./engine'),
         import('../../platform/errors'),
       ]);
+      let baseline: ComparedRun | undefined;
+      if (flags.baseline) {
+        const { readBaseline } = await import('./compare.cli');
+        baseline = await readBaseline(flags.baseline).catch((e: Error) => cmd.error(`error: ${e.message}`));
+      }
       let loadRun: LoadRun;
       try {
         loadRun = new LoadRun(opts);
@@ -147,26 +183,96 @@ export function loadCommand(): Command {
         if (isServiceError(e) && e.status === 400) cmd.error(`error: ${e.message}`);
         throw e;
       }
-      await execute(loadRun, flags, opts);
+      await execute(loadRun, flags, opts, baseline);
     });
 }
 
-async function execute(loadRun: LoadRun, flags: LoadFlags, opts: LoadOptions): Promise<void> {
+/** `--find-capacity` (capacity.cli.ts, loaded only then). */
+async function findCapacityAction(flags: LoadFlags, cmd: Command): Promise<void> {
+  if (!flags.slo)
+    cmd.error('error: --find-capacity needs at least one --slo NAME=VALUE, e.g. --slo p99_ms=100');
+  const [{ runCapacityCli }, { isServiceError }] = await Promise.all([
+    import('./capacity.cli'),
+    import('../../platform/errors'),
+  ]);
+  let body: string | Buffer | undefined = flags.body;
+  if (body?.startsWith('@')) {
+    try {
+      body = readFileSync(body.slice(1));
+    } catch (e) {
+      cmd.error(`error: cannot read the body file: ${(e as Error).message}`);
+    }
+  }
+  try {
+    process.exitCode = await runCapacityCli({
+      target: { url: flags.url, method: flags.method, headers: flags.header, body: body ?? null },
+      slo: flags.slo,
+      startRps: flags.startRate,
+      maxRps: flags.maxRate,
+      windowSeconds: flags.window,
+      warmupSeconds: flags.warmup,
+      timeoutMs: flags.timeout,
+      successStatuses: flags.successStatus,
+      connections: flags.connections,
+      maxInFlight: flags.users,
+      json: flags.json,
+    });
+  } catch (e) {
+    if (isServiceError(e) && e.status === 400) cmd.error(`error: ${e.message}`);
+    process.stderr.write(`telelab load: ${(e as Error).message}\n`);
+    process.exitCode = EXIT_FATAL;
+  }
+}
+
+async function execute(
+  loadRun: LoadRun,
+  flags: LoadFlags,
+  opts: LoadOptions,
+  baseline?: ComparedRun,
+): Promise<void> {
   const live = !flags.json && process.stderr.isTTY === true;
   const onSecond = (b: SecondBucket) => process.stderr.write(`\r\x1b[2K${progressLine(b, loadRun, opts)}`);
   if (live) loadRun.on('second', onSecond);
+  // --abort-on-fail: the thresholds are checked on the totals every second; the first failure stops
+  // the run, and the summary (with the failed check) is printed as for a run that ended.
+  const abortOnFail = () => {
+    if (loadRun.snapshot().thresholds?.passed === false) void loadRun.stop();
+  };
+  if (flags.abortOnFail) loadRun.on('second', abortOnFail);
   // First Ctrl-C: stop and still print the summary; a second one leaves at once.
   const removeHandlers = onShutdown(() => void loadRun.stop());
   try {
-    const { summary } = await loadRun.start();
+    const result = await loadRun.start();
+    const { summary } = result;
     loadRun.off('second', onSecond);
     if (live) process.stderr.write('\r\x1b[2K');
+    // The HDR histogram goes into --json so that the output can be a later run's --baseline.
+    const [{ encodeHistogram }, cmp] = await Promise.all([
+      import('../../stats/histogram'),
+      baseline ? import('./compare.cli') : null,
+    ]);
+    const candidate = {
+      histogram: result.histogram,
+      requests: summary.requests,
+      successes: summary.successes,
+    };
+    const comparison = baseline && cmp ? cmp.compareWithBaseline(baseline, candidate, flags.tolerance) : null;
     if (flags.json)
       process.stdout.write(
-        `${JSON.stringify({ target: opts.target.url, stages: opts.stages, ...summary })}\n`,
+        `${JSON.stringify({
+          target: opts.target.url,
+          stages: opts.stages,
+          ...summary,
+          histogram: encodeHistogram(result.histogram),
+          ...(baseline ? { comparison } : {}),
+        })}\n`,
       );
-    else process.stdout.write(formatSummary(summary, flags, opts));
+    else {
+      process.stdout.write(formatSummary(summary, flags, opts));
+      if (comparison && cmp) process.stdout.write(cmp.formatComparison(comparison));
+    }
     if (summary.thresholds && !summary.thresholds.passed) process.exitCode = EXIT_THRESHOLD_FAILED;
+    if (comparison?.verdict === 'worse') process.exitCode = EXIT_THRESHOLD_FAILED;
     // Not one HTTP answer (refused, unresolvable, all timed out): the target was not there, whatever
     // the thresholds say. A CI job must not pass against a dead target.
     if (Object.keys(summary.statusCodes).length === 0) {

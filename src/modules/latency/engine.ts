@@ -69,6 +69,8 @@ class Exchange implements Http1Handler {
   sentAt = 0;
   status = 0;
   generation = 0;
+  /** The stage this request was sent in: its result is counted there, even if it ends in the next. */
+  stage = 0;
   timer: NodeJS.Timeout | null = null;
   readonly fire = () => this.run.sendClosed(this);
   constructor(readonly run: LoadRun) {}
@@ -118,6 +120,11 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
   private periodMs = 0;
 
   private bucket: Bucket;
+  /**
+   * Requests of earlier stages that end after their stage did: counted in their own stage's bucket, so
+   * every series point carries the stage its requests were sent in (a second can hold two points).
+   */
+  private leftovers = new Map<number, Bucket>();
   private readonly total: Bucket;
   private resolveDone!: (r: LoadResult) => void;
   readonly done: Promise<LoadResult>;
@@ -242,6 +249,7 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
   snapshot(): LoadSummary {
     const view = new Bucket(0, this.model === 'arrival-rate');
     this.total.addTo(view);
+    for (const b of this.leftovers.values()) b.addTo(view);
     this.bucket.addTo(view);
     return this.summarize(view);
   }
@@ -295,6 +303,9 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
     this.runActiveBefore += now - this.segmentStart;
     this.clearTimers(true);
     this.parked = [];
+    // What the ending stage counted this second stays its own; the next stage starts a fresh bucket.
+    this.mergeLeftover(this.stageIndex, this.bucket);
+    this.bucket = new Bucket(this.bucket.startedAt, this.model === 'arrival-rate');
     this.stageIndex++;
     this.stageActiveBefore = 0;
     this.enterStage(now);
@@ -318,6 +329,7 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
       return;
     }
     u.status = 0;
+    u.stage = this.stageIndex;
     u.startedAt = performance.now();
     u.sentAt = u.startedAt;
     this.inFlight++;
@@ -370,6 +382,7 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
       if (now - scheduledAt > LATE_AFTER_MS) this.bucket.late++;
       const x = this.free.pop() ?? new Exchange(this);
       x.status = 0;
+      x.stage = this.stageIndex;
       x.startedAt = scheduledAt;
       x.sentAt = now;
       this.inFlight++;
@@ -405,7 +418,7 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
     if (this.closed) return;
     this.inFlight--;
     const now = performance.now();
-    const b = this.bucket;
+    const b = x.stage === this.stageIndex ? this.bucket : this.leftoverOf(x.stage);
     b.requests++;
     let ok = false;
     let latency: number | null = null;
@@ -442,20 +455,53 @@ export class LoadRun extends EventEmitter<LoadRunEvents> {
     }
   }
 
+  private leftoverOf(stage: number): Bucket {
+    let b = this.leftovers.get(stage);
+    if (!b) {
+      b = new Bucket(this.bucket.startedAt, this.model === 'arrival-rate');
+      this.leftovers.set(stage, b);
+    }
+    return b;
+  }
+
+  private mergeLeftover(stage: number, b: Bucket): void {
+    const into = this.leftovers.get(stage);
+    if (into) b.addTo(into);
+    else this.leftovers.set(stage, b);
+  }
+
+  /**
+   * Emits the second that just ended: one point per stage whose requests ended in it (earlier stages
+   * first), each labelled with that stage, so per-stage sums of the series equal each stage's requests.
+   */
   private flushSecond(final: boolean): void {
     const now = performance.now();
+    const p = this.progress();
+    const leftovers = this.leftovers;
+    this.leftovers = new Map();
+    for (const [stage, b] of [...leftovers].sort((a, z) => a[0] - z[0])) {
+      b.addTo(this.total);
+      if (b.requests === 0 && b.dropped === 0) continue;
+      const duration = (this.stages[stage]?.durationSeconds ?? 0) * 1000;
+      this.emitSecond(b, now, stage, stage < p.stageIndex ? duration : p.elapsedInStageMs);
+    }
     const b = this.bucket;
     this.bucket = new Bucket(now, this.model === 'arrival-rate');
     b.addTo(this.total);
-    // Nothing happens while paused; an empty series point would only say "paused" again.
-    if (b.requests === 0 && b.dropped === 0 && (this._state === 'paused' || final)) return;
-    const p = this.progress();
+    // Past the last stage nothing is sent; an empty point while paused would only say "paused" again.
+    if (b.requests === 0 && b.dropped === 0) {
+      if (this._state === 'paused' || final || p.stageIndex >= this.stages.length) return;
+    }
+    this.emitSecond(b, now, Math.min(p.stageIndex, this.stages.length - 1), p.elapsedInStageMs);
+  }
+
+  private emitSecond(b: Bucket, now: number, stageIndex: number, elapsedInStageMs: number): void {
     this.emit('second', {
       ...b.counters(),
       timestamp: wallIso(b.startedAt),
       durationMs: Math.round(now - b.startedAt),
-      stageIndex: p.stageIndex,
-      elapsedInStageMs: p.elapsedInStageMs,
+      stageIndex,
+      elapsedInStageMs,
       latency: summarizeHistogram(b.histogram),
       rawLatency: b.rawHistogram ? summarizeHistogram(b.rawHistogram) : null,
       histogram: b.histogram,

@@ -49,6 +49,7 @@ describe('create_experiment', () => {
         'finished_at',
         'summary',
         'passed',
+        'verdict',
       ].sort(),
     );
     expect(e).toMatchObject({
@@ -116,6 +117,9 @@ describe('create_experiment', () => {
     [{ ...experimentBody(1, [profile]), extra: 1 }, 'body.extra'],
     [{ ...experimentBody(1, [profile]), host: 'a@b' }, 'body.host'],
     [{ ...experimentBody(1, [profile]), thresholds: { p99: 1 } }, 'body.thresholds'],
+    [{ ...experimentBody(1, [profile]), segments: 0 }, 'body.segments'],
+    [{ ...experimentBody(1, [profile]), segments: 65 }, 'body.segments'],
+    [{ ...experimentBody(1, [profile]), segments: 1.5 }, 'body.segments'],
   ])('invalid input is a 400 naming the field (%#)', async (body, field) => {
     const p = await problem(await call(app, 'POST', '/create_experiment', body), 400);
     expect(p.detail.startsWith(field)).toBe(true);

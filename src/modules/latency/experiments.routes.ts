@@ -26,6 +26,7 @@ import {
 import { experimentJson, seriesJson } from './api.views';
 import type { ExperimentsService } from './experiments.service';
 import { isFinal } from './model';
+import { segmentJson } from './segments.view';
 
 export interface RouteScope {
   /** '' (documented) or '/api' (the same routes, hidden from /docs). */
@@ -138,6 +139,7 @@ export function experimentsRoutes(app: App, service: ExperimentsService, scope: 
         series: r.series.map(seriesJson),
         results: r.results,
         results_total: r.experiment.rawResultsCount,
+        segments: r.segments.map((s) => segmentJson(s, r.experiment.settings.load_profiles.length)),
         limit,
         offset,
       };
@@ -214,7 +216,7 @@ export function experimentsRoutes(app: App, service: ExperimentsService, scope: 
               send('state', { experiment_id: id, state });
             }
             // Finished and no runner still writing its last numbers: nothing more will come.
-            if (isFinal(now.state) && now.leaseOwner === null) {
+            if (isFinal(now.state) && now.leasedSegments === 0) {
               send('end', experimentJson(now));
               closed = true;
               reply.raw.end();

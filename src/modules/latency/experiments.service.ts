@@ -16,11 +16,14 @@ import {
   type ExperimentSpec,
   type Page,
   type RawResult,
+  type Segment,
   type SeriesPoint,
   TRANSITIONS,
 } from './model';
 import type { Runner } from './runner';
-import { type Caps, DEFAULT_PATH, settingsFromSpec } from './settings';
+import { segmentJson } from './segments.view';
+import { mergeSeries } from './series-merge';
+import { type Caps, DEFAULT_PATH, segmentCountOf, settingsFromSpec } from './settings';
 import { type ExperimentStats, experimentStats } from './stats';
 import { emptySummary } from './summary';
 
@@ -36,7 +39,14 @@ export interface ExperimentResult {
   experiment: Experiment;
   series: SeriesPoint[];
   results: RawResult[];
+  segments: Segment[];
 }
+
+/**
+ * How far ahead the shared start of an experiment of several segments is set when it starts: time for
+ * each worker to claim its segment (a job pick-up, or the next sweep of a worker that runs none).
+ */
+export const SEGMENTS_START_DELAY_MS = 3000;
 
 export const TEST_LATENCY_TIMEOUT_MS = 10_000;
 
@@ -68,11 +78,12 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
     if (!to) return null;
     // The allowlist may have changed since the experiment was created.
     if (to === 'running') await guard.check(e.settings.host);
-    const out = await store.transition(e.id, e.state, to);
+    const segments = segmentCountOf(e.settings);
+    const out = await store.transition(e.id, e.state, to, segments > 1 ? SEGMENTS_START_DELAY_MS : 0);
     if (!out) return null;
-    // A runner that holds the run (e.g. paused in it) sees the new state at its next poll; otherwise
-    // ask a background worker to take the run.
-    if (to === 'running' && !out.leased) await runner.request(e.id);
+    // Runners that hold segments (e.g. paused in them) see the new state at their next poll; ask the
+    // background workers for the others (a job for a segment that is held does nothing).
+    if (to === 'running' && (!out.leased || segments > 1)) await runner.request(e.id, segments);
     runner.nudge(e.id);
     return out.experiment;
   }
@@ -93,11 +104,14 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
 
     async result(id: string, page: { limit: number; offset: number }): Promise<ExperimentResult> {
       const experiment = await get(id);
-      const [series, results] = await Promise.all([
-        store.series(id),
+      const [series, results, segments] = await Promise.all([
+        segmentCountOf(experiment.settings) > 1
+          ? store.segmentPoints(id).then((points) => mergeSeries(points, experiment.runStartAt))
+          : store.series(id),
         store.results(id, page.limit, page.offset),
+        store.segments(id),
       ]);
-      return { experiment, series, results };
+      return { experiment, series, results, segments };
     },
 
     /** start | pause | stop; 404 unknown id, 409 when the state does not allow it. */
@@ -127,8 +141,11 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
 
     async stats(id: string): Promise<ExperimentStats> {
       const e = await get(id);
-      const last = await store.lastSeconds([id]);
-      return experimentStats(e, last.get(id) ?? null);
+      const [last, segments] = await Promise.all([store.lastSeconds([id]), store.segments(id)]);
+      return {
+        ...experimentStats(e, last.get(id) ?? null),
+        segments: segments.map((s) => segmentJson(s, e.settings.load_profiles.length)),
+      };
     },
 
     /** One request to host:port (the seed's `/test-latency`); refused targets throw 403. */

@@ -10,16 +10,23 @@ import type {
   ExperimentSummary,
   Page,
   RawResult,
+  Segment,
   SeriesPoint,
 } from './model';
+import { mergePoints, type SegmentPoint } from './series-merge';
+import { segmentCountOf } from './settings';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids arrive from query strings: one that is not a uuid names no experiment (and must not reach SQL). */
 export const isUuid = (id: string) => UUID.test(id);
 
+/** A segment lease held by some process (lapsed ones count until the sweep clears them). */
+const LEASED_SEGMENTS = `(SELECT count(*) FROM latency.segments s
+  WHERE s.experiment_id = experiments.id AND s.lease_owner IS NOT NULL)::int AS leased_segments`;
+
 export const EXPERIMENT_COLUMNS = `id, name, settings, state, current_profile_index, progress_ms, created_at, updated_at,
-  started_at, finished_at, summary, histogram, raw_histogram, seconds_recorded, raw_results_count, lease_owner,
-  lease_expires_at`;
+  started_at, finished_at, summary, histogram, raw_histogram, seconds_recorded, raw_results_count, interrupted,
+  run_start_at, verdict, ${LEASED_SEGMENTS}`;
 
 export function experimentFromRow(r: Row): Experiment {
   return {
@@ -33,13 +40,27 @@ export function experimentFromRow(r: Row): Experiment {
     updatedAt: r.updated_at as Date,
     startedAt: (r.started_at as Date | null) ?? null,
     finishedAt: (r.finished_at as Date | null) ?? null,
-    summary: r.summary as ExperimentSummary,
+    // `interrupted` lives in its own column: a runner that lost its lease adds to it without the lease.
+    summary: { ...(r.summary as ExperimentSummary), interrupted: Number(r.interrupted ?? 0) },
     histogram: (r.histogram as string | null) ?? null,
     rawHistogram: (r.raw_histogram as string | null) ?? null,
     secondsRecorded: Number(r.seconds_recorded),
     rawResultsCount: Number(r.raw_results_count),
-    leaseOwner: (r.lease_owner as string | null) ?? null,
-    leaseExpiresAt: (r.lease_expires_at as Date | null) ?? null,
+    leasedSegments: Number(r.leased_segments ?? 0),
+    runStartAt: (r.run_start_at as Date | null) ?? null,
+    verdict: (r.verdict as string | null) ?? null,
+  };
+}
+
+function segmentFromRow(r: Row): Segment {
+  return {
+    index: Number(r.idx),
+    worker: (r.worker as string | null) ?? null,
+    state: r.state === 'done' ? 'done' : r.live === true ? 'running' : 'pending',
+    currentProfileIndex: Number(r.current_profile_index),
+    progressMs: Number(r.progress_ms),
+    summary: (r.summary as ExperimentSummary | null) ?? null,
+    runAttempts: Number(r.run_attempts),
   };
 }
 
@@ -62,6 +83,15 @@ function seriesFromRow(r: Row): SeriesPoint {
   };
 }
 
+function segmentPointFromRow(r: Row): SegmentPoint {
+  return {
+    ...seriesFromRow(r),
+    segment: Number(r.segment),
+    histogram: (r.histogram as string | null) ?? null,
+    rawHistogram: (r.raw_histogram as string | null) ?? null,
+  };
+}
+
 const SERIES_COLUMNS = `second, ts, duration_ms, profile_index, elapsed_in_profile_ms, requests, successes, failures,
   late, dropped, status_codes, failures_by_kind, latency, raw_latency`;
 
@@ -81,6 +111,10 @@ export function createExperimentsStore(db: Db) {
         `INSERT INTO latency.experiments (id, name, settings, summary) VALUES ($1, $2, $3::jsonb, $4::jsonb)
          RETURNING ${EXPERIMENT_COLUMNS}`,
         [e.id, e.name, JSON.stringify(e.settings), JSON.stringify(e.summary)],
+      );
+      await q.query(
+        'INSERT INTO latency.segments (experiment_id, idx) SELECT $1, g FROM generate_series(0, $2 - 1) AS g',
+        [e.id, segmentCountOf(e.settings)],
       );
       return experimentFromRow(row!);
     },
@@ -121,18 +155,35 @@ export function createExperimentsStore(db: Db) {
       id: string,
       from: ExperimentState,
       to: ExperimentState,
+      startDelayMs = 0,
       q: Queryable = db,
     ): Promise<TransitionOutcome | null> {
+      // The first start of an experiment of several segments sets their shared start a little ahead,
+      // so that each worker has claimed its segment by then.
       const [row] = await q.query(
-        `UPDATE latency.experiments
+        `WITH live AS (SELECT count(*) AS n FROM latency.segments
+                        WHERE experiment_id = $1 AND lease_owner IS NOT NULL AND lease_expires_at > now())
+         UPDATE latency.experiments
             SET state = $3, updated_at = now(),
-                finished_at = CASE WHEN $3 = 'stopped' AND NOT (lease_owner IS NOT NULL AND lease_expires_at > now())
-                                   THEN now() ELSE finished_at END
+                finished_at = CASE WHEN $3 = 'stopped' AND (SELECT n FROM live) = 0 THEN now() ELSE finished_at END,
+                run_start_at = CASE WHEN $3 = 'running' AND run_start_at IS NULL
+                                    THEN now() + make_interval(secs => $4::float8 / 1000) ELSE run_start_at END
           WHERE id = $1 AND state = $2
-          RETURNING ${EXPERIMENT_COLUMNS}, (lease_owner IS NOT NULL AND lease_expires_at > now()) AS leased`,
-        [id, from, to],
+          RETURNING ${EXPERIMENT_COLUMNS}, (SELECT n FROM live) AS live`,
+        [id, from, to, startDelayMs],
       );
-      return row ? { experiment: experimentFromRow(row), leased: row.leased === true } : null;
+      return row ? { experiment: experimentFromRow(row), leased: Number(row.live) > 0 } : null;
+    },
+
+    /** The segments of an experiment, by index. */
+    async segments(id: string): Promise<Segment[]> {
+      const rows = await db.query(
+        `SELECT idx, state, current_profile_index, progress_ms, summary, worker, run_attempts,
+                (lease_owner IS NOT NULL AND lease_expires_at > now()) AS live
+           FROM latency.segments WHERE experiment_id = $1 ORDER BY idx`,
+        [id],
+      );
+      return rows.map(segmentFromRow);
     },
 
     /** Seconds after `afterSecond` (all when -1), oldest first. */
@@ -145,15 +196,32 @@ export function createExperimentsStore(db: Db) {
       return rows.map(seriesFromRow);
     },
 
-    /** The newest second of each experiment given (for live stats). */
+    /** Every point of every segment, with the histograms that merging them needs. */
+    async segmentPoints(id: string): Promise<SegmentPoint[]> {
+      const rows = await db.query(
+        `SELECT ${SERIES_COLUMNS}, segment, histogram, raw_histogram FROM latency.series
+          WHERE experiment_id = $1 ORDER BY second`,
+        [id],
+      );
+      return rows.map(segmentPointFromRow);
+    },
+
+    /** The newest second of each experiment given (for live stats): its segments' newest, merged. */
     async lastSeconds(ids: string[]): Promise<Map<string, SeriesPoint>> {
       if (ids.length === 0) return new Map();
       const rows = await db.query(
-        `SELECT DISTINCT ON (experiment_id) experiment_id, ${SERIES_COLUMNS} FROM latency.series
-          WHERE experiment_id = ANY($1::uuid[]) ORDER BY experiment_id, second DESC`,
+        `SELECT DISTINCT ON (experiment_id, segment) experiment_id, ${SERIES_COLUMNS}, segment, histogram,
+                raw_histogram
+           FROM latency.series
+          WHERE experiment_id = ANY($1::uuid[]) ORDER BY experiment_id, segment, second DESC`,
         [ids],
       );
-      return new Map(rows.map((r) => [r.experiment_id as string, seriesFromRow(r)]));
+      const byExperiment = new Map<string, SegmentPoint[]>();
+      for (const r of rows) {
+        const id = r.experiment_id as string;
+        byExperiment.set(id, [...(byExperiment.get(id) ?? []), segmentPointFromRow(r)]);
+      }
+      return new Map([...byExperiment].map(([id, points]) => [id, mergePoints(points)]));
     },
 
     async results(id: string, limit: number, offset: number): Promise<RawResult[]> {

@@ -126,12 +126,23 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       }
     },
 
-    async stats(id: string): Promise<GroupStats> {
+    async stats(id: string): Promise<GroupStats & { rate: number }> {
       const { group, members } = await view(id);
       const last = await experiments.lastSeconds(members.map((m) => m.id));
-      return groupStats(group, members, last, new Date(deps.clock.now()));
+      const stats = groupStats(group, members, last, new Date(deps.clock.now()));
+      return { ...stats, rate: groupRate(members, stats) };
     },
   };
+}
+
+/**
+ * Requests per second of the whole group over the last second: the sum of its running members' rates
+ * (a member that is not running sends nothing now, whatever its last recorded second says).
+ */
+function groupRate(members: Experiment[], stats: GroupStats): number {
+  let sum = 0;
+  for (const m of members) if (m.state === 'running') sum += stats.experiments_stats[m.id]?.rate ?? 0;
+  return Math.round(sum * 100) / 100;
 }
 
 export type GroupsService = ReturnType<typeof createGroupsService>;

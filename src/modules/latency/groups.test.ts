@@ -204,7 +204,7 @@ describe('group_stats merging', () => {
     const owner = 'test-runner';
 
     const record = async (id: string, latencies: number[], noAnswer: number) => {
-      expect(await runs.claim(id, owner, 60_000)).not.toBeNull();
+      expect(await runs.claim(id, 0, owner, 60_000, 0)).not.toBeNull();
       const h = createLatencyHistogram();
       for (const ms of latencies) recordMs(h, ms);
       const second = {
@@ -236,7 +236,9 @@ describe('group_stats merging', () => {
         histogram: encodeHistogram(h),
         rawHistogram: null,
       };
-      expect(await runs.recordSecond(id, owner, cumulative, point, [])).toBe(true);
+      expect(
+        await runs.recordSecond({ id, segment: 0 }, owner, cumulative, () => cumulative, point, [], 0),
+      ).toBe(true);
     };
     const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
     await record(ids[0]!, range(1, 100), 0);
@@ -255,6 +257,7 @@ describe('group_stats merging', () => {
         'p50',
         'p90',
         'p99',
+        'rate',
         'timestamp',
       ].sort(),
     );

@@ -7,6 +7,8 @@ import { counter, gauge } from '../../platform/metrics';
 import { migrationSet } from '../../platform/migrate';
 import type { ModuleDeps, TelelabModule } from '../../platform/module';
 import { createTargetGuard, parseAllowlist, type Resolver } from './allowlist';
+import { createCompareService } from './compare';
+import { compareRoutes } from './compare.routes';
 import { experimentsRoutes } from './experiments.routes';
 import { createExperimentsService } from './experiments.service';
 import { createExperimentsStore } from './experiments.store';
@@ -72,6 +74,7 @@ export function createLatencyModule(
     runner,
     clock: deps.clock,
   });
+  const compare = createCompareService(experimentsStore);
   const groups = createGroupsService({
     db,
     groups: createGroupsStore(db),
@@ -89,6 +92,7 @@ export function createLatencyModule(
           async (scope) => {
             experimentsRoutes(scope as App, experiments, { prefix });
             groupsRoutes(scope as App, groups, { prefix });
+            compareRoutes(scope as App, compare, { prefix });
           },
           { prefix },
         );

@@ -1,8 +1,9 @@
 /**
- * Latency experiments (seed 000). An experiment row holds its settings, its state, where its run is
- * (profile index + active ms spent in that profile), its cumulative summary and HDR histogram, and the
- * run lease: the process running it writes `lease_owner` and renews `lease_expires_at`; a run whose
- * lease lapsed (its process died) is picked up again by another process. See runner.ts.
+ * Latency experiments (seed 000). An experiment row holds its settings, its state, its cumulative
+ * summary and HDR histogram (the exact merge of its segments'), and the furthest position any segment
+ * reached. Each segment row holds one part's run lease (the process running it writes `lease_owner`
+ * and renews `lease_expires_at`; a segment whose lease lapsed is picked up again), its position and
+ * its own numbers. See runner.ts.
  *
  * Histograms are HdrHistogram V2 compressed base64 (µs), so any HDR implementation can read them.
  */
@@ -48,18 +49,24 @@ export const experiments = latencySchema.table(
     rawHistogram: text('raw_histogram'),
     secondsRecorded: integer('seconds_recorded').notNull().default(0),
     rawResultsCount: integer('raw_results_count').notNull().default(0),
-    leaseOwner: text('lease_owner'),
-    leaseExpiresAt: tstz('lease_expires_at'),
-    runAttempts: integer('run_attempts').notNull().default(0),
+    /**
+     * Requests answered after their runner lost its lease (so it could no longer write them): counted
+     * here, outside the lease, instead of vanishing. 0 unless a runner stalled past its lease.
+     */
+    interrupted: integer('interrupted').notNull().default(0),
+    /** When every segment's first run starts (the database clock), so the segments' profiles line up. */
+    runStartAt: tstz('run_start_at'),
+    /** Since when an aborting threshold has failed on the merged numbers (null while they hold). */
+    thresholdBreachAt: tstz('threshold_breach_at'),
+    /** Why the experiment ended `failed`: the threshold and the value measured. */
+    verdict: text('verdict'),
   },
   (t) => [
     check(
       'experiments_state_check',
-      sql`${t.state} in ('created', 'running', 'paused', 'completed', 'stopped')`,
+      sql`${t.state} in ('created', 'running', 'paused', 'completed', 'stopped', 'failed')`,
     ),
     index('experiments_created_idx').on(t.createdAt, t.id),
-    // The sweep looks for running experiments whose lease lapsed.
-    index('experiments_running_idx').on(t.leaseExpiresAt).where(sql`state = 'running'`),
   ],
 );
 
@@ -106,6 +113,8 @@ export const series = latencySchema.table(
       .notNull()
       .references(() => experiments.id, { onDelete: 'cascade' }),
     second: integer('second').notNull(),
+    /** The segment that recorded this point (an experiment of N segments has N points per second). */
+    segment: smallint('segment').notNull().default(0),
     ts: tstz('ts').notNull(),
     durationMs: integer('duration_ms').notNull(),
     profileIndex: integer('profile_index').notNull(),
@@ -140,3 +149,45 @@ export const results = latencySchema.table(
   },
   (t) => [primaryKey({ columns: [t.experimentId, t.seq] })],
 );
+
+/**
+ * The parts of an experiment that run in different processes (settings.segments, 1-64): each has its
+ * own run lease, position and cumulative numbers; the experiment row holds their exact merge.
+ */
+export const segments = latencySchema.table(
+  'segments',
+  {
+    experimentId: uuid('experiment_id')
+      .notNull()
+      .references(() => experiments.id, { onDelete: 'cascade' }),
+    idx: smallint('idx').notNull(),
+    /** pending (still to run or running) | done (its profiles ran out). */
+    state: text('state').notNull().default('pending'),
+    currentProfileIndex: integer('current_profile_index').notNull().default(0),
+    progressMs: integer('progress_ms').notNull().default(0),
+    summary: jsonb('summary'),
+    histogram: text('histogram'),
+    rawHistogram: text('raw_histogram'),
+    secondsRecorded: integer('seconds_recorded').notNull().default(0),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: tstz('lease_expires_at'),
+    /** The process that ran it last (kept after it lets go). */
+    worker: text('worker'),
+    runAttempts: integer('run_attempts').notNull().default(0),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.experimentId, t.idx] }),
+    check('segments_state_check', sql`${t.state} in ('pending', 'done')`),
+    index('segments_pending_idx').on(t.leaseExpiresAt).where(sql`state = 'pending'`),
+  ],
+);
+
+/**
+ * Background processes that can run segments, with their last heartbeat: a process does not take a
+ * second segment of one experiment while another live one runs none of it.
+ */
+export const workers = latencySchema.table('workers', {
+  owner: text('owner').primaryKey(),
+  seenAt: tstz('seen_at').notNull().defaultNow(),
+});

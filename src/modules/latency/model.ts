@@ -6,7 +6,8 @@
 import type { LatencySummary } from '../../stats/histogram';
 import type { LoadModel, RequestResult, ThresholdReport, Thresholds } from './engine';
 
-export type ExperimentState = 'created' | 'running' | 'paused' | 'completed' | 'stopped';
+/** `failed`: an aborting threshold failed on the merged numbers and stopped every segment. */
+export type ExperimentState = 'created' | 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
 export type Action = 'start' | 'pause' | 'stop';
 export const ACTIONS: readonly Action[] = ['start', 'pause', 'stop'];
 
@@ -17,7 +18,15 @@ export const TRANSITIONS: Record<Action, Partial<Record<ExperimentState, Experim
   stop: { created: 'stopped', running: 'stopped', paused: 'stopped' },
 };
 
-export const isFinal = (s: ExperimentState) => s === 'completed' || s === 'stopped';
+export const isFinal = (s: ExperimentState) => s === 'completed' || s === 'stopped' || s === 'failed';
+
+/** An experiment's thresholds: the limits, and whether a failure aborts the run. */
+export interface ExperimentThresholds extends Thresholds {
+  /** Evaluate every second on the merged numbers; on a failure stop every segment and end `failed`. */
+  abort?: boolean;
+  /** With `abort`: only once the failure has held this long (default 0). */
+  abort_after_seconds?: number;
+}
 
 /** The seed's LoadProfile. Open model: users / interval_seconds requests per second. */
 export interface LoadProfile {
@@ -36,10 +45,12 @@ export interface ExperimentSettings {
   body: string | null;
   model: LoadModel;
   load_profiles: LoadProfile[];
-  thresholds: Thresholds | null;
+  thresholds: ExperimentThresholds | null;
   timeout_ms: number;
   /** Statuses counted as success; null = every 2xx. */
   success_statuses: number[] | null;
+  /** Parts run by different worker processes (1-64); absent in experiments made before segments. */
+  segments?: number;
 }
 
 /** What a client sends to create one experiment (omitted fields take the defaults). */
@@ -54,9 +65,10 @@ export interface ExperimentSpec {
   headers?: Record<string, string>;
   body?: string | null;
   model?: LoadModel;
-  thresholds?: Thresholds | null;
+  thresholds?: ExperimentThresholds | null;
   timeout_ms?: number;
   success_statuses?: number[] | null;
+  segments?: number;
 }
 
 export interface ExperimentSummary {
@@ -78,6 +90,8 @@ export interface ExperimentSummary {
   latency: LatencySummary;
   raw_latency: LatencySummary | null;
   thresholds: ThresholdReport | null;
+  /** Requests answered after their runner lost its lease, which it could not record (normally 0). */
+  interrupted: number;
 }
 
 export interface Experiment {
@@ -96,8 +110,25 @@ export interface Experiment {
   rawHistogram: string | null;
   secondsRecorded: number;
   rawResultsCount: number;
-  leaseOwner: string | null;
-  leaseExpiresAt: Date | null;
+  /** Segments some process holds now (0 once every runner let go). */
+  leasedSegments: number;
+  /** When the segments' first runs start (a shared time, so their profiles line up). */
+  runStartAt: Date | null;
+  /** Why it ended `failed` (the threshold and the value measured); null otherwise. */
+  verdict: string | null;
+}
+
+/** One segment of an experiment, as result_experiment and experiment_stats list them. */
+export interface Segment {
+  index: number;
+  /** The process running it now, or the last one that did (null before any). */
+  worker: string | null;
+  /** running (a process holds it), pending (waiting for one) or done (its profiles ran out). */
+  state: 'pending' | 'running' | 'done';
+  currentProfileIndex: number;
+  progressMs: number;
+  summary: ExperimentSummary | null;
+  runAttempts: number;
 }
 
 export interface SeriesPoint {

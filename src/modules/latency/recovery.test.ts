@@ -28,7 +28,10 @@ afterAll(() => target.close());
 const attempts = async (db: Db, id: string) =>
   Number(
     (
-      await db.query<{ n: number }>('SELECT run_attempts AS n FROM latency.experiments WHERE id = $1', [id])
+      await db.query<{ n: number }>(
+        'SELECT run_attempts AS n FROM latency.segments WHERE experiment_id = $1',
+        [id],
+      )
     )[0]!.n,
   );
 
@@ -48,7 +51,8 @@ describe('recovery', () => {
 
       // Shut down mid-run: still running, nobody holds it, the position and every request are stored.
       const [row] = await db.query<{ state: string; lease_owner: string | null; progress_ms: number }>(
-        'SELECT state, lease_owner, progress_ms FROM latency.experiments WHERE id = $1',
+        `SELECT e.state, s.lease_owner, s.progress_ms FROM latency.experiments e
+           JOIN latency.segments s ON s.experiment_id = e.id WHERE e.id = $1`,
         [id],
       );
       expect(row).toMatchObject({ state: 'running', lease_owner: null });
@@ -91,10 +95,13 @@ describe('recovery', () => {
         experimentBody(target.port, [{ users: 2, duration_seconds: 2, interval_seconds: 0.05 }]),
       );
       // As a worker that claimed the run, ran 1.5 s of it and was killed would leave it.
+      await db.query(`UPDATE latency.experiments SET state = 'running', progress_ms = 1500 WHERE id = $1`, [
+        id,
+      ]);
       await db.query(
-        `UPDATE latency.experiments SET state = 'running', lease_owner = 'killed-worker', run_attempts = 1,
+        `UPDATE latency.segments SET lease_owner = 'killed-worker', run_attempts = 1,
                 lease_expires_at = now() + interval '700 milliseconds', progress_ms = 1500
-          WHERE id = $1`,
+          WHERE experiment_id = $1`,
         [id],
       );
       await sleep(500);
@@ -158,9 +165,10 @@ describe('several processes on one PostgreSQL', () => {
         `INSERT INTO latency.experiments (id, name, settings, summary, state)
          VALUES (gen_random_uuid(), 'race', '{}'::jsonb, '{}'::jsonb, 'running') RETURNING id`,
       );
+      await db.query('INSERT INTO latency.segments (experiment_id, idx) VALUES ($1, 0)', [row!.id]);
       const stores = [createRunsStore(db), createRunsStore(other)];
       const claims = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => stores[i % 2]!.claim(row!.id, `claimer-${i}`, 60_000)),
+        Array.from({ length: 20 }, (_, i) => stores[i % 2]!.claim(row!.id, 0, `claimer-${i}`, 60_000, 0)),
       );
       expect(claims.filter((c) => c !== null)).toHaveLength(1);
     } finally {

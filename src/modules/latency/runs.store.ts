@@ -1,19 +1,22 @@
 /**
- * The runner's SQL. A run is owned through a lease on the experiment row: `claim` is one conditional
- * UPDATE (atomic on both drivers: a concurrent claimer re-checks the WHERE after the first commits and
- * finds the lease taken), and every later write carries `lease_owner = $me`, so a runner that lost its
- * lease (it stalled past the expiry and another process took over) can never write again.
- * Lease times use the database clock, so machines with skewed clocks agree on expiry.
+ * The runner's SQL. Each segment of an experiment is owned through a lease on its segment row (taken,
+ * renewed and found in leases.store.ts); every write here carries `lease_owner = $me`, so a runner that
+ * lost its lease (it stalled past the expiry and another process took over) can never write again.
+ *
+ * Each recorded second updates the segment row and then, under a row lock on the experiment, adds the
+ * second to the experiment's merged numbers in the same transaction: the experiment always holds the
+ * exact merge of what its segments recorded, each second counted once.
  */
 import type { Db, Queryable } from '../../platform/db';
-import { EXPERIMENT_COLUMNS, experimentFromRow } from './experiments.store';
-import type { Experiment, ExperimentState, ExperimentSummary, RawResult, SeriesPoint } from './model';
+import { createLeasesStore, settle } from './leases.store';
+import type { Experiment, ExperimentSummary, RawResult, SeriesPoint } from './model';
 
 export interface Position {
   profileIndex: number;
   progressMs: number;
 }
 
+/** A segment's (or the experiment's) cumulative numbers at a position. */
 export interface Cumulative extends Position {
   summary: ExperimentSummary;
   histogram: string;
@@ -25,91 +28,152 @@ export interface SecondRecord extends Omit<SeriesPoint, 'second'> {
   rawHistogram: string | null;
 }
 
-/** How a run segment ends: profiles ran out, the user stopped it, this process lets go, or it cannot run. */
-export type RunEnd = 'completed' | 'stopped' | 'released' | 'abandoned';
+/** What the experiment row holds before a second is added to it. */
+export interface ExperimentTotalsRow {
+  summary: ExperimentSummary;
+  histogram: string | null;
+  rawHistogram: string | null;
+  profileIndex: number;
+  progressMs: number;
+}
 
-/** The state after `finish`: see its comment. */
-const NEXT_STATE = `CASE WHEN $3 = 'completed' AND state IN ('running', 'paused') THEN 'completed'
-  WHEN $3 = 'abandoned' THEN 'stopped' ELSE state END`;
+/** An aborting threshold, evaluated on the merged numbers (see summary.ts `abortCheck`). */
+export interface AbortCheck {
+  failed: boolean;
+  /** How long the failure must hold before the experiment fails. */
+  afterMs: number;
+  verdict: string | null;
+}
+
+/** Adds this segment's news to the experiment's merged numbers (see summary.ts). */
+export type MergeIntoExperiment = (row: ExperimentTotalsRow) => Cumulative & { abort?: AbortCheck | null };
+
+export interface SegmentRef {
+  id: string;
+  segment: number;
+}
+
+export interface ClaimedSegment {
+  experiment: Experiment;
+  segment: number;
+  position: Position;
+  totals: { summary: ExperimentSummary | null; histogram: string | null; rawHistogram: string | null };
+  rawResultsCount: number;
+  /** Wait this long before starting: the segments' shared start is still ahead (ms, by the DB clock). */
+  startInMs: number;
+}
+
+/**
+ * How a segment's run ends: its profiles ran out, the user stopped it, this process lets go, or it
+ * cannot run at all.
+ */
+export type RunEnd = 'completed' | 'stopped' | 'released' | 'abandoned';
 
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
 
 export function createRunsStore(db: Db) {
+  /** Adds a second (or only a new position, `point` null) to the experiment, under its row lock. */
+  async function mergeExperiment(
+    tx: Queryable,
+    id: string,
+    merge: MergeIntoExperiment,
+  ): Promise<{ second: number; rawCount: number }> {
+    const [row] = await tx.query(
+      `SELECT summary, histogram, raw_histogram, current_profile_index, progress_ms, seconds_recorded,
+              raw_results_count
+         FROM latency.experiments WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    const totals = merge({
+      summary: row!.summary as ExperimentSummary,
+      histogram: (row!.histogram as string | null) ?? null,
+      rawHistogram: (row!.raw_histogram as string | null) ?? null,
+      profileIndex: Number(row!.current_profile_index),
+      progressMs: Number(row!.progress_ms),
+    });
+    // An aborting threshold that failed long enough fails the experiment here, in the same transaction
+    // as the numbers that failed it; every runner sees `failed` at its next poll and stops its segment.
+    const abort = totals.abort ?? null;
+    await tx.query(
+      `UPDATE latency.experiments
+          SET summary = $2::jsonb, histogram = $3, raw_histogram = $4, current_profile_index = $5,
+              progress_ms = $6, updated_at = now(),
+              threshold_breach_at = CASE WHEN $7::boolean THEN coalesce(threshold_breach_at, now()) END,
+              state = CASE WHEN $7::boolean AND state IN ('running', 'paused')
+                            AND coalesce(threshold_breach_at, now()) <= now() - make_interval(secs => $8::float8 / 1000)
+                           THEN 'failed' ELSE state END,
+              verdict = CASE WHEN $7::boolean AND state IN ('running', 'paused')
+                              AND coalesce(threshold_breach_at, now()) <= now() - make_interval(secs => $8::float8 / 1000)
+                             THEN $9 ELSE verdict END
+        WHERE id = $1`,
+      [
+        id,
+        json(totals.summary),
+        totals.histogram,
+        totals.rawHistogram,
+        totals.profileIndex,
+        totals.progressMs,
+        abort?.failed ?? false,
+        abort?.afterMs ?? 0,
+        abort?.verdict ?? null,
+      ],
+    );
+    return { second: Number(row!.seconds_recorded), rawCount: Number(row!.raw_results_count) };
+  }
+
   return {
-    /** Takes the run of a `running` experiment unless a live lease holds it; null when not taken. */
-    async claim(id: string, owner: string, leaseMs: number): Promise<Experiment | null> {
-      const [row] = await db.query(
-        `UPDATE latency.experiments
-            SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
-                run_attempts = run_attempts + 1, started_at = coalesce(started_at, now()), updated_at = now()
-          WHERE id = $1 AND state = 'running' AND (lease_owner IS NULL OR lease_expires_at < now())
-          RETURNING ${EXPERIMENT_COLUMNS}`,
-        [id, owner, leaseMs],
-      );
-      return row ? experimentFromRow(row) : null;
-    },
-
-    /** Extends the leases this owner still holds; returns the ids it holds. */
-    async renew(ids: string[], owner: string, leaseMs: number): Promise<Set<string>> {
-      if (ids.length === 0) return new Set();
-      const rows = await db.query<{ id: string }>(
-        `UPDATE latency.experiments SET lease_expires_at = now() + make_interval(secs => $3::float8 / 1000)
-          WHERE id = ANY($1::uuid[]) AND lease_owner = $2 RETURNING id`,
-        [ids, owner, leaseMs],
-      );
-      return new Set(rows.map((r) => r.id));
-    },
-
-    /** State and owner of each experiment given (one small read per poll for every local run). */
-    async states(ids: string[]): Promise<Map<string, { state: ExperimentState; leaseOwner: string | null }>> {
-      if (ids.length === 0) return new Map();
-      const rows = await db.query<{ id: string; state: ExperimentState; lease_owner: string | null }>(
-        'SELECT id, state, lease_owner FROM latency.experiments WHERE id = ANY($1::uuid[])',
-        [ids],
-      );
-      return new Map(rows.map((r) => [r.id, { state: r.state, leaseOwner: r.lease_owner }]));
-    },
+    ...createLeasesStore(db),
 
     /**
-     * One second of a run, in one short transaction: the cumulative numbers and position on the
-     * experiment, the series row, and the raw records. False (nothing written) when the lease is lost.
+     * One second of a segment, in one short transaction: the segment's cumulative numbers and position,
+     * the experiment's merge (under its row lock), the series row and the raw records up to `rawCap`.
+     * False (nothing written) when the lease is lost.
      */
     async recordSecond(
-      id: string,
+      ref: SegmentRef,
       owner: string,
-      totals: Cumulative,
+      segmentTotals: Cumulative,
+      merge: MergeIntoExperiment,
       point: SecondRecord,
       raw: RawResult[],
+      rawCap: number,
     ): Promise<boolean> {
       return db.transaction(async (tx) => {
-        const [row] = await tx.query<{ second: number; raw_base: number }>(
-          `UPDATE latency.experiments
-              SET summary = $3::jsonb, histogram = $4, raw_histogram = $5, current_profile_index = $6,
-                  progress_ms = $7, seconds_recorded = seconds_recorded + 1,
-                  raw_results_count = raw_results_count + $8, updated_at = now()
-            WHERE id = $1 AND lease_owner = $2
-            RETURNING seconds_recorded - 1 AS second, raw_results_count - $8 AS raw_base`,
+        const [held] = await tx.query(
+          `UPDATE latency.segments
+              SET summary = $4::jsonb, histogram = $5, raw_histogram = $6, current_profile_index = $7,
+                  progress_ms = $8, seconds_recorded = seconds_recorded + 1, updated_at = now()
+            WHERE experiment_id = $1 AND idx = $2 AND lease_owner = $3 RETURNING idx`,
           [
-            id,
+            ref.id,
+            ref.segment,
             owner,
-            json(totals.summary),
-            totals.histogram,
-            totals.rawHistogram,
-            totals.profileIndex,
-            totals.progressMs,
-            raw.length,
+            json(segmentTotals.summary),
+            segmentTotals.histogram,
+            segmentTotals.rawHistogram,
+            segmentTotals.profileIndex,
+            segmentTotals.progressMs,
           ],
         );
-        if (!row) return false;
+        if (!held) return false;
+        const { second, rawCount } = await mergeExperiment(tx, ref.id, merge);
+        const kept = raw.slice(0, Math.max(0, rawCap - rawCount));
         await tx.query(
-          `INSERT INTO latency.series (experiment_id, second, ts, duration_ms, profile_index,
+          `UPDATE latency.experiments SET seconds_recorded = seconds_recorded + 1,
+                  raw_results_count = raw_results_count + $2
+            WHERE id = $1`,
+          [ref.id, kept.length],
+        );
+        await tx.query(
+          `INSERT INTO latency.series (experiment_id, second, segment, ts, duration_ms, profile_index,
              elapsed_in_profile_ms, requests, successes, failures, late, dropped, status_codes,
              failures_by_kind, latency, raw_latency, histogram, raw_histogram)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15::jsonb,
-             $16, $17)`,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15::jsonb,
+             $16::jsonb, $17, $18)`,
           [
-            id,
-            Number(row.second),
+            ref.id,
+            second,
+            ref.segment,
             point.ts,
             point.durationMs,
             point.profileIndex,
@@ -127,69 +191,87 @@ export function createRunsStore(db: Db) {
             point.rawHistogram,
           ],
         );
-        if (raw.length > 0) await insertRaw(tx, id, Number(row.raw_base), raw);
+        if (kept.length > 0) await insertRaw(tx, ref.id, rawCount, kept);
         return true;
       });
     },
 
-    /** Where a paused run is, so a restart resumes it exactly there. */
-    async savePosition(id: string, owner: string, p: Position): Promise<boolean> {
-      const rows = await db.query(
-        `UPDATE latency.experiments SET current_profile_index = $3, progress_ms = $4, updated_at = now()
-          WHERE id = $1 AND lease_owner = $2 RETURNING id`,
-        [id, owner, p.profileIndex, p.progressMs],
-      );
-      return rows.length > 0;
+    /** Where a paused segment is (and the experiment's furthest position), so a restart resumes there. */
+    async savePosition(
+      ref: SegmentRef,
+      owner: string,
+      p: Position,
+      merge: MergeIntoExperiment,
+    ): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const rows = await tx.query(
+          `UPDATE latency.segments SET current_profile_index = $4, progress_ms = $5, updated_at = now()
+            WHERE experiment_id = $1 AND idx = $2 AND lease_owner = $3 RETURNING idx`,
+          [ref.id, ref.segment, owner, p.profileIndex, p.progressMs],
+        );
+        if (rows.length === 0) return false;
+        await mergeExperiment(tx, ref.id, merge);
+        return true;
+      });
     },
 
     /**
-     * Ends this owner's run segment with its last numbers and lets go of the lease. `completed` marks
-     * the experiment so unless it was stopped meanwhile; `stopped` and `released` leave the state as the
-     * user set it (a released `running` experiment is resumed by another process); `abandoned` (the run
-     * cannot start at all) stops it.
+     * Ends this owner's run of a segment with its last position and lets go of the lease. `completed`
+     * marks the segment done (the experiment completes with its last segment, unless stopped
+     * meanwhile); `stopped` and `released` leave it pending (a released segment of a `running`
+     * experiment is resumed by another process); `abandoned` (it cannot run at all) stops the experiment.
      */
-    async finish(id: string, owner: string, end: RunEnd, totals: Cumulative | null): Promise<boolean> {
-      const rows = await db.query(
-        `UPDATE latency.experiments
-            SET state = ${NEXT_STATE},
-                finished_at = CASE WHEN ${NEXT_STATE} IN ('completed', 'stopped') THEN coalesce(finished_at, now())
-                                   ELSE finished_at END,
-                current_profile_index = coalesce($4, current_profile_index),
-                progress_ms = coalesce($5, progress_ms), summary = coalesce($6::jsonb, summary),
-                histogram = coalesce($7, histogram), raw_histogram = coalesce($8, raw_histogram),
-                lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-          WHERE id = $1 AND lease_owner = $2 RETURNING id`,
-        [
-          id,
-          owner,
-          end,
-          totals?.profileIndex ?? null,
-          totals?.progressMs ?? null,
-          json(totals?.summary),
-          totals?.histogram ?? null,
-          totals?.rawHistogram ?? null,
-        ],
-      );
-      return rows.length > 0;
+    async finish(
+      ref: SegmentRef,
+      owner: string,
+      end: RunEnd,
+      totals: Cumulative | null,
+      merge: MergeIntoExperiment | null,
+    ): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const rows = await tx.query(
+          `UPDATE latency.segments
+              SET state = CASE WHEN $4 = 'completed' THEN 'done' ELSE state END,
+                  current_profile_index = coalesce($5, current_profile_index),
+                  progress_ms = coalesce($6, progress_ms), summary = coalesce($7::jsonb, summary),
+                  histogram = coalesce($8, histogram), raw_histogram = coalesce($9, raw_histogram),
+                  lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+            WHERE experiment_id = $1 AND idx = $2 AND lease_owner = $3 RETURNING idx`,
+          [
+            ref.id,
+            ref.segment,
+            owner,
+            end,
+            totals?.profileIndex ?? null,
+            totals?.progressMs ?? null,
+            json(totals?.summary),
+            totals?.histogram ?? null,
+            totals?.rawHistogram ?? null,
+          ],
+        );
+        if (rows.length === 0) return false;
+        if (merge) await mergeExperiment(tx, ref.id, merge);
+        if (end === 'abandoned') {
+          await tx.query(
+            `UPDATE latency.experiments SET state = 'stopped', updated_at = now()
+              WHERE id = $1 AND state IN ('created', 'running', 'paused')`,
+            [ref.id],
+          );
+        }
+        await settle(tx, ref.id);
+        return true;
+      });
     },
 
     /**
-     * `running` experiments nobody holds (never claimed yet, released, or their runner died). Finished
-     * experiments whose runner died before writing its last numbers are closed on the way.
+     * Requests a runner saw answered after it lost its lease: it may no longer write the run's numbers,
+     * so it counts them here (without the lease) rather than dropping them silently.
      */
-    async orphans(limit: number): Promise<string[]> {
-      await db.query(
-        `UPDATE latency.experiments SET finished_at = coalesce(finished_at, now()), lease_owner = NULL,
-                lease_expires_at = NULL
-          WHERE state IN ('completed', 'stopped') AND lease_owner IS NOT NULL AND lease_expires_at < now()`,
-      );
-      const rows = await db.query<{ id: string }>(
-        `SELECT id FROM latency.experiments
-          WHERE state = 'running' AND (lease_owner IS NULL OR lease_expires_at < now())
-          ORDER BY lease_expires_at NULLS FIRST LIMIT $1`,
-        [limit],
-      );
-      return rows.map((r) => r.id);
+    async addInterrupted(id: string, requests: number): Promise<void> {
+      await db.query('UPDATE latency.experiments SET interrupted = interrupted + $2 WHERE id = $1', [
+        id,
+        requests,
+      ]);
     },
   };
 }

@@ -158,7 +158,8 @@ describe('an experiment run', () => {
   it('keeps raw results up to the cap, paged, while the summary counts every request', async () => {
     const id = await createExperiment(
       app,
-      experimentBody(target.port, [{ users: 2, duration_seconds: 1, interval_seconds: 0.02 }]),
+      // 4 users cycling every >= 30 ms: ~130 requests, well past the cap even on a busy machine.
+      experimentBody(target.port, [{ users: 4, duration_seconds: 1, interval_seconds: 0.02 }]),
     );
     await manageOk(app, id, 'start');
     const r = await waitFor(app, id, inState('completed'));

@@ -2,7 +2,7 @@
  * From what a client sent to the settings an experiment runs with: defaults, the checks a schema
  * cannot express (each error names its field), the per-experiment caps (422), and the engine's view.
  */
-import { ServiceError, unprocessable } from '../../platform/errors';
+import { badRequest, ServiceError, unprocessable } from '../../platform/errors';
 import {
   DEFAULT_TIMEOUT_MS,
   type LoadOptions,
@@ -61,6 +61,7 @@ export function settingsFromSpec(spec: ExperimentSpec, caps: Caps, at = ''): Exp
     thresholds: spec.thresholds ?? null,
     timeout_ms: spec.timeout_ms ?? DEFAULT_TIMEOUT_MS,
     success_statuses: spec.success_statuses ?? null,
+    segments: spec.segments ?? 1,
   };
   for (const [name, value] of Object.entries(settings.headers)) {
     if (!TOKEN.test(name)) throw invalid(`${at}headers.${name}`, 'not a valid header name');
@@ -71,9 +72,25 @@ export function settingsFromSpec(spec: ExperimentSpec, caps: Caps, at = ''): Exp
   if (settings.body !== null && (settings.method === 'GET' || settings.method === 'HEAD')) {
     throw invalid(`${at}body`, `a ${settings.method} request has no body`);
   }
+  checkAbort(settings, at);
   checkTarget(settings, at);
   checkCaps(settings, caps, at);
   return settings;
+}
+
+const LIMITS = ['p50_ms', 'p90_ms', 'p99_ms', 'mean_ms', 'success_rate', 'error_rate'] as const;
+
+/** `abort` acts on a failed limit: without one it could never act (a 400, like a schema error). */
+function checkAbort(s: ExperimentSettings, at: string): void {
+  const t = s.thresholds;
+  if (!t || (t.abort === undefined && t.abort_after_seconds === undefined)) return;
+  if (!LIMITS.some((name) => t[name] !== undefined)) {
+    const field = t.abort !== undefined ? 'abort' : 'abort_after_seconds';
+    throw badRequest(
+      'VALIDATION_FAILED',
+      `body.${at}thresholds.${field}: needs at least one limit to act on (${LIMITS.join(', ')}), e.g. {"p99_ms": 200, "abort": true}`,
+    );
+  }
 }
 
 function checkTarget(s: ExperimentSettings, at: string): void {
@@ -111,6 +128,9 @@ export function checkCaps(s: ExperimentSettings, caps: Caps, at = ''): void {
     );
   }
 }
+
+/** Segments of an experiment (those made before segments existed have one). */
+export const segmentCountOf = (s: Pick<ExperimentSettings, 'segments'>): number => s.segments ?? 1;
 
 export function loadTargetOf(s: ExperimentSettings): LoadTarget {
   return {

@@ -9,7 +9,15 @@ import {
   mergeInto,
   summarizeHistogram,
 } from '../../stats/histogram';
-import type { Experiment, ExperimentState, Group, LoadProfile, SeriesPoint } from './model';
+import {
+  type Experiment,
+  type ExperimentState,
+  type Group,
+  isFinal,
+  type LoadProfile,
+  type SeriesPoint,
+} from './model';
+import type { SegmentJson } from './segments.view';
 
 export interface ExperimentStats {
   experiment_id: string;
@@ -42,6 +50,8 @@ export interface ExperimentStats {
     p99: number | null;
   } | null;
   updated_at: string;
+  /** experiment_stats only. */
+  segments?: SegmentJson[];
 }
 
 export interface GroupStats {
@@ -103,8 +113,7 @@ export function groupState(
   group: Pick<Group, 'state'>,
   members: Pick<Experiment, 'state'>[],
 ): ExperimentState {
-  const settled =
-    members.length > 0 && members.every((m) => m.state === 'completed' || m.state === 'stopped');
+  const settled = members.length > 0 && members.every((m) => isFinal(m.state));
   if (settled && (group.state === 'running' || group.state === 'paused')) return 'completed';
   return group.state;
 }

@@ -5,13 +5,15 @@
 import {
   createLatencyHistogram,
   decodeHistogram,
+  encodeHistogram,
   type LatencyHistogram,
   type LatencySummary,
   mergeInto,
   summarizeHistogram,
 } from '../../stats/histogram';
-import { evaluateThresholds, type LoadCounters, type Thresholds } from './engine';
-import type { ExperimentSummary, LoadProfile } from './model';
+import { evaluateThresholds, type LoadCounters, type ThresholdReport, type Thresholds } from './engine';
+import type { ExperimentSettings, ExperimentSummary, ExperimentThresholds, LoadProfile } from './model';
+import type { AbortCheck, MergeIntoExperiment, Position } from './runs.store';
 
 export interface Totals extends LoadCounters {
   histogram: LatencyHistogram;
@@ -45,6 +47,7 @@ export function emptySummary(): ExperimentSummary {
     latency: { ...EMPTY_LATENCY },
     raw_latency: null,
     thresholds: null,
+    interrupted: 0,
   };
 }
 
@@ -114,6 +117,7 @@ export function summarize(t: Totals, activeMs: number, thresholds: Thresholds | 
     latency,
     raw_latency: t.rawHistogram ? summarizeHistogram(t.rawHistogram) : null,
     thresholds: null,
+    interrupted: 0,
   };
   if (thresholds && Object.keys(thresholds).length > 0) {
     summary.thresholds = evaluateThresholds(thresholds, {
@@ -124,4 +128,62 @@ export function summarize(t: Totals, activeMs: number, thresholds: Thresholds | 
     });
   }
   return summary;
+}
+
+/** The further of two positions in the profiles (segments may be at different points of the run). */
+export function furthest(a: Position, b: Position): Position {
+  if (a.profileIndex !== b.profileIndex) return a.profileIndex > b.profileIndex ? a : b;
+  return a.progressMs >= b.progressMs ? a : b;
+}
+
+export type SecondNumbers = LoadCounters & {
+  histogram: LatencyHistogram;
+  rawHistogram: LatencyHistogram | null;
+};
+
+/**
+ * How a segment's news joins the experiment's merged numbers: its second (if any) is added to the
+ * stored totals (counters add, HDR histograms merge exactly), the position becomes the furthest any
+ * segment reached, and the summary and thresholds are computed again from the merged data.
+ */
+export function experimentMerge(
+  settings: ExperimentSettings,
+  second: SecondNumbers | null,
+  position: Position,
+): MergeIntoExperiment {
+  return (row) => {
+    const t = totalsOf(row.summary, row.histogram, row.rawHistogram, settings.model === 'arrival-rate');
+    if (second) addSecond(t, second);
+    const p = furthest({ profileIndex: row.profileIndex, progressMs: row.progressMs }, position);
+    const activeMs = activeMsAt(settings.load_profiles, p.profileIndex, p.progressMs);
+    const summary = summarize(t, activeMs, settings.thresholds);
+    return {
+      ...p,
+      summary,
+      histogram: encodeHistogram(t.histogram),
+      rawHistogram: t.rawHistogram ? encodeHistogram(t.rawHistogram) : null,
+      abort: abortCheck(settings.thresholds, summary.thresholds),
+    };
+  };
+}
+
+/**
+ * With `abort`, whether the merged numbers fail a threshold now, how long that must hold before the
+ * experiment fails, and the verdict naming the first failed threshold and the value measured.
+ */
+export function abortCheck(
+  t: ExperimentThresholds | null,
+  report: ThresholdReport | null,
+): AbortCheck | null {
+  if (!t?.abort || !report) return null;
+  const failed = report.checks.find((c) => !c.passed);
+  const afterMs = Math.round((t.abort_after_seconds ?? 0) * 1000);
+  if (!failed) return { failed: false, afterMs, verdict: null };
+  const measured = failed.actual === null ? 'nothing measured' : `measured ${failed.actual}`;
+  const bound = failed.name === 'success_rate' ? 'minimum' : 'limit';
+  return {
+    failed: true,
+    afterMs,
+    verdict: `threshold ${failed.name} failed: ${measured}, ${bound} ${failed.limit}`,
+  };
 }

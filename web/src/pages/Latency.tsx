@@ -7,9 +7,9 @@ import { fmtDateTime, fmtMs, fmtNum, fmtPct, fmtSig } from '../format';
 import { END_STREAM, usePollApi, useSse } from '../hooks';
 import { CreateExperiment } from './LatencyForms';
 import { Groups } from './LatencyGroups';
-import type { Check, Experiment, LiveStats, Result, SecondPoint, State } from './latency.types';
+import type { Check, Experiment, LiveStats, Result, SecondPoint, Segment, State } from './latency.types';
 
-const FINAL: State[] = ['completed', 'stopped'];
+const FINAL: State[] = ['completed', 'stopped', 'failed'];
 const stateTone = (s: State | undefined) =>
   s === 'running'
     ? 'ok'
@@ -17,9 +17,32 @@ const stateTone = (s: State | undefined) =>
       ? 'warn'
       : s === 'completed'
         ? 'info'
-        : s === 'stopped'
+        : s === 'stopped' || s === 'failed'
           ? 'bad'
           : 'muted';
+
+/** `host:pid:id` as the runner names itself: host and pid say which worker process it is. */
+const workerName = (w: string | null) => {
+  if (!w) return '—';
+  const parts = w.split(':');
+  return parts.length >= 3 ? `${parts.slice(0, -2).join(':')} · pid ${parts.at(-2)} · ${parts.at(-1)}` : w;
+};
+
+const SEGMENT_COLUMNS: Column<Segment>[] = [
+  { head: 'Segment', num: true, cell: (s) => s.index },
+  { head: 'Worker', cell: (s) => workerName(s.worker) },
+  {
+    head: 'State',
+    cell: (s) => (
+      <Badge tone={s.state === 'running' ? 'ok' : s.state === 'done' ? 'info' : 'muted'}>{s.state}</Badge>
+    ),
+  },
+  { head: 'Requests', num: true, cell: (s) => fmtNum(s.requests) },
+  { head: 'Req/s', num: true, cell: (s) => fmtSig(s.rps) },
+  { head: 'p50', num: true, cell: (s) => fmtMs(s.p50) },
+  { head: 'p99', num: true, cell: (s) => fmtMs(s.p99) },
+  { head: 'Claims', num: true, cell: (s) => s.run_attempts },
+];
 
 const CHECK_COLUMNS: Column<Check>[] = [
   { head: 'Check', cell: (c) => c.name },
@@ -107,11 +130,16 @@ function ExperimentDetail({
   const [busy, setBusy] = useState(false);
   const [seconds, setSeconds] = useState<SecondPoint[]>([]);
   const finished = listedState !== undefined && FINAL.includes(listedState);
-  // A finished experiment's series is complete in the result; no stream needed.
-  const sse = useSse(streamed && !finished ? withQuery('/experiment_stream', { experiment_id: id }) : null, {
-    second: (p) => setSeconds((old) => [...old, p as SecondPoint].slice(-3600)),
-    end: () => END_STREAM,
-  });
+  const [segmented, setSegmented] = useState(false);
+  // A finished experiment's series is complete in the result; no stream needed. The stream sends each
+  // segment's own points; an experiment of several segments charts the merged series of the result.
+  const sse = useSse(
+    streamed && !finished && !segmented ? withQuery('/experiment_stream', { experiment_id: id }) : null,
+    {
+      second: (p) => setSeconds((old) => [...old, p as SecondPoint].slice(-3600)),
+      end: () => END_STREAM,
+    },
+  );
   const live = sse === 'open';
   const result = usePollApi<Result>(
     withQuery('/result_experiment', { experiment_id: id, limit: 0 }),
@@ -126,10 +154,12 @@ function ExperimentDetail({
 
   const r = result.data;
   const state = stats.data?.state ?? r?.state;
+  const segmentCount = r?.settings.segments ?? 1;
+  if (segmentCount > 1 !== segmented) setSegmented(segmentCount > 1);
   const data = useMemo(() => {
     const bySecond = new Map<number, SecondPoint>();
     for (const p of r?.series ?? []) bySecond.set(p.second, p);
-    for (const p of seconds) bySecond.set(p.second, p);
+    if (!segmented) for (const p of seconds) bySecond.set(p.second, p);
     const pts = [...bySecond.values()].sort((a, b) => a.second - b.second);
     return [
       pts.map((p) => new Date(p.timestamp).getTime() / 1000),
@@ -138,7 +168,7 @@ function ExperimentDetail({
       pts.map((p) => (p.latency.count ? p.latency.p99 : null)),
       pts.map((p) => p.rps),
     ] as [number[], ...(number | null)[][]];
-  }, [r, seconds]);
+  }, [r, seconds, segmented]);
 
   const manage = async (to: 'start' | 'pause' | 'stop') => {
     setBusy(true);
@@ -157,6 +187,7 @@ function ExperimentDetail({
 
   const s = stats.data;
   const sum = r?.summary;
+  const segments = s?.segments ?? r?.segments ?? [];
   const profiles = r?.settings.load_profiles ?? [];
   const checks = sum?.thresholds?.checks ?? [];
   return (
@@ -195,8 +226,9 @@ function ExperimentDetail({
         <>
           <p className="muted">
             {r.settings.method} {r.settings.scheme}://{r.settings.host}:{r.settings.port}
-            {r.settings.path} · {r.settings.model} model · created {fmtDateTime(r.created_at)} · profile{' '}
-            {Math.min(r.current_profile_index + 1, profiles.length)} of {profiles.length}
+            {r.settings.path} · {r.settings.model} model
+            {segmentCount > 1 ? ` · ${segmentCount} segments` : ''} · created {fmtDateTime(r.created_at)} ·
+            profile {Math.min(r.current_profile_index + 1, profiles.length)} of {profiles.length}
             {s && state === 'running' ? ` · ${s.users} users` : ''}
           </p>
           <div className="stats">
@@ -208,6 +240,7 @@ function ExperimentDetail({
             <Stat label="p99" value={fmtMs(s ? s.p99 : sum?.latency.p99)} />
           </div>
           <ErrorMessage error={stats.error} what="Live stats" />
+          {r.verdict && <p className="error">Aborted: {r.verdict}</p>}
           <Chart
             title="Latency percentiles and requests per second"
             data={data}
@@ -227,6 +260,18 @@ function ExperimentDetail({
               .map((p) => `${p.users} users × ${p.duration_seconds} s every ${p.interval_seconds} s`)
               .join(' → ')}
           </p>
+          {segmentCount > 1 && (
+            <>
+              <h3>Segments</h3>
+              <DataTable
+                bare
+                label="Segments"
+                columns={SEGMENT_COLUMNS}
+                rows={segments}
+                rowKey={(x) => String(x.index)}
+              />
+            </>
+          )}
           {checks.length > 0 && (
             <>
               <h3>

@@ -77,6 +77,8 @@ export function CreateExperiment({ onCreated }: { onCreated: (id: string) => voi
   const [model, setModel] = useState('closed');
   const [p99, setP99] = useState('');
   const [success, setSuccess] = useState('');
+  const [abort, setAbort] = useState(false);
+  const [segments, setSegments] = useState('1');
   const [profiles, setProfiles] = useState<ProfileDraft[]>([newProfile()]);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -85,9 +87,10 @@ export function CreateExperiment({ onCreated }: { onCreated: (id: string) => voi
     ev.preventDefault();
     setBusy(true);
     setError(null);
-    const thresholds: Record<string, number> = {};
+    const thresholds: Record<string, number | boolean> = {};
     if (p99) thresholds.p99_ms = Number(p99);
     if (success) thresholds.success_rate = Number(success);
+    if (abort && Object.keys(thresholds).length) thresholds.abort = true;
     try {
       const created = await api<{ experiment_id: string }>('/create_experiment', {
         method: 'POST',
@@ -99,6 +102,7 @@ export function CreateExperiment({ onCreated }: { onCreated: (id: string) => voi
           model,
           load_profiles: profiles.map(toProfile),
           ...(Object.keys(thresholds).length ? { thresholds } : {}),
+          ...(Number(segments) > 1 ? { segments: Number(segments) } : {}),
         },
       });
       onCreated(created.experiment_id);
@@ -143,6 +147,17 @@ export function CreateExperiment({ onCreated }: { onCreated: (id: string) => voi
               <option value="arrival-rate">open (arrival rate)</option>
             </select>
           </label>
+          <label className="field" title="Parts of the load run by different worker processes">
+            Segments
+            <input
+              type="number"
+              min={1}
+              max={64}
+              step={1}
+              value={segments}
+              onChange={(e) => setSegments(e.target.value)}
+            />
+          </label>
         </div>
         <ProfileRows profiles={profiles} onChange={setProfiles} />
         <fieldset>
@@ -162,6 +177,10 @@ export function CreateExperiment({ onCreated }: { onCreated: (id: string) => voi
                 value={success}
                 onChange={(e) => setSuccess(e.target.value)}
               />
+            </label>
+            <label className="field">
+              Abort on failure
+              <input type="checkbox" checked={abort} onChange={(e) => setAbort(e.target.checked)} />
             </label>
           </div>
         </fieldset>

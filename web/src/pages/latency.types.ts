@@ -1,6 +1,6 @@
 /** Shapes of the latency module's answers, as the dashboard reads them (src/modules/latency/api.schemas.ts). */
 
-export type State = 'created' | 'running' | 'paused' | 'completed' | 'stopped';
+export type State = 'created' | 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
 
 export interface Profile {
   users: number;
@@ -34,6 +34,7 @@ export interface Experiment {
     method: string;
     model: string;
     load_profiles: Profile[];
+    segments: number;
   };
   state: State;
   current_profile_index: number;
@@ -46,6 +47,21 @@ export interface Experiment {
     thresholds: { passed: boolean; checks: Check[] } | null;
   };
   passed: boolean | null;
+  /** Why it ended `failed` (an aborting threshold). */
+  verdict: string | null;
+}
+
+/** One part of an experiment's load, run by one worker process. */
+export interface Segment {
+  index: number;
+  worker: string | null;
+  state: 'pending' | 'running' | 'done';
+  current_profile_index: number;
+  requests: number;
+  rps: number;
+  p50: number | null;
+  p99: number | null;
+  run_attempts: number;
 }
 
 export interface SecondPoint {
@@ -57,6 +73,7 @@ export interface SecondPoint {
 
 export interface Result extends Experiment {
   series: SecondPoint[];
+  segments: Segment[];
 }
 
 /** GET /experiment_stats and each member of GET /group_stats. */
@@ -71,6 +88,8 @@ export interface LiveStats {
   p50: number | null;
   p90: number | null;
   p99: number | null;
+  /** experiment_stats only. */
+  segments?: Segment[];
 }
 
 export interface Group {
@@ -79,6 +98,7 @@ export interface Group {
   state: State;
 }
 
-export interface GroupStats extends Omit<LiveStats, 'name' | 'users' | 'rate'> {
+/** `rate`: requests per second of all running members over the last second. */
+export interface GroupStats extends Omit<LiveStats, 'name' | 'users'> {
   experiments_stats: Record<string, LiveStats>;
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "latency"."experiments" ADD COLUMN "interrupted" integer DEFAULT 0 NOT NULL;
