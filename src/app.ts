@@ -15,6 +15,7 @@ import { createLogger, type Logger } from './platform/logger';
 import { createMetrics, registerMetricsRoute } from './platform/metrics';
 import { migrate, pendingMigrations } from './platform/migrate';
 import { type Clock, type ModuleFactory, systemClock, type TelelabModule } from './platform/module';
+import { registerRecentRates } from './platform/recent-rates';
 import { VERSION } from './platform/version';
 import { registerDashboard } from './platform/web';
 
@@ -100,6 +101,7 @@ export async function createApp(opts: CreateAppOptions): Promise<TelelabApp> {
       ingestRateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     });
     registerMetricsRoute(http, metrics);
+    registerRecentRates(http, metrics);
     http.get('/healthz', { schema: { tags: ['platform'], summary: 'The process is up' } }, async () => ({
       status: 'ok',
       version: VERSION,

@@ -23,6 +23,7 @@ import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import { isServiceError, ServiceError } from './errors';
 import { enableSse } from './sse';
+import { describeValidationErrors } from './validation-messages';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -101,16 +102,8 @@ export function sendProblem(
 }
 
 function describeValidation(err: FastifyError): string {
-  const v = err.validation?.[0];
-  if (!v) return err.message;
   const where = (err.validationContext ?? 'request') as string;
-  const params = v.params as Record<string, unknown>;
-  let field = `${where}${v.instancePath.replaceAll('/', '.')}`;
-  if (v.keyword === 'required') field += `.${String(params.missingProperty)}`;
-  if (v.keyword === 'additionalProperties') {
-    return `${field}.${String(params.additionalProperty)}: unknown field (not allowed)`;
-  }
-  return `${field}: ${v.message ?? 'is invalid'}`;
+  return describeValidationErrors(where, err.validation ?? []) ?? err.message;
 }
 
 /** Input errors the HTTP layer raises before a handler runs, mapped to (status, code, detail). */
@@ -149,11 +142,31 @@ function clientInputError(err: FastifyError): { status: number; code: string; de
  * in the schemas, never silently removed.
  */
 function validatorCompilers() {
-  const base: AjvOptions = { allErrors: false, strict: false, useDefaults: true, removeAdditional: false };
+  // verbose: errors carry their schema, so a message can describe a pattern or list an enum's values.
+  const base: AjvOptions = {
+    allErrors: false,
+    strict: false,
+    useDefaults: true,
+    removeAdditional: false,
+    verbose: true,
+  };
   const body = addFormats.default(new Ajv({ ...base, coerceTypes: false }));
   const other = addFormats.default(new Ajv({ ...base, coerceTypes: 'array' }));
   return ({ schema, httpPart }: { schema: FastifySchema; httpPart?: string }) =>
     (httpPart === 'body' ? body : other).compile(schema as object);
+}
+
+/**
+ * The one rule for unknown query parameters: a route that takes query parameters (periods, filters,
+ * cursors, limits — they narrow its answer) answers 400 naming an unknown one, since a typo there would
+ * silently change the answer. A route without a query schema takes no parameters and ignores the query
+ * string: the seeds' hot client routes (A/B assignment, ingest) keep accepting cache busters that way.
+ */
+function rejectUnknownQueryParameters(route: { schema?: FastifySchema }): void {
+  const query = route.schema?.querystring as Record<string, unknown> | undefined;
+  if (query?.type !== 'object' || query.additionalProperties !== undefined) return;
+  // A copy: TypeBox schemas are shared constants, and other routes may use the same one.
+  route.schema = { ...route.schema, querystring: { ...query, additionalProperties: false } };
 }
 
 export interface HttpOptions {
@@ -193,6 +206,7 @@ export async function createHttp(opts: HttpOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(validatorCompilers());
+  app.addHook('onRoute', rejectUnknownQueryParameters);
   app.addSchema(ProblemSchema);
   enableSse(app as unknown as FastifyInstance);
   // A keep-alive connection whose response finishes after close() began would idle on for
@@ -252,7 +266,11 @@ export async function createHttp(opts: HttpOptions): Promise<App> {
         version: opts.version,
         description:
           'Experiments and telemetry: latency/load experiments, device telemetry, A/B assignment, ' +
-          'sensor control loop, access-log ingest.',
+          'sensor control loop, access-log ingest.\n\n' +
+          'Errors are application/problem+json; a validation error names the field and says what to type. ' +
+          'Unknown query parameters: a route that takes query parameters (periods, filters, cursors, ' +
+          'limits) answers 400 naming the unknown one; a route that takes none (A/B assignment, ingest) ' +
+          'ignores the query string, so cache busters pass.',
       },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },

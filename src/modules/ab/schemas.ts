@@ -82,7 +82,13 @@ const OptionsInput = Type.Array(OptionInputSchema, {
 
 export const CreateExperimentBody = Type.Object(
   {
-    name: Type.String({ pattern: EXPERIMENT_NAME_PATTERN, description: 'Unique; the key devices see' }),
+    name: Type.String({
+      pattern: EXPERIMENT_NAME_PATTERN,
+      errorMessage: {
+        pattern: 'a letter, then up to 63 letters, digits, "_", "." or "-", e.g. button_color',
+      },
+      description: 'Unique; the key devices see',
+    }),
     options: OptionsInput,
   },
   { additionalProperties: false },
@@ -122,6 +128,9 @@ export const StatsSchema = Type.Object(
   {
     generated_at: IsoTime,
     srm_alpha: Type.Number({ description: 'SRM is flagged when p_value is below this' }),
+    srm_min_expected: Type.Number({
+      description: 'The check is only made once every option expects at least this many devices',
+    }),
     experiments: Type.Array(
       Type.Object(
         {
@@ -153,6 +162,13 @@ export const StatsSchema = Type.Object(
               p_value: Type.Number(),
               testable: Type.Boolean({ description: 'Every expected count is at least 5' }),
               mismatch: Type.Boolean({ description: 'testable and p_value < srm_alpha' }),
+              verdict: Type.Enum(['too_few_devices', 'no_mismatch', 'mismatch'], {
+                description: 'too_few_devices whenever the test is not valid (0 devices included)',
+              }),
+              summary: Type.String({
+                description: 'The verdict as the stats page and the dashboard show it',
+                examples: ['p = 0.930, no sample ratio mismatch', 'too few devices to test (none yet)'],
+              }),
             },
             { additionalProperties: false },
           ),

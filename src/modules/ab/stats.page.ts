@@ -3,7 +3,7 @@
  * The only inline content is the style sheet below; the CSP allows exactly it by its hash.
  */
 import { createHash } from 'node:crypto';
-import { type ExperimentStats, formatShare } from './stats';
+import { type ExperimentStats, formatShare, srmVerdict } from './stats';
 
 const STYLE = [
   'body{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#222}',
@@ -32,10 +32,8 @@ const cell = (text: string | number, attrs = '') => `<td${attrs}>${escapeHtml(St
 
 function experimentRows(s: ExperimentStats): string {
   const span = ` rowspan="${s.options.length}"`;
-  const p = `p = ${s.srm.pValue.toPrecision(3)}`;
-  const srm = s.srm.mismatch
-    ? `<td${span} class="srm">${escapeHtml(p)} — sample ratio mismatch</td>`
-    : cell(s.srm.testable || s.devices === 0 ? p : `${p} (too few devices to test)`, span);
+  const { verdict, summary } = srmVerdict(s);
+  const srm = cell(summary, verdict === 'mismatch' ? `${span} class="srm"` : span);
   return s.options
     .map((o, i) => {
       const head =

@@ -4,7 +4,14 @@ import type { App } from '../../platform/http';
 import { problemResponses } from '../../platform/http';
 import type { ExperimentsStore } from './experiments.store';
 import { StatsSchema } from './schemas';
-import { type ExperimentStats, experimentStats, formatShare, SRM_ALPHA } from './stats';
+import {
+  type ExperimentStats,
+  experimentStats,
+  formatShare,
+  SRM_ALPHA,
+  SRM_MIN_EXPECTED,
+  srmVerdict,
+} from './stats';
 import { renderStatsPage, STATS_PAGE_CSP } from './stats.page';
 
 /** As the seed's nginx kept the page: one minute. */
@@ -59,6 +66,7 @@ export function registerStatsRoutes(app: App, store: ExperimentsStore, now: () =
       return {
         generated_at: now().toISOString(),
         srm_alpha: SRM_ALPHA,
+        srm_min_expected: SRM_MIN_EXPECTED,
         experiments: stats.map((s) => ({
           name: s.name,
           status: s.status,
@@ -73,6 +81,7 @@ export function registerStatsRoutes(app: App, store: ExperimentsStore, now: () =
             p_value: s.srm.pValue,
             testable: s.srm.testable,
             mismatch: s.srm.mismatch,
+            ...srmVerdict(s),
           },
         })),
       };

@@ -82,6 +82,24 @@ export function experimentStats(e: Experiment, versions: VersionRow[], counts: C
   };
 }
 
+export type SrmVerdict = 'too_few_devices' | 'no_mismatch' | 'mismatch';
+
+/**
+ * The one reading of the SRM check that the stats page, its JSON and the dashboard all show. Below the
+ * test's validity condition (every expected count >= SRM_MIN_EXPECTED, so never with 0 devices) it says
+ * "too few devices to test" and claims nothing; with 0 devices there is no p-value to show at all.
+ */
+export function srmVerdict(s: Pick<ExperimentStats, 'devices' | 'srm'>): {
+  verdict: SrmVerdict;
+  summary: string;
+} {
+  if (s.devices === 0) return { verdict: 'too_few_devices', summary: 'too few devices to test (none yet)' };
+  const p = `p = ${s.srm.pValue.toPrecision(3)}`;
+  if (!s.srm.testable) return { verdict: 'too_few_devices', summary: `${p} (too few devices to test)` };
+  if (s.srm.mismatch) return { verdict: 'mismatch', summary: `${p} — sample ratio mismatch` };
+  return { verdict: 'no_mismatch', summary: `${p}, no sample ratio mismatch` };
+}
+
 /** A share as the page shows it: percent with one decimal ("33.3%"), or an em dash with no devices. */
 export function formatShare(share: number | null): string {
   return share === null ? '—' : `${(Math.round(share * 1000) / 10).toFixed(1)}%`;

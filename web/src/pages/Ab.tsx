@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { api, type RouteTable } from '../api';
 import { Badge, Card, ErrorMessage, Loading, modulePage } from '../components/ui';
-import { fmtDateTime, fmtNum, fmtP } from '../format';
+import { fmtDateTime, fmtNum } from '../format';
 import { usePollApi } from '../hooks';
 
 type OptionValue = string | number;
@@ -23,12 +23,21 @@ interface ExperimentStats {
   version: number;
   devices: number;
   options: OptionStats[];
-  srm: { chi_square: number; df: number; p_value: number; mismatch: boolean };
+  srm: {
+    chi_square: number;
+    df: number;
+    p_value: number;
+    mismatch: boolean;
+    /** The server's one reading of the check, as its stats page shows it too. */
+    verdict: 'too_few_devices' | 'no_mismatch' | 'mismatch';
+    summary: string;
+  };
 }
 
 interface StatsAnswer {
   generated_at: string;
   srm_alpha: number;
+  srm_min_expected: number;
   experiments: ExperimentStats[];
 }
 
@@ -52,6 +61,7 @@ function Ab({ routes }: { routes: RouteTable }) {
             key={e.name}
             e={e}
             alpha={s.srm_alpha}
+            minExpected={s.srm_min_expected}
             canStop={canAdmin}
             onChange={stats.refresh}
           />
@@ -71,11 +81,13 @@ function Ab({ routes }: { routes: RouteTable }) {
 function ExperimentCard({
   e,
   alpha,
+  minExpected,
   canStop,
   onChange,
 }: {
   e: ExperimentStats;
   alpha: number;
+  minExpected: number;
   canStop: boolean;
   onChange: () => void;
 }) {
@@ -101,11 +113,9 @@ function ExperimentCard({
       actions={
         <>
           <Badge tone={e.status === 'running' ? 'ok' : 'muted'}>{e.status}</Badge>
-          {e.srm.mismatch ? (
-            <Badge tone="bad">SRM p = {fmtP(e.srm.p_value)}</Badge>
-          ) : (
-            <Badge tone="muted">no SRM (p = {fmtP(e.srm.p_value)})</Badge>
-          )}
+          <Badge tone={e.srm.verdict === 'mismatch' ? 'bad' : 'muted'}>
+            <span data-testid={`ab-srm-${e.name}`}>SRM: {e.srm.summary}</span>
+          </Badge>
           {canStop && e.status === 'running' && (
             <button
               type="button"
@@ -154,8 +164,11 @@ function ExperimentCard({
         })}
       </ul>
       <p className="muted">
-        Dark tick: count expected from the weights. SRM = sample-ratio mismatch, chi-square{' '}
-        {e.srm.chi_square.toFixed(2)} on {e.srm.df} df, flagged when p &lt; {alpha}.
+        Dark tick: count expected from the weights. SRM = sample-ratio mismatch
+        {e.srm.verdict === 'too_few_devices'
+          ? `, tested once every option expects at least ${minExpected} devices`
+          : `, chi-square ${e.srm.chi_square.toFixed(2)} on ${e.srm.df} df`}
+        , flagged when p &lt; {alpha}.
       </p>
       <ErrorMessage error={error} what="Stop" />
     </Card>

@@ -99,7 +99,8 @@ const REJECTION_COLUMNS: Column<[string, number]>[] = [
 
 const SYNCER_COLUMNS: Column<Syncer>[] = [
   { head: 'Syncer', cell: (s) => s.name },
-  { head: 'File', className: 'mono', cell: (s) => s.target_file },
+  // A long path breaks anywhere rather than pushing Lag and Reported out of a half-width card.
+  { head: 'File', className: 'mono path', cell: (s) => s.target_file },
   { head: 'Last id', className: 'mono', title: (s) => s.last_id ?? '', cell: (s) => shortId(s.last_id) },
   { head: 'Written', num: true, cell: (s) => fmtNum(s.records_written) },
   {

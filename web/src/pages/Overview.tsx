@@ -1,11 +1,10 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { api, apiText } from '../api';
+import { useMemo } from 'react';
+import { api } from '../api';
 import { Chart, type ChartSeries } from '../components/Chart';
 import { type Column, DataTable } from '../components/DataTable';
 import { Badge, Card, ErrorMessage, Loading, Stat } from '../components/ui';
 import { fmtNum } from '../format';
 import { usePoll, usePollApi, useRoutes } from '../hooks';
-import { parseMetrics, rates, sumBy } from '../metrics';
 
 const MODULES = [
   { name: 'latency', page: '#/latency', what: 'Load and latency experiments' },
@@ -23,65 +22,50 @@ const COLORS: Record<string, string> = {
   logs: '#bc4c00',
   platform: '#6e7781',
 };
-const WINDOW_SECONDS = 120;
+const GENERATED_COLOR = '#0a3069';
 const POLL_MS = 2000;
 
-interface RateRow {
-  module: string;
-  rps: number;
-  clientErrors: number;
-  serverErrors: number;
+/** GET /metrics/recent: requests per second by module, one slot a second, the last 2 minutes. */
+interface RecentRates {
+  window_seconds: number;
+  t: number[];
+  modules: Record<
+    string,
+    { served: number[]; client_errors: number[]; server_errors: number[]; generated: number[] }
+  >;
 }
 
-/** Request rates per module from the server's request-duration histogram, sampled every 2 s. */
-function useModuleRates(moduleOf: ((url: string) => string | null) | null) {
-  const prev = useRef<{ at: number; counts: Map<string, number> } | null>(null);
-  const [rows, setRows] = useState<RateRow[]>([]);
-  const [history, setHistory] = useState<{ t: number[]; byModule: Record<string, number[]> }>({
-    t: [],
-    byModule: {},
+type Kind = keyof RecentRates['modules'][string];
+
+/**
+ * Mean of the newest few slots (0 once any slot exists, null before): the latency runner adds its
+ * requests once per second, so a single one-second slot can catch zero or two of its seconds.
+ */
+const RECENT_SLOTS = 3;
+function latest(recent: RecentRates | undefined, module: string, kind: Kind): number | null {
+  if (!recent || recent.t.length === 0) return null;
+  const last = recent.modules[module]?.[kind].slice(-RECENT_SLOTS) ?? [];
+  return last.length ? last.reduce((s, x) => s + x, 0) / last.length : 0;
+}
+
+/** The same trailing mean along a whole series, for the chart. */
+function smooth(values: number[]): number[] {
+  return values.map((_, i) => {
+    const window = values.slice(Math.max(0, i - RECENT_SLOTS + 1), i + 1);
+    return window.reduce((s, x) => s + x, 0) / window.length;
   });
-  const metrics = usePoll((signal) => apiText('/metrics', { signal }), POLL_MS);
-
-  useEffect(() => {
-    if (!metrics.data || !moduleOf) return;
-    const now = Date.now();
-    const counts = sumBy(parseMetrics(metrics.data), 'http_request_duration_seconds_count', (l) => {
-      const module = moduleOf(l.route ?? '') ?? 'platform';
-      const status = Number(l.status_code);
-      return `${module}|${status >= 500 ? '5xx' : status >= 400 ? '4xx' : 'ok'}`;
-    });
-    const before = prev.current;
-    prev.current = { at: now, counts };
-    if (!before) return;
-    const r = rates(before.counts, counts, (now - before.at) / 1000);
-    const byModule = new Map<string, RateRow>();
-    for (const [k, v] of r) {
-      const [module = 'platform', kind] = k.split('|');
-      const row = byModule.get(module) ?? { module, rps: 0, clientErrors: 0, serverErrors: 0 };
-      row.rps += v;
-      if (kind === '4xx') row.clientErrors += v;
-      if (kind === '5xx') row.serverErrors += v;
-      byModule.set(module, row);
-    }
-    const list = [...byModule.values()].sort((a, b) => a.module.localeCompare(b.module));
-    setRows(list);
-    setHistory((h) => {
-      const t = [...h.t, now / 1000];
-      const next: Record<string, number[]> = {};
-      const names = new Set([...Object.keys(h.byModule), ...list.map((x) => x.module)]);
-      for (const name of names) {
-        const old = h.byModule[name] ?? new Array<number>(h.t.length).fill(0);
-        next[name] = [...old, byModule.get(name)?.rps ?? 0];
-      }
-      const drop = Math.max(0, t.length - WINDOW_SECONDS / (POLL_MS / 1000));
-      for (const name of names) next[name] = next[name]!.slice(drop);
-      return { t: t.slice(drop), byModule: next };
-    });
-  }, [metrics.data, moduleOf]);
-
-  return { rows, history, error: metrics.error, loading: metrics.loading };
 }
+
+const sumLatest = (recent: RecentRates | undefined, kind: Kind) =>
+  recent && recent.t.length > 0
+    ? Object.keys(recent.modules).reduce((s, m) => s + (latest(recent, m, kind) ?? 0), 0)
+    : null;
+
+/** Modules that send load of their own (the latency module's experiments). */
+const generators = (recent: RecentRates | undefined) =>
+  Object.entries(recent?.modules ?? {})
+    .filter(([, load]) => load.generated.some((x) => x > 0))
+    .map(([name]) => name);
 
 export function OverviewPage() {
   const { routes, error: routesError } = useRoutes();
@@ -93,22 +77,33 @@ export function OverviewPage() {
     }
   }, 5000);
   const health = usePollApi<{ version: string; uptime_seconds: number }>('/healthz', 10_000);
-  const { rows, history, error, loading } = useModuleRates(routes?.moduleOf ?? null);
+  // Served from the server's last 2 minutes, so the chart is full as soon as the page opens.
+  const recentRates = usePollApi<RecentRates>('/metrics/recent', POLL_MS);
+  const recent = recentRates.data;
 
   const { series, data } = useMemo(() => {
-    const names = Object.keys(history.byModule).sort();
+    const names = Object.keys(recent?.modules ?? {}).sort();
+    const sending = generators(recent);
     return {
-      series: names.map((n): ChartSeries => ({ label: n, color: COLORS[n] ?? '#57606a' })),
-      data: [history.t, ...names.map((n) => history.byModule[n] ?? [])] as [number[], ...number[][]],
+      series: [
+        ...names.map((n): ChartSeries => ({ label: n, color: COLORS[n] ?? '#57606a' })),
+        ...sending.map(
+          (n): ChartSeries => ({ label: `${n} load generated`, color: GENERATED_COLOR, scale: 'sent' }),
+        ),
+      ],
+      data: [
+        recent?.t ?? [],
+        ...names.map((n) => recent?.modules[n]?.served ?? []),
+        ...sending.map((n) => smooth(recent?.modules[n]?.generated ?? [])),
+      ] as [number[], ...number[][]],
     };
-  }, [history]);
-  const total = rows.reduce((s, r) => s + r.rps, 0);
-  // Once rates are known, a module without traffic shows 0 rather than "unknown".
-  const zero = rows.length > 0 ? 0 : null;
-  const rate = (head: string, kind: 'rps' | 'clientErrors' | 'serverErrors'): Column<ModuleDef> => ({
+  }, [recent]);
+  const total = sumLatest(recent, 'served');
+  const generated = sumLatest(recent, 'generated');
+  const rate = (head: string, kind: Kind): Column<ModuleDef> => ({
     head,
     num: true,
-    cell: (m) => fmtNum(rows.find((x) => x.module === m.name)?.[kind] ?? zero, 1),
+    cell: (m) => fmtNum(latest(recent, m.name, kind), 1),
   });
   const columns: Column<ModuleDef>[] = [
     {
@@ -132,9 +127,14 @@ export function OverviewPage() {
           <Badge tone="muted">not available</Badge>
         ),
     },
-    rate('req/s', 'rps'),
-    rate('4xx/s', 'clientErrors'),
-    rate('5xx/s', 'serverErrors'),
+    rate('served req/s', 'served'),
+    rate('4xx/s', 'client_errors'),
+    rate('5xx/s', 'server_errors'),
+    {
+      head: 'generated req/s',
+      num: true,
+      cell: (m) => (m.name === 'latency' ? fmtNum(latest(recent, m.name, 'generated'), 1) : '—'),
+    },
   ];
 
   return (
@@ -158,7 +158,16 @@ export function OverviewPage() {
           <div className="stats">
             <Stat label="Version" value={health.data?.version ?? '—'} />
             <Stat label="Uptime" value={`${fmtNum(health.data?.uptime_seconds)} s`} />
-            <Stat label="Requests/s" value={fmtNum(total, 1)} hint="All routes, this dashboard included" />
+            <Stat
+              label="API requests/s"
+              value={fmtNum(total, 1)}
+              hint="Requests this server answered, all routes, this dashboard included"
+            />
+            <Stat
+              label="Load generated/s"
+              value={fmtNum(generated, 1)}
+              hint="Requests the latency module's experiments send to their targets"
+            />
           </div>
           <ErrorMessage error={health.error} what="Health" />
           <p className="links">
@@ -176,18 +185,18 @@ export function OverviewPage() {
         </Card>
       </div>
       <Card title="Request rate by module">
-        <ErrorMessage error={error} what="Metrics" />
-        {loading ? (
+        <ErrorMessage error={recentRates.error} what="Recent rates" />
+        {recentRates.loading && !recent ? (
           <Loading />
         ) : (
           <Chart
             title="Requests per second, last 2 minutes"
             data={data}
             series={series}
-            units={{ y: 'req/s' }}
-            zero={['y']}
-            xWindow={WINDOW_SECONDS}
-            emptyText="Collecting a second sample…"
+            units={{ y: 'API req/s', sent: 'load generated req/s' }}
+            zero={['y', 'sent']}
+            xWindow={recent?.window_seconds ?? 120}
+            emptyText="Collecting the first second…"
           />
         )}
       </Card>
