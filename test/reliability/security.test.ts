@@ -86,6 +86,8 @@ const PUBLIC_MUTATING: Record<string, string> = {
   'POST /manage_group': 'latency (public, see above)',
   'POST /add_experiment_to_group': 'latency (public, see above)',
   'DELETE /remove_experiment_from_group': 'latency (public, see above)',
+  'POST /control/replay':
+    'read-only: replays stored readings through a detector (POST for its JSON body; period capped)',
 };
 
 const WRONG_AUTHORIZATIONS: [string, string | undefined][] = [
