@@ -13,6 +13,7 @@ import {
   positiveNumber,
 } from '../../platform/cli-kit';
 import type { ControlLogger } from './manipulator';
+import type { ReplayCliFlags } from './replay.cli';
 import type { MeanSchedule, SensorProgress, SensorReport } from './sensor';
 
 export interface CommandIo {
@@ -192,22 +193,6 @@ export function manipulatorCommand(io: CommandIo = defaultIo()): Command {
   return exitOn(cmd, io);
 }
 
-interface ControlReplayFlags {
-  api: string;
-  from?: string;
-  to?: string;
-  last?: number;
-  detector: 'ttest' | 'cusum';
-  alpha?: number;
-  minDwell?: number;
-  arl?: number;
-  k?: number;
-  stationaryFrom?: string;
-  stationaryTo?: string;
-  json?: boolean;
-  decisions?: boolean;
-}
-
 export function controlReplayCommand(io: CommandIo = defaultIo()): Command {
   const cmd = new Command('control-replay')
     .description(
@@ -227,7 +212,7 @@ export function controlReplayCommand(io: CommandIo = defaultIo()): Command {
     .option('--stationary-to <datetime>', 'end of that segment (the false-switch rate is counted there)')
     .option('--decisions', 'also print every replayed decision with its reason')
     .option('--json', 'print the server answer as JSON')
-    .action(async (flags: ControlReplayFlags) => {
+    .action(async (flags: ReplayCliFlags) => {
       const { runReplayCli } = await import('./replay.cli');
       process.exitCode = await runReplayCli(flags, io);
     });
