@@ -52,7 +52,11 @@ export function supervise(
     settle = r;
   });
   const tail = spec.onLine ? followFile(spec.logFile, spec.onLine) : null;
+  let finished = false;
+  /** Once only: a child given up on is stopped again when everything stops. */
   const finish = (s: { gaveUp: boolean; reason?: string }) => {
+    if (finished) return;
+    finished = true;
     tail?.stop();
     closeSync(log);
     settle(s);

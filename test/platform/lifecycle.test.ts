@@ -41,10 +41,15 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+let nextPort = 20_000 + (process.pid % 250) * 20;
+
 /** A port with its successor free too (the latency target takes PORT+1). */
 async function freePorts(): Promise<{ api: number; manipulator: number }> {
   for (;;) {
-    const api = 20_000 + Math.floor(Math.random() * 20_000) * 2;
+    // Below Linux's ephemeral range (32768+), where port-0 listeners of other tests and outgoing
+    // connections could take it between the check and the listen; distinct for every test of this file.
+    const api = nextPort;
+    nextPort += 2;
     const manipulator = api + 5_000;
     if ((await portFree(api)) && (await portFree(api + 1)) && (await portFree(manipulator)))
       return { api, manipulator };

@@ -38,6 +38,8 @@ describe.concurrent('supervise', () => {
     expect(said.filter((l) => l.includes('restarting in'))).toHaveLength(START_ATTEMPTS - 1);
     expect(said.at(-1)).toContain('not restarting');
     expect(readFileSync(logFile, 'utf8').match(/EADDRINUSE/g)).toHaveLength(START_ATTEMPTS);
+    // Stopping everything afterwards stops it again: a no-op, not a crash of the supervisor.
+    await expect(c.stop(100)).resolves.toBeUndefined();
   }, 30_000);
 
   it('does not restart a child that exits with a usage or configuration error (exit 2)', async () => {
