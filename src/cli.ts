@@ -6,9 +6,9 @@
  * 99 a failed threshold, 130 a second Ctrl-C.
  */
 import { Command, CommanderError } from 'commander';
-import { controlReplayCommand, manipulatorCommand, sensorCommand } from './modules/control/commands';
-import { latencyTargetCommand, loadCommand } from './modules/latency/commands';
-import { logClientCommand, logSyncCommand } from './modules/logs/commands';
+import { controlReplayCommand, manipulatorCommand, sensorCommand } from './modules/control/cli/commands';
+import { latencyTargetCommand, loadCommand } from './modules/latency/cli/commands';
+import { logClientCommand, logSyncCommand } from './modules/logs/cli/commands';
 import { EXIT, exitWithParentUntilWatched, usageErrorsExit2 } from './platform/cli-kit';
 import { ConfigError, configMarkdown, configSpec, loadConfig } from './platform/config';
 import { DirLockedError } from './platform/dir-lock';

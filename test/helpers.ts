@@ -62,7 +62,7 @@ export async function openTestDb(): Promise<Db> {
   return testDb;
 }
 
-/** The URL of a test database, for tests that start several processes on one PostgreSQL. */
+/** A validated config for tests: `env` on top of the defaults, logging silenced. */
 export function testConfig(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Config {
   return loadConfig({ LOG_LEVEL: 'silent', ...env }, overrides);
 }

@@ -4,25 +4,28 @@
  * The README's configuration table is printed from this list (`telelab config --markdown`).
  */
 
+import { finiteNumber, integer } from './cli-kit';
+
 type Parser<T> = { parse(raw: string): T; form: string };
 
 const str: Parser<string> = { parse: (raw) => raw, form: 'text' };
 
-const int = (min: number, max: number): Parser<number> => ({
-  form: `integer ${min}..${max}`,
-  parse(raw) {
-    if (!/^-?\d+$/.test(raw.trim())) throw new Error('not an integer');
-    const n = Number(raw);
-    if (n < min || n > max) throw new Error('out of range');
-    return n;
-  },
-});
+/** The CLI's integer parser, but digits only: an environment file says 1000, never 1e3 or 0x3e8. */
+const int = (min: number, max: number): Parser<number> => {
+  const parse = integer(min, max);
+  return {
+    form: `integer ${min}..${max}`,
+    parse(raw) {
+      if (!/^-?\d+$/.test(raw.trim())) throw new Error('not an integer');
+      return parse(raw);
+    },
+  };
+};
 
 const num = (min: number, max: number): Parser<number> => ({
   form: `number ${min}..${max}`,
   parse(raw) {
-    const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n)) throw new Error('not a number');
+    const n = finiteNumber(raw);
     if (n < min || n > max) throw new Error('out of range');
     return n;
   },
@@ -32,8 +35,8 @@ const num = (min: number, max: number): Parser<number> => ({
 const probability: Parser<number> = {
   form: 'number strictly between 0 and 1',
   parse(raw) {
-    const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new Error('not in (0, 1)');
+    const n = finiteNumber(raw);
+    if (n <= 0 || n >= 1) throw new Error('not in (0, 1)');
     return n;
   },
 };

@@ -3,7 +3,7 @@
  * process metrics, and a request-duration histogram by route, method and status.
  */
 import client from 'prom-client';
-import type { App } from './http';
+import type { App } from './http/server';
 
 export type Metrics = client.Registry;
 

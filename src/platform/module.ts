@@ -5,7 +5,7 @@
 import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { Config } from './config';
 import type { Db } from './db';
-import type { App } from './http';
+import type { App } from './http/server';
 import type { Jobs } from './jobs';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';

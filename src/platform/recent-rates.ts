@@ -11,7 +11,7 @@
  * Cost: one read of the registry per second; a request pays nothing extra.
  */
 import { Type } from 'typebox';
-import type { App } from './http';
+import type { App } from './http/server';
 import type { Metrics } from './metrics';
 
 const DURATION = 'http_request_duration_seconds';

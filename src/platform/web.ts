@@ -5,9 +5,10 @@
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import { type App, sendProblem } from './http';
+import { sendProblem } from './http/problems';
+import type { App } from './http/server';
 
-export { DEFAULT_DIST_DIR, ensureDashboardBuilt, WEB_ROOT } from './web-build';
+export { DEFAULT_DIST_DIR, ensureDashboardBuilt } from './web-build';
 
 /** Everything the page loads is bundled and same-origin; uPlot and React set inline styles. */
 export const DASHBOARD_CSP =

@@ -1,17 +1,7 @@
 import chi2gof from '@stdlib/stats-chi2gof';
 import { describe, expect, it } from 'vitest';
 import { chiSquareGoodnessOfFit } from './chisquare';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from './random';
 
 describe('chiSquareGoodnessOfFit known answers', () => {
   it("matches Mendel's dihybrid peas against 9:3:3:1", () => {

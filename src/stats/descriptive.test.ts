@@ -9,18 +9,7 @@ import {
   sampleVariance,
   summarize,
 } from './descriptive';
-
-// Deterministic PRNG (mulberry32) so random cases are reproducible.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from './random';
 
 describe('median', () => {
   it('returns the middle value of an odd count', () => {

@@ -1,17 +1,7 @@
 import ttest2 from '@stdlib/stats-ttest2';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 as rng } from './random';
 import { welchTTest, welchTTestSamples } from './ttest';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Wikipedia, "Welch's t-test", section Examples (three pairs of samples). The page prints Welch's t, df and
 // p rounded (t 2.46 / df 25.0 / p 0.021; 1.57 / 9.9 / 0.149; 2.22 / 24.5 / 0.036), with t the magnitude.

@@ -4,7 +4,7 @@
 import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
 import { unavailable } from '../../src/platform/errors';
-import { problemResponses } from '../../src/platform/http';
+import { problemResponses } from '../../src/platform/http/problems';
 import type { ModuleFactory } from '../../src/platform/module';
 import { buildTestApp, onPostgres } from '../helpers';
 

@@ -1,4 +1,0 @@
-export * from './chisquare';
-export * from './cusum';
-export * from './descriptive';
-export * from './ttest';
