@@ -5,7 +5,7 @@
  * answering 200 to every POST. For each rate it reports what the sensor achieved and what it cost in CPU;
  * rows differ only in rate and connection settings so they compare side by side. Never asserts on time.
  */
-import { runSensors } from '../src/modules/control/sensor';
+import { runSensors } from '../src/modules/control/cli/sensor';
 import { cpuClock, startChild, withChild } from './_support';
 
 const seconds = Number(process.argv[2] ?? 5);

@@ -20,11 +20,13 @@ import { parseArgs } from 'node:util';
 import normal from '@stdlib/random-base-normal';
 import { createApp, type TelelabApp } from '../src/app';
 import { createControlModule } from '../src/modules/control';
-import { type ControlStatus, decide, type WindowStats } from '../src/modules/control/decider';
-import { startManipulator } from '../src/modules/control/manipulator';
-import type { SensorReport } from '../src/modules/control/sensor';
+import { startManipulator } from '../src/modules/control/cli/manipulator';
+import type { SensorReport } from '../src/modules/control/cli/sensor';
+import { decide } from '../src/modules/control/decider';
+import type { ControlStatus, WindowStats } from '../src/modules/control/model';
 import { loadConfig } from '../src/platform/config';
 import { createLogger } from '../src/platform/logger';
+import { mulberry32 } from '../src/stats/random';
 import {
   cpuClock,
   type DbKind,
@@ -256,17 +258,6 @@ function quality(n: number, alpha: number, decisions: number, trials: number, se
     at2: at[1]! / trials,
     missed: at[2]! / trials,
     trials,
-  };
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -21,7 +21,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createApp, type TelelabApp } from '../src/app';
 import { createLogsModule } from '../src/modules/logs';
-import { generateLogLine } from '../src/modules/logs/log-line';
+import { generateLogLine } from '../src/modules/logs/log-traffic';
 import { loadConfig } from '../src/platform/config';
 import { createLogger } from '../src/platform/logger';
 import type { ModuleFactory } from '../src/platform/module';

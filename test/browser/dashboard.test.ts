@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LatencyTarget, startLatencyTarget } from '../../src/modules/latency/target';
+import { type LatencyTarget, startLatencyTarget } from '../../src/modules/latency/engine/target';
 import { ensureDashboardBuilt, registerDashboard } from '../../src/platform/web';
 import { buildTestApp, type TestApp } from '../helpers';
 

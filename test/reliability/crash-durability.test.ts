@@ -8,15 +8,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../src/platform/db';
-import { bySize, mode } from './support-b/mode';
+import { bySize, mode } from './support/mode';
 import {
   createPrivatePostgres,
   type PrivatePostgres,
   postgresUnreachable,
   privatePostgresUnavailable,
   scratchDatabase,
-} from './support-b/postgres';
-import { allLogIds, randomBetween, type Server, startServer, withTempDir } from './support-b/processes';
+} from './support/postgres';
+import { allLogIds, randomBetween, type Server, startServer, withTempDir } from './support/processes';
 
 const TRIALS = bySize({ short: 3, full: 20 });
 const LOOPS_PER_ROUTE = 4;

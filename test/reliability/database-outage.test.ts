@@ -8,13 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { bySize, mode } from './support-b/mode';
-import {
-  createPrivatePostgres,
-  type PrivatePostgres,
-  privatePostgresUnavailable,
-} from './support-b/postgres';
-import { killAll, startServer } from './support-b/processes';
+import { bySize, mode } from './support/mode';
+import { createPrivatePostgres, type PrivatePostgres, privatePostgresUnavailable } from './support/postgres';
+import { killAll, startServer } from './support/processes';
 
 const OUTAGE_MS = bySize({ short: 5000, full: 10_000 });
 const CONNECT_TIMEOUT_MS = 1000;

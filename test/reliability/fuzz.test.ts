@@ -1,6 +1,6 @@
 /**
  * Issue 9, item 2: input fuzzing. For every operation in /openapi.json, fast-check generates
- * malformed requests (see support-b/openapi-fuzz.ts) and sends them through app.http.inject to an app
+ * malformed requests (see support/openapi-fuzz.ts) and sends them through app.http.inject to an app
  * with all five modules. Contract: no status >= 500, no crash (the app still answers /healthz and
  * /readyz, vitest fails on any unhandled error), no hang, and every 4xx is application/problem+json
  * with a non-empty detail and the same status.
@@ -11,10 +11,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../src/app';
-import { type LatencyTarget, startLatencyTarget } from '../../src/modules/latency/target';
+import { type LatencyTarget, startLatencyTarget } from '../../src/modules/latency/engine/target';
 import { buildTestApp } from '../helpers';
-import { type Answer, contractViolation, Hang, send } from './support-b/inject';
-import { bySize, figure, mode } from './support-b/mode';
+import { type Answer, contractViolation, Hang, send } from './support/inject';
+import { bySize, figure, mode } from './support/mode';
 import {
   describeRequest,
   type FuzzRequest,
@@ -22,8 +22,8 @@ import {
   type Operation,
   operationsOf,
   requestArb,
-} from './support-b/openapi-fuzz';
-import { ensureTestTemplate } from './support-b/template';
+} from './support/openapi-fuzz';
+import { ensureTestTemplate } from './support/template';
 
 const CASES = Number(process.env.RELIABILITY_FUZZ_CASES ?? bySize({ short: 1_500, full: 10_000 }));
 const SEED = process.env.RELIABILITY_SEED ? Number(process.env.RELIABILITY_SEED) : Date.now() % 2 ** 31;

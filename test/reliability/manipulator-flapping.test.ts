@@ -7,8 +7,8 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { bySize, mode } from './support-b/mode';
-import { freePort, randomBetween, startServer, Telelab, withTempDir } from './support-b/processes';
+import { bySize, mode } from './support/mode';
+import { freePort, randomBetween, startServer, Telelab, withTempDir } from './support/processes';
 
 const CYCLES = bySize({ short: 3, full: 8 });
 const INTERVAL_MS = 1000;

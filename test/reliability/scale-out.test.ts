@@ -15,9 +15,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEADER_LOCK_KEY } from '../../src/modules/control/leadership';
-import { type LatencyTarget, startLatencyTarget } from '../../src/modules/latency/target';
-import { bySize, figure } from './support-b/mode';
-import { postgresUnreachable, type ScratchDatabase, scratchDatabase } from './support-b/postgres';
+import { type LatencyTarget, startLatencyTarget } from '../../src/modules/latency/engine/target';
+import { bySize, figure } from './support/mode';
+import { postgresUnreachable, type ScratchDatabase, scratchDatabase } from './support/postgres';
 import {
   eventually,
   freePort,
@@ -27,7 +27,7 @@ import {
   startServer,
   startWorker,
   type Telelab,
-} from './support-b/processes';
+} from './support/processes';
 
 const PG_URL =
   process.env.RELIABILITY_DATABASE_URL ??

@@ -22,13 +22,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moduleFactories, type TelelabApp } from '../../src/app';
 import { createLatencyModule } from '../../src/modules/latency';
 import type { Resolver } from '../../src/modules/latency/allowlist';
-import { type LatencyTarget, startLatencyTarget } from '../../src/modules/latency/target';
+import { type LatencyTarget, startLatencyTarget } from '../../src/modules/latency/engine/target';
 import { DEFAULT_DIST_DIR } from '../../src/platform/web';
 import { buildTestApp } from '../helpers';
-import { send } from './support-b/inject';
-import { figure } from './support-b/mode';
-import { operationsOf } from './support-b/openapi-fuzz';
-import { ensureTestTemplate } from './support-b/template';
+import { send } from './support/inject';
+import { figure } from './support/mode';
+import { operationsOf } from './support/openapi-fuzz';
+import { ensureTestTemplate } from './support/template';
 
 const TOKEN = `rb-${randomBytes(16).toString('hex')}`;
 const figures: Record<string, string | number> = {};

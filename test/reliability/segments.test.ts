@@ -11,9 +11,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLatencyTarget } from '../../src/modules/latency/target';
-import { bySize, figure } from './support-b/mode';
-import { postgresUnreachable, type ScratchDatabase, scratchDatabase } from './support-b/postgres';
+import { startLatencyTarget } from '../../src/modules/latency/engine/target';
+import { bySize, figure } from './support/mode';
+import { postgresUnreachable, type ScratchDatabase, scratchDatabase } from './support/postgres';
 import {
   eventually,
   http,
@@ -22,7 +22,7 @@ import {
   startServer,
   startWorker,
   type Telelab,
-} from './support-b/processes';
+} from './support/processes';
 
 const PG_URL =
   process.env.RELIABILITY_DATABASE_URL ??
@@ -37,7 +37,7 @@ if (skipReason) {
   });
 }
 
-/** The runner's default lease and sweep period (src/modules/latency/runner.ts). */
+/** The runner's default lease and sweep period (src/modules/latency/runner/runner.ts). */
 const LEASE_MS = 10_000;
 const SWEEP_MS = 2_000;
 

@@ -20,9 +20,9 @@ import {
   percentile,
   processMetrics,
   type Window,
-} from './support-b/mixed-load';
-import { bySize, figure, mode } from './support-b/mode';
-import { freePort, http, killAll, startServer } from './support-b/processes';
+} from './support/mixed-load';
+import { bySize, figure, mode } from './support/mode';
+import { freePort, http, killAll, startServer } from './support/processes';
 
 const SECONDS = Number(process.env.RELIABILITY_SOAK_SECONDS ?? bySize({ short: 45, full: 600 }));
 const CAPACITY_SECONDS = bySize({ short: 5, full: 15 });

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { describe, expect, it } from 'vitest';
-import { bySize, mode } from './support-b/mode';
-import { allLogIds, randomBetween, startServer, Telelab, withTempDir } from './support-b/processes';
+import { bySize, mode } from './support/mode';
+import { allLogIds, randomBetween, startServer, Telelab, withTempDir } from './support/processes';
 
 const SECONDS = bySize({ short: 15, full: 60 });
 

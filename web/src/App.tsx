@@ -1,12 +1,12 @@
 import { type ComponentType, useEffect, useState } from 'react';
 import { apiToken, setApiToken } from './api';
 import { ErrorBoundary } from './components/ui';
-import { AbPage } from './pages/Ab';
-import { ControlPage } from './pages/Control';
-import { DevicesPage } from './pages/Devices';
-import { LatencyPage } from './pages/Latency';
-import { LogsPage } from './pages/Logs';
-import { OverviewPage } from './pages/Overview';
+import { AbPage } from './modules/ab/Ab';
+import { ControlPage } from './modules/control/Control';
+import { DevicesPage } from './modules/devices/Devices';
+import { LatencyPage } from './modules/latency/Latency';
+import { LogsPage } from './modules/logs/Logs';
+import { OverviewPage } from './Overview';
 
 interface PageDef {
   path: string;

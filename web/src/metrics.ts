@@ -35,14 +35,3 @@ export function sumBy(samples: Sample[], name: string, key: (labels: Record<stri
   }
   return out;
 }
-
-/** Per-second rates between two snapshots of counters (a reset counts from zero). */
-export function rates(prev: Map<string, number>, next: Map<string, number>, seconds: number) {
-  const out = new Map<string, number>();
-  if (seconds <= 0) return out;
-  for (const [k, v] of next) {
-    const before = prev.get(k) ?? 0;
-    out.set(k, (v >= before ? v - before : v) / seconds);
-  }
-  return out;
-}

@@ -1,5 +1,5 @@
 /**
- * A/B assignment (seed 002). A device's experiments and values are fixed in the transaction that first
+ * A/B assignment. A device's experiments and values are fixed in the transaction that first
  * records it (`devices` + `assignments`), so answers are sticky by construction. Proportions come from
  * `decks`: one row per experiment and weight version, holding the shuffled deck and `next_k`, the
  * number of devices that entered that version so far; a batch of new devices advances it with one

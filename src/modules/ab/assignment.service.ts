@@ -12,49 +12,36 @@
  * decides (INSERT ... ON CONFLICT DO NOTHING, the loser reads the winner's committed row).
  */
 import { BatchWriter } from '../../platform/batch-writer';
-import { ServiceError } from '../../platform/errors';
+import { unavailable } from '../../platform/errors';
+import type { BatchSettings } from '../../platform/ingest';
 import type { Clock } from '../../platform/module';
 import type { AssignmentStore, NewDevice } from './assignment.store';
 import { LruCache } from './lru';
-import { type DeviceRecord, takesNewDevice } from './model';
+import { type DeviceRecord, type ExplainItem, type Explanation, takesNewDevice } from './model';
 
 /** How often a process checks whether another process deleted an experiment. */
-export const EPOCH_POLL_MS = 1000;
+const EPOCH_POLL_MS = 1000;
 
 export interface AssignmentServiceDeps {
   store: AssignmentStore;
   clock: Clock;
   cacheSize: number;
-  batch: { maxRows: number; maxDelayMs: number; maxQueue: number; concurrency: number };
-  observe?: { cacheHit(): void; cacheMiss(): void; devicesEntered(n: number): void };
+  batch: BatchSettings;
+  observe?: AssignmentObserver;
 }
 
-/** The seed's response shape `[{"button_color": "#FF0000"}, {"price": 10}]`, serialized once. */
-export function answerJson(record: DeviceRecord): string {
+export interface AssignmentObserver {
+  cacheHit(): void;
+  cacheMiss(): void;
+  devicesEntered(n: number): void;
+}
+
+/**
+ * The answer as devices receive it, `[{"button_color": "#FF0000"}, {"price": 10}]`, serialized once: the
+ * cache keeps this text, so a returning device costs no serialization.
+ */
+function answerJson(record: DeviceRecord): string {
   return JSON.stringify(record.values.map((v) => ({ [v.name]: v.value })));
-}
-
-export type ExplainReason =
-  | 'assigned'
-  | 'started_after_first_seen'
-  | 'stopped_before_first_seen'
-  | 'not_recorded'
-  | 'would_enter'
-  | 'stopped';
-
-export interface ExplainItem {
-  name: string;
-  participating: boolean;
-  value: string | number | null;
-  reason: ExplainReason;
-  detail: string;
-  assignment: { version: number; k: number; slot: number; option: number } | null;
-}
-
-export interface Explanation {
-  known: boolean;
-  firstSeenAt: Date | null;
-  experiments: ExplainItem[];
 }
 
 export type AssignmentService = ReturnType<typeof createAssignmentService>;
@@ -92,9 +79,7 @@ export function createAssignmentService(deps: AssignmentServiceDeps) {
     const record = await lookups.write({ token, firstSeenAt });
     if (!record) {
       // Only possible if the device row vanished between its insert and this read.
-      throw new ServiceError('AB_DEVICE_NOT_RECORDED', 503, 'The device could not be recorded; retry', {
-        retryAfter: 1,
-      });
+      throw unavailable('AB_DEVICE_NOT_RECORDED', 'The device could not be recorded; retry');
     }
     const json = answerJson(record);
     if (epoch === epochAtStart) cache.set(token, json);

@@ -3,10 +3,10 @@
  * change (an experiment is deleted): at once in the process that deleted, within a poll in the others.
  */
 import { describe, expect, it } from 'vitest';
-import { afterFile, buildTestApp, openTestDb } from '../../../test/helpers';
+import { buildTestApp } from '../../../test/helpers';
 import type { TelelabApp } from '../../app';
 import { createAbModule } from './index';
-import { admin, getAnswer, newToken, secondConnection, valueIn } from './test-support';
+import { admin, getAnswer, newToken, twoApps, valueIn } from './test-support';
 
 const forgetDevice = (app: TelelabApp, token: string) =>
   app.db.query(`DELETE FROM ab.devices WHERE token = $1`, [token]);
@@ -46,14 +46,7 @@ describe('answer cache', () => {
   });
 
   it('drops answers in another process within its epoch poll', async () => {
-    const db = await openTestDb();
-    const second = await secondConnection(db);
-    afterFile(async () => {
-      await second.close();
-      await db.close();
-    });
-    const a = await buildTestApp({ db, modules: [createAbModule] });
-    const b = await buildTestApp({ db: second.db, modules: [createAbModule] });
+    const [a, b] = await twoApps();
     await admin(a, 'POST', '', { name: 'shared', options });
     const token = newToken();
     const fromA = await getAnswer(a, token);

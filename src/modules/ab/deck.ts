@@ -5,6 +5,7 @@
  * and at any moment each option is within one deck of its share. The deck is stored with the experiment;
  * the seed only makes it reproducible (tests, the seed migration).
  */
+import { mulberry32 } from '../../stats/random';
 
 /** Decks larger than this are refused: they are stored per version and kept in memory. */
 export const MAX_DECK_SIZE = 10_000;
@@ -20,18 +21,6 @@ export function gcd(a: number, b: number): number {
 export function reduceWeights(weights: readonly number[]): number[] {
   const g = weights.reduce((acc, w) => gcd(acc, w), 0);
   return weights.map((w) => w / g);
-}
-
-/** mulberry32: tiny, fast, and good enough to shuffle a deck; identical on every platform. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Each deck version gets its own shuffle; version 1 uses the experiment's seed itself. */

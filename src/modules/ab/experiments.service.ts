@@ -1,14 +1,15 @@
 /**
- * Admin side of the experiments: create (starts now), stop, change weights, delete, list. Validation
- * that a schema cannot express (distinct values, the deck size, matching option sets) lives here and
- * names the offending field the way the HTTP layer does (`body.options.2.value`).
+ * The experiments: create (starts now), stop, change weights, delete, list, and their statistics.
+ * Validation that a schema cannot express (distinct values, the deck size, matching option sets) lives
+ * here and names the offending field of its input (`options.2.value`).
  */
 import { randomInt } from 'node:crypto';
-import { conflict, notFound, unprocessable } from '../../platform/errors';
+import { conflict, invalidInput, notFound } from '../../platform/errors';
 import type { Clock } from '../../platform/module';
 import { buildDeck, deckSize, MAX_DECK_SIZE, reduceWeights, versionSeed } from './deck';
 import type { ExperimentsStore } from './experiments.store';
 import type { Experiment, OptionValue } from './model';
+import { type ExperimentStats, experimentStats } from './sample-ratio';
 
 export interface OptionInput {
   value: OptionValue;
@@ -29,9 +30,10 @@ function checkDistinct(options: OptionInput[]): void {
   options.forEach((o, i) => {
     const first = options.findIndex((p) => sameValue(p.value, o.value));
     if (first !== i) {
-      throw unprocessable(
+      throw invalidInput(
+        `options.${i}.value`,
+        `${show(o.value)} repeats options.${first}.value; option values must be distinct`,
         'AB_OPTION_VALUES_NOT_DISTINCT',
-        `body.options.${i}.value: ${show(o.value)} repeats body.options.${first}.value; option values must be distinct`,
       );
     }
   });
@@ -40,10 +42,11 @@ function checkDistinct(options: OptionInput[]): void {
 function checkDeckSize(weights: number[]): void {
   const size = deckSize(weights);
   if (size > MAX_DECK_SIZE) {
-    throw unprocessable(
-      'AB_DECK_TOO_LARGE',
-      `body.options: the weights reduced by their gcd (${reduceWeights(weights).join(':')}) sum to ${size}; ` +
+    throw invalidInput(
+      'options',
+      `the weights reduced by their gcd (${reduceWeights(weights).join(':')}) sum to ${size}; ` +
         `at most ${MAX_DECK_SIZE} is allowed`,
+      'AB_DECK_TOO_LARGE',
     );
   }
 }
@@ -63,6 +66,19 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
   return {
     list: () => store.list(),
     get: mustGet,
+
+    /** Every experiment's devices per option and sample-ratio check, as of `generatedAt`. */
+    async statistics(): Promise<{ generatedAt: Date; experiments: ExperimentStats[] }> {
+      const [experiments, versions, counts] = await Promise.all([
+        store.list(),
+        store.versions(),
+        store.counts(),
+      ]);
+      return {
+        generatedAt: now(),
+        experiments: experiments.map((e) => experimentStats(e, versions, counts)),
+      };
+    },
 
     async create(name: string, options: OptionInput[]): Promise<Experiment> {
       checkDistinct(options);
@@ -102,18 +118,20 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
       const weights = current.values.map((value) => {
         const given = options.find((o) => sameValue(o.value, value));
         if (!given) {
-          throw unprocessable(
+          throw invalidInput(
+            'options',
+            `the option ${show(value)} is missing; list every option of the experiment once`,
             'AB_OPTIONS_MISMATCH',
-            `body.options: the option ${show(value)} is missing; list every option of the experiment once`,
           );
         }
         return given.weight;
       });
       const unknown = options.find((o) => !current.values.some((v) => sameValue(v, o.value)));
       if (unknown) {
-        throw unprocessable(
+        throw invalidInput(
+          `options.${options.indexOf(unknown)}.value`,
+          `${show(unknown.value)} is not an option of ${JSON.stringify(name)}`,
           'AB_OPTIONS_MISMATCH',
-          `body.options.${options.indexOf(unknown)}.value: ${show(unknown.value)} is not an option of ${JSON.stringify(name)}`,
         );
       }
       checkDeckSize(weights);

@@ -28,6 +28,32 @@ export interface DeviceRecord {
   values: DeviceValue[];
 }
 
+/** Why a device has, or does not have, one experiment. */
+export type ExplainReason =
+  | 'assigned'
+  | 'started_after_first_seen'
+  | 'stopped_before_first_seen'
+  | 'not_recorded'
+  | 'would_enter'
+  | 'stopped';
+
+export interface ExplainItem {
+  name: string;
+  participating: boolean;
+  value: OptionValue | null;
+  reason: ExplainReason;
+  detail: string;
+  /** Where the device entered: deck version, its position k in it, k's slot, and the option there. */
+  assignment: { version: number; k: number; slot: number; option: number } | null;
+}
+
+/** A device's experiments and why; `known` is false for a device never seen (explain never records it). */
+export interface Explanation {
+  known: boolean;
+  firstSeenAt: Date | null;
+  experiments: ExplainItem[];
+}
+
 /**
  * The new-devices-only rule: a device takes part in an experiment iff the experiment had started when
  * the device was first seen (started_at <= first_seen_at) and was not stopped by then

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { afterFile, buildTestApp, openTestDb } from '../../../test/helpers';
 import { createAbModule } from './index';
-import { admin, newDevices, secondConnection, tally } from './test-support';
+import { admin, newDevices, tally, twoApps } from './test-support';
 
 async function freshApp() {
   const db = await openTestDb();
@@ -57,14 +57,7 @@ describe('an experiment created through the admin API', () => {
 
 describe('two app instances on one database', () => {
   it('share one counter: 600 devices split across both give 200/200/200 and 30 price decks', async () => {
-    const db = await openTestDb();
-    const second = await secondConnection(db);
-    afterFile(async () => {
-      await second.close();
-      await db.close();
-    });
-    const a = await buildTestApp({ db, modules: [createAbModule] });
-    const b = await buildTestApp({ db: second.db, modules: [createAbModule] });
+    const [a, b] = await twoApps();
     const [fromA, fromB] = await Promise.all([newDevices(a, 300, 25), newDevices(b, 300, 25)]);
     const all = [...fromA, ...fromB];
     expect(tally(all, 'button_color')).toEqual({ '#FF0000': 200, '#00FF00': 200, '#0000FF': 200 });

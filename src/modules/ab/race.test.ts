@@ -1,9 +1,9 @@
 /** Concurrent first requests for one new token: one device, one assignment per experiment, one answer. */
 import { describe, expect, it } from 'vitest';
-import { afterFile, buildTestApp, openTestDb } from '../../../test/helpers';
+import { buildTestApp } from '../../../test/helpers';
 import type { TelelabApp } from '../../app';
 import { createAbModule } from './index';
-import { newToken, secondConnection } from './test-support';
+import { newToken, twoApps } from './test-support';
 
 async function rowsFor(app: TelelabApp, token: string) {
   const devices = await app.db.query<{ id: number }>(`SELECT id FROM ab.devices WHERE token = $1`, [token]);
@@ -30,14 +30,7 @@ describe('50 concurrent first requests with the same new token', () => {
   });
 
   it('hold across two app instances on one database (25 requests each, no shared memory)', async () => {
-    const db = await openTestDb();
-    const second = await secondConnection(db);
-    afterFile(async () => {
-      await second.close();
-      await db.close();
-    });
-    const a = await buildTestApp({ db, modules: [createAbModule] });
-    const b = await buildTestApp({ db: second.db, modules: [createAbModule] });
+    const [a, b] = await twoApps();
     for (let round = 0; round < 5; round++) {
       const token = newToken();
       const responses = await Promise.all([...fire(a, token, 25), ...fire(b, token, 25)]);

@@ -2,21 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { buildTestApp } from '../../../test/helpers';
 import { createAbModule } from './index';
-import type { Experiment } from './model';
-import { experimentStats, srmVerdict } from './stats';
-import { admin, newDevices } from './test-support';
+import { experimentStats, srmVerdict } from './sample-ratio';
+import { admin, colours, newDevices } from './test-support';
 
-const colours: Experiment = {
-  id: 1,
-  name: 'button_color',
-  values: ['#FF0000', '#00FF00', '#0000FF'],
-  weights: [1, 1, 1],
-  version: 1,
-  deckSize: 3,
-  seed: 1,
-  startedAt: new Date('2030-01-01T00:00:00Z'),
-  stoppedAt: null,
-};
 const v1 = [{ experimentId: 1, version: 1, weights: [1, 1, 1] }];
 const counts = (perOption: number[]) =>
   perOption.map((devices, option) => ({ experimentId: 1, version: 1, option, devices }));

@@ -1,8 +1,11 @@
 /** Helpers shared by the ab tests: devices, admin calls and counting, all through HTTP. */
 import { randomUUID } from 'node:crypto';
+import { fakeClock as sharedFakeClock } from '../../../test/deterministic';
+import { afterFile, buildTestApp, openTestDb } from '../../../test/helpers';
 import type { TelelabApp } from '../../app';
 import { type Db, openDb } from '../../platform/db';
-import type { Clock } from '../../platform/module';
+import { createAbModule } from './index';
+import type { Experiment } from './model';
 
 export type Answer = Record<string, string | number>[];
 
@@ -10,21 +13,37 @@ export const newToken = () => randomUUID();
 
 /**
  * A clock tests move by hand. It starts a day ahead of the real clock, so it is later than the start of
- * the seeded experiments (they started when the test database was migrated).
+ * the experiments the migration creates (they started when the test database was migrated).
  */
-export function fakeClock(
-  start = Math.ceil(Date.now() / 1000) * 1000 + 86_400_000,
-): Clock & { set(ms: number): void; advance(ms: number): void } {
-  let t = start;
-  return {
-    now: () => t,
-    set(ms) {
-      t = ms;
-    },
-    advance(ms) {
-      t += ms;
-    },
-  };
+export const fakeClock = (start = Math.ceil(Date.now() / 1000) * 1000 + 86_400_000) => sharedFakeClock(start);
+
+/** Three colours, weight 1 each: an experiment for the sample-ratio tests, never stored. */
+export const colours: Experiment = {
+  id: 1,
+  name: 'button_color',
+  values: ['#FF0000', '#00FF00', '#0000FF'],
+  weights: [1, 1, 1],
+  version: 1,
+  deckSize: 3,
+  seed: 1,
+  startedAt: new Date('2030-01-01T00:00:00Z'),
+  stoppedAt: null,
+};
+
+/**
+ * Two app instances on one database, like two processes: on PostgreSQL each with its own pool. Both are
+ * closed after the test file.
+ */
+export async function twoApps(): Promise<[TelelabApp, TelelabApp]> {
+  const db = await openTestDb();
+  const second = await secondConnection(db);
+  afterFile(async () => {
+    await second.close();
+    await db.close();
+  });
+  const a = await buildTestApp({ db, modules: [createAbModule] });
+  const b = await buildTestApp({ db: second.db, modules: [createAbModule] });
+  return [a, b];
 }
 
 export async function getAnswer(app: TelelabApp, token: string): Promise<Answer> {

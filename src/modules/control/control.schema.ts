@@ -1,5 +1,5 @@
 /**
- * Controller tables (seed 003).
+ * Controller tables in the `control` schema: sensor readings and one row per decision.
  *
  * `readings` is append-only and read by time range only: the decision's window statistics and the
  * dashboard's live means are range aggregates over `datetime`, so one btree on it is all it needs (no

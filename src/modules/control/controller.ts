@@ -10,16 +10,15 @@
  */
 import type { Logger } from '../../platform/logger';
 import type { Clock } from '../../platform/module';
-import type { ControlStore, StoredDecision } from './control.store';
-import type { ControlStatus } from './decider';
-import { type DetectorConfig, type DetectorMemory, detect } from './detectors';
+import { type CreateClient, createCommandLink } from './command-link';
+import { decisionRecord, memoryAfter } from './decision-record';
+import type { DecisionsStore } from './decisions.store';
+import { detect } from './detectors';
 import type { IngestService } from './ingest.service';
 import type { Leadership } from './leadership';
-import type { ControlLogger } from './manipulator';
-import { type AckMode, ManipulatorClient, type SendResult } from './manipulator-client';
-import { currentWindowStart, decisionWindows, formatTaskDatetime } from './windows';
-
-export const INITIAL_STATUS: ControlStatus = 'down';
+import type { AckMode, DetectorConfig, SendResult, StoredDecision } from './model';
+import type { ReadingsStore } from './readings.store';
+import { currentWindowStart, decisionWindows } from './windows';
 
 export interface ControllerOptions {
   intervalMs: number;
@@ -34,19 +33,15 @@ export interface ControllerOptions {
 }
 
 export interface ControllerDeps {
-  store: ControlStore;
+  store: Pick<ReadingsStore, 'windowStats' | 'deleteReadingsBefore'> &
+    Pick<DecisionsStore, 'lastDecision' | 'insertDecision' | 'recordDelivery'>;
   ingest: Pick<IngestService, 'waitForWritesBefore'>;
   leadership: Leadership;
   clock: Clock;
   logger: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
   /** Extra upkeep after deleting old readings (PGlite has no autovacuum). */
   maintain?: () => Promise<void>;
-  createClient?: (opts: {
-    host: string;
-    port: number;
-    ack: AckMode;
-    logger: ControlLogger;
-  }) => ManipulatorClient;
+  createClient?: CreateClient;
   onDecision?: (d: StoredDecision) => void;
   onDelivery?: (d: StoredDecision, result: SendResult) => void;
   onLeadership?: (leading: boolean) => void;
@@ -66,15 +61,6 @@ export interface TickResult {
 /** PGlite upkeep cadence: a VACUUM of ten minutes of readings takes ~0.1-0.3 s, right after a decision. */
 const MAINTAIN_EVERY_MS = 60 * 1000;
 
-/** What a decision leaves for the next one (the status, the dwell count, a CUSUM's sums and baseline). */
-export function memoryAfter(last: StoredDecision | null): DetectorMemory {
-  return {
-    status: last?.status ?? INITIAL_STATUS,
-    sinceChange: last?.sinceChange ?? undefined,
-    cusum: last?.detector === 'cusum' ? last.cusum : null,
-  };
-}
-
 export function createController(deps: ControllerDeps, opts: ControllerOptions) {
   const { store, leadership, clock, logger } = deps;
   const I = opts.intervalMs;
@@ -82,7 +68,14 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
   // Bounded so that an overloaded writer delays the decision by at most this much (goal: within 50 ms).
   const settleTimeoutMs = opts.settleTimeoutMs ?? Math.min(25, I / 20);
 
-  let client: ManipulatorClient | null = null;
+  const link = createCommandLink({
+    store,
+    logger,
+    manipulator: opts.manipulator,
+    sendTimeoutMs,
+    createClient: deps.createClient,
+    onDelivery: deps.onDelivery,
+  });
   let wasLeader = false;
   let stopped = false;
   /** Ticks run one at a time, whoever calls them. */
@@ -99,64 +92,17 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
     return p;
   };
 
-  const openClient = () => {
-    const { host, port } = opts.manipulator;
-    const ack = opts.manipulator.ack ?? 'auto';
-    const clientLogger: ControlLogger = {
-      info: (obj, msg) => logger.info(obj, msg),
-      warn: (obj, msg) => logger.warn(obj, msg),
-    };
-    client = deps.createClient
-      ? deps.createClient({ host, port, ack, logger: clientLogger })
-      : new ManipulatorClient({ host, port, ack, logger: clientLogger, timeoutMs: sendTimeoutMs });
-    client.start();
-  };
-
-  const closeClient = async () => {
-    const c = client;
-    client = null;
-    await c?.close();
-  };
-
   const setLeading = (leading: boolean) => {
     if (leading === wasLeader) return;
     wasLeader = leading;
     if (leading) {
       logger.info({ leaderId: leadership.id }, 'This process now runs the controller decision loop (leader)');
-      openClient();
+      link.open();
     } else {
       logger.warn({ leaderId: leadership.id }, 'This process is no longer the controller leader');
-      void track(closeClient());
+      void track(link.close());
     }
     deps.onLeadership?.(leading);
-  };
-
-  const deliver = (d: StoredDecision): Promise<SendResult> => {
-    const command = { datetime: formatTaskDatetime(d.decidedAt), status: d.status };
-    const sending = client
-      ? client.send(command, { timeoutMs: sendTimeoutMs })
-      : Promise.resolve<SendResult>({
-          delivered: false,
-          outcome: 'failed',
-          error: 'no manipulator connection',
-        });
-    return track(
-      sending.then(async (result) => {
-        d.delivered = result.delivered;
-        d.delivery = result.outcome;
-        d.deliveryError = result.error ?? null;
-        if (!result.delivered) {
-          logger.debug({ decidedAt: d.decidedAt, error: result.error }, 'Command not delivered');
-        }
-        try {
-          await store.recordDelivery(d.decidedAt, result.outcome, result.error ?? null);
-        } catch (err) {
-          logger.warn({ err, decidedAt: d.decidedAt }, 'Could not record the delivery of a command');
-        }
-        deps.onDelivery?.(d, result);
-        return result;
-      }),
-    );
   };
 
   const cleanUp = (tk: number) => {
@@ -197,31 +143,18 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
       const windows = decisionWindows(tk, I);
       const { prev, curr } = await store.windowStats(windows.prev, windows.curr, session);
       timings.stats = clock.now() - tk;
-      const previousStatus = last?.status ?? INITIAL_STATUS;
-      const result = detect(opts.detector, prev, curr, memoryAfter(last));
+      const memory = memoryAfter(last);
       const missed = last ? Math.max(0, Math.round((tk - last.decidedAt.getTime()) / I) - 1) : 0;
-      const decision: StoredDecision = {
+      const decision = decisionRecord(detect(opts.detector, prev, curr, memory), {
         decidedAt,
         madeAt: new Date(clock.now()),
         prev,
         curr,
-        t: result.t,
-        df: result.df,
-        p: result.p,
-        previousStatus,
-        status: result.status,
-        changed: result.changed,
-        reason: result.reason,
-        detail: result.detail,
-        sinceChange: result.changed ? 0 : last?.sinceChange == null ? null : last.sinceChange + 1,
+        memory,
         missed,
-        delivered: null,
-        delivery: 'pending',
-        deliveryError: null,
         leaderId: leadership.id,
-        detector: result.detector,
-        cusum: result.cusum,
-      };
+        delivery: 'pending',
+      });
       if (!(await store.insertDecision(decision, session))) return { outcome: 'already_decided', decidedAt };
 
       if (missed > 0) {
@@ -233,13 +166,13 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
       if (decision.changed) {
         logger.info(
           { decidedAt, reason: decision.reason, p: decision.p },
-          `Changing status from '${previousStatus}' to '${decision.status}'`,
+          `Changing status from '${decision.previousStatus}' to '${decision.status}'`,
         );
       } else {
         logger.debug({ decidedAt, reason: decision.reason, timings }, `Status stays '${decision.status}'`);
       }
       deps.onDecision?.(decision);
-      const delivery = deliver(decision);
+      const delivery = track(link.deliver(decision));
       cleanUp(tk);
       return { outcome: 'decided', decidedAt, decision, delivery };
     } catch (error) {
@@ -292,11 +225,11 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
       return wasLeader && leadership.isLeader;
     },
     get manipulatorConnected() {
-      return client?.connected ?? false;
+      return link.connected;
     },
     /** What the manipulator turned out to be (auto mode learns it from the first command). */
     get manipulatorPeer() {
-      return client?.peer ?? null;
+      return link.peer;
     },
     get loopRunning() {
       return loopRunning;
@@ -310,7 +243,7 @@ export function createController(deps: ControllerDeps, opts: ControllerOptions) 
       timer = null;
       await chain;
       await Promise.allSettled([...background]);
-      await closeClient();
+      await link.close();
       await Promise.allSettled([...background]);
       await leadership.release();
       if (wasLeader) {

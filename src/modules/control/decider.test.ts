@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type WindowStats } from './decider';
+import { decide } from './decider';
+import type { WindowStats } from './model';
 
 const T0 = new Date('2024-05-01T12:00:00Z');
 const T1 = new Date('2024-05-01T12:00:05Z');

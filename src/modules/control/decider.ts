@@ -2,46 +2,7 @@
 // and move the manipulator up or down when the mean changed significantly. No I/O, no clock, never throws,
 // so the decision loop can store and explain every outcome, including the degenerate ones.
 import { welchTTest } from '../../stats/ttest';
-
-export type ControlStatus = 'up' | 'down';
-
-/** Summary of the readings in one window [start, end). `std` is the sample standard deviation (n - 1). */
-export interface WindowStats {
-  n: number;
-  mean: number;
-  std: number;
-  start: Date;
-  end: Date;
-}
-
-/** Stable, machine-friendly outcome codes (stored with each decision; `detail` is the human text). */
-export type DecisionReason =
-  /** p < alpha and the mean rose. */
-  | 'significant_increase'
-  /** p < alpha and the mean fell. */
-  | 'significant_decrease'
-  /** p >= alpha: the status stays. */
-  | 'not_significant'
-  /** Fewer than 2 readings in either window: no variance estimate, the status stays. */
-  | 'insufficient_data'
-  /** Both windows constant with the same value: the status stays. */
-  | 'zero_variance_equal_means'
-  /** Both windows constant, the value rose (a certain change, p = 0). */
-  | 'zero_variance_increase'
-  /** Both windows constant, the value fell. */
-  | 'zero_variance_decrease'
-  /** The test asked for a change but the status has not been held for `minDwellDecisions` yet. */
-  | 'min_dwell'
-  /** Non-finite statistics or options: the status stays. */
-  | 'invalid_input'
-  /** CUSUM: S+ crossed the threshold (the mean rose against the baseline). */
-  | 'cusum_increase'
-  /** CUSUM: S- crossed the threshold. */
-  | 'cusum_decrease'
-  /** CUSUM: both sums below the threshold: the status stays. */
-  | 'cusum_below_threshold'
-  /** CUSUM: no baseline yet; this window starts it, the status stays. */
-  | 'cusum_baseline';
+import type { ControlStatus, DecisionReason, WindowStats } from './model';
 
 export interface DecideOptions {
   /** Significance level; a change needs p < alpha. */
@@ -68,7 +29,8 @@ export interface Decision {
   meanDiff: number | null;
 }
 
-const fmt = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(4)).toString() : String(x));
+/** A statistic in a decision's detail: four significant digits. */
+export const fmt = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(4)).toString() : String(x));
 
 // Checked only once both windows have n >= 2: SQL's stddev_samp is NULL for n < 2, which must read as
 // 'insufficient_data', not as bad input.

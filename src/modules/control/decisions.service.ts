@@ -2,14 +2,19 @@
  * Reading what the controller did: stored decisions, the merged status history, and the state of the
  * loop. Works in every process (leader or not): it reads the database, not the loop's memory.
  */
-import { badRequest } from '../../platform/errors';
+import { invalidInput } from '../../platform/errors';
 import type { Clock } from '../../platform/module';
-import type { ControlStore, DecisionQuery, StoredDecision } from './control.store';
-import { INITIAL_STATUS } from './controller';
-import type { ControlStatus } from './decider';
-import type { DetectorConfig } from './detectors';
-import { buildHistory, type HistoryPeriod } from './history';
-import type { AckMode, PeerKind } from './manipulator-client';
+import { INITIAL_STATUS } from './decision-record';
+import type { DecisionsStore } from './decisions.store';
+import { buildHistory } from './history';
+import type {
+  ControlSettings,
+  ControlStatus,
+  DecisionQuery,
+  PeerKind,
+  StatusPeriod,
+  StoredDecision,
+} from './model';
 import { nextDecisionAt } from './windows';
 
 export interface LoopView {
@@ -19,17 +24,6 @@ export interface LoopView {
   /** Null in a process that holds no manipulator link (not the leader). */
   readonly manipulatorPeer: PeerKind | null;
   currentLeader(): Promise<string | null>;
-}
-
-export interface ControlSettings {
-  intervalMs: number;
-  alpha: number;
-  minDwell: number;
-  /** The live controller's detector (CONTROL_DETECTOR and its parameters). */
-  detector: DetectorConfig;
-  retentionMs: number;
-  enabled: boolean;
-  manipulator: { host: string; port: number; ack: AckMode };
 }
 
 export interface ControlStatusView {
@@ -45,7 +39,7 @@ export interface ControlStatusView {
 }
 
 export interface DecisionsServiceDeps {
-  store: Pick<ControlStore, 'listDecisions' | 'statusPoints' | 'lastDecision'>;
+  store: Pick<DecisionsStore, 'listDecisions' | 'statusPoints' | 'lastDecision'>;
   clock: Clock;
   loop: LoopView;
   settings: ControlSettings;
@@ -53,9 +47,10 @@ export interface DecisionsServiceDeps {
 
 function checkRange(after: Date | undefined, before: Date | undefined): void {
   if (after && before && after.getTime() > before.getTime()) {
-    throw badRequest(
+    throw invalidInput(
+      'after',
+      `${after.toISOString()} is later than before (${before.toISOString()})`,
       'CONTROL_INVALID_RANGE',
-      `querystring.after: ${after.toISOString()} is later than before (${before.toISOString()})`,
     );
   }
 }
@@ -69,7 +64,7 @@ export function createDecisionsService(deps: DecisionsServiceDeps) {
     },
 
     /** Merged status periods overlapping [after, before], clipped to it; the open one ends at before or now. */
-    async history(after: Date | undefined, before: Date | undefined): Promise<HistoryPeriod[]> {
+    async history(after: Date | undefined, before: Date | undefined): Promise<StatusPeriod[]> {
       checkRange(after, before);
       const now = new Date(clock.now());
       const end = before && before.getTime() < now.getTime() ? before : now;

@@ -1,8 +1,9 @@
 import normal from '@stdlib/random-base-normal';
 import { describe, expect, it } from 'vitest';
 import { cusumThreshold } from '../../stats/cusum';
-import { decide, type WindowStats } from './decider';
-import { type DetectorConfig, type DetectorDecision, type DetectorMemory, detect } from './detectors';
+import { decide } from './decider';
+import { type DetectorDecision, type DetectorMemory, detect } from './detectors';
+import type { DetectorConfig, WindowStats } from './model';
 
 const at = new Date(0);
 const win = (n: number, mean: number, std: number): WindowStats => ({ n, mean, std, start: at, end: at });

@@ -1,29 +1,11 @@
-// The controller's change detectors as pure functions. `ttest` is the original rule (Welch's t-test between
+// The controller's change detectors as pure functions. `ttest` is the default rule (Welch's t-test between
 // the last two windows, decider.ts); `cusum` is a two-sided CUSUM on the windows' standardised means whose
 // threshold comes from a target average run length (src/stats/cusum.ts). Both take the two windows of a
 // decision and what the previous decision left behind (`DetectorMemory`), and return the decision with the
 // state to leave for the next one, so the live loop and replay run the very same code.
-import {
-  addGroup,
-  cusumStep,
-  cusumThreshold,
-  EMPTY_BASELINE,
-  type PooledBaseline,
-  standardisedResidual,
-} from '../../stats/cusum';
-import { type ControlStatus, type Decision, decide, type WindowStats } from './decider';
-
-export type DetectorName = 'ttest' | 'cusum';
-
-export type DetectorConfig =
-  | { type: 'ttest'; alpha: number; minDwell: number }
-  | {
-      type: 'cusum';
-      /** Target in-control average run length, in decisions: one false switch per `arl` decisions. */
-      arl: number;
-      /** Reference value in standard errors of a window mean: half the shift to detect fastest. */
-      k: number;
-    };
+import { addGroup, cusumStep, cusumThreshold, EMPTY_BASELINE, standardisedResidual } from '../../stats/cusum';
+import { type Decision, decide, fmt } from './decider';
+import type { ControlStatus, CusumRecord, DetectorConfig, DetectorName, WindowStats } from './model';
 
 /** Accepted ranges (config and replay requests are checked against these). */
 export const DETECTOR_LIMITS = {
@@ -32,25 +14,6 @@ export const DETECTOR_LIMITS = {
   arl: { min: 10, max: 10_000_000 },
   k: { min: 0.05, max: 10 },
 } as const;
-
-/** What a CUSUM decision computed and the state it leaves (stored as JSON with the decision). */
-export interface CusumRecord {
-  /** Standardised residual of the current window against the baseline; null when not computed. */
-  z: number | null;
-  /** Standard error of (window mean - baseline mean); null when not computed. */
-  se: number | null;
-  /** S+ and S- after this window (before a reset). */
-  up: number;
-  down: number;
-  threshold: number;
-  k: number;
-  arl: number;
-  alarm: 'up' | 'down' | null;
-  /** Baseline mean the window was compared with; null when there was none. */
-  reference: number | null;
-  /** The baseline the next decision compares with (empty after an alarm: the next window starts it). */
-  baseline: PooledBaseline;
-}
 
 export interface DetectorMemory {
   status: ControlStatus;
@@ -64,8 +27,6 @@ export interface DetectorDecision extends Decision {
   detector: DetectorName;
   cusum: CusumRecord | null;
 }
-
-const fmt = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(4)).toString() : String(x));
 
 export function describeDetector(c: DetectorConfig): string {
   return c.type === 'ttest'

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ControlStatus } from './decider';
-import { buildHistory, type StatusPoint } from './history';
+import { buildHistory } from './history';
+import type { ControlStatus, StatusPoint } from './model';
 
 const t = (hhmm: string) => new Date(`2024-05-01T${hhmm}:00Z`);
 const pt = (hhmm: string, status: ControlStatus): StatusPoint => ({ at: t(hhmm), status });
-const period = (from: string, to: string, status: ControlStatus) => ({
-  from_datetime: t(from).toISOString(),
-  to_datetime: t(to).toISOString(),
-  status,
-});
+const period = (from: string, to: string, status: ControlStatus) => ({ from: t(from), to: t(to), status });
 
 // The task's example: five 5-minute decisions, the last one ending at 12:25.
 const taskExample = [
@@ -56,7 +52,7 @@ describe('buildHistory', () => {
 
   it('caps a future `before` at now', () => {
     const h = buildHistory(taskExample, { before: t('23:00'), now: t('12:40') });
-    expect(h.at(-1)?.to_datetime).toBe(t('12:40').toISOString());
+    expect(h.at(-1)?.to).toEqual(t('12:40'));
   });
 
   it('ignores points at or after the range end', () => {

@@ -5,12 +5,7 @@
 //   1. the last decision at or before `after` (the status in force at `after`), and
 //   2. the decisions in (after, before) where the status changed.
 // Feeding every decision works too (same-status neighbours are merged), it is just more rows.
-import type { ControlStatus } from './decider';
-
-export interface StatusPoint {
-  at: Date;
-  status: ControlStatus;
-}
+import type { ControlStatus, StatusPeriod, StatusPoint } from './model';
 
 export interface HistoryRange {
   /** Range start; omitted = from the first point. */
@@ -21,19 +16,12 @@ export interface HistoryRange {
   now: Date;
 }
 
-/** One merged period, as the seed's `/history` returns it (ISO 8601 UTC with Z). */
-export interface HistoryPeriod {
-  from_datetime: string;
-  to_datetime: string;
-  status: ControlStatus;
-}
-
 /**
  * Merges consecutive same-status points into periods; each period lasts until the next different status
  * (the last one until the range end). Periods overlapping [after, end] are clipped to it, not dropped;
- * empty periods are left out. Throws RangeError when `after` > `before` (the route maps it to 400).
+ * empty periods are left out. Throws RangeError when `after` > `before` (callers check the range first).
  */
-export function buildHistory(points: readonly StatusPoint[], range: HistoryRange): HistoryPeriod[] {
+export function buildHistory(points: readonly StatusPoint[], range: HistoryRange): StatusPeriod[] {
   const { after, before, now } = range;
   if (after && before && after.getTime() > before.getTime()) {
     throw new RangeError(`after (${after.toISOString()}) is later than before (${before.toISOString()})`);
@@ -51,13 +39,13 @@ export function buildHistory(points: readonly StatusPoint[], range: HistoryRange
     runs.push({ from: at, status: p.status });
   }
 
-  const periods: HistoryPeriod[] = [];
+  const periods: StatusPeriod[] = [];
   for (let i = 0; i < runs.length; i++) {
     const run = runs[i]!;
     const from = Math.max(run.from, startMs);
     const to = Math.min(runs[i + 1]?.from ?? endMs, endMs);
     if (to <= from) continue;
-    periods.push({ from_datetime: iso(from), to_datetime: iso(to), status: run.status });
+    periods.push({ from: new Date(from), to: new Date(to), status: run.status });
   }
   return periods;
 }
@@ -68,5 +56,3 @@ function isSorted(points: readonly StatusPoint[]): boolean {
   }
   return true;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();

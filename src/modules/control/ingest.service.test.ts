@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { NewReading } from './control.store';
 import { createIngestService } from './ingest.service';
+import type { NewReading } from './model';
 import { fakeClock, T0 } from './test-support';
 
 const I = 5000;

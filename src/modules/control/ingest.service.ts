@@ -9,28 +9,27 @@
  * not covered: those commit within a few ms of t_k and may miss the decision; they are still stored.)
  */
 import { BatchWriter } from '../../platform/batch-writer';
-import { ServiceError } from '../../platform/errors';
+import { invalidInput } from '../../platform/errors';
+import type { BatchSettings, FlushObserver } from '../../platform/ingest';
 import type { Clock } from '../../platform/module';
-import type { ControlStore, NewReading } from './control.store';
+import type { NewReading } from './model';
+import type { ReadingsStore } from './readings.store';
 import { isOutdated, parseSensorDatetime, windowFor } from './windows';
 
-/** The route answers 422 for any input it cannot store (the issue's choice). */
-export const INVALID_STATUS = 422;
-
 /** A sensor clock this far ahead is wrong, not skewed; storing its readings would pollute a window far ahead. */
-export const MAX_FUTURE_MS = 60 * 60 * 1000;
+const MAX_FUTURE_MS = 60 * 60 * 1000;
 
 export type IngestResult = { accepted: true } | { accepted: false; reason: 'outdated' };
 
 export interface IngestServiceDeps {
-  store: Pick<ControlStore, 'insertReadings'>;
+  store: Pick<ReadingsStore, 'insertReadings'>;
   clock: Clock;
   intervalMs: number;
-  batch: { maxRows: number; maxDelayMs: number; maxQueue: number; concurrency: number };
+  batch: BatchSettings;
   onAccepted?: () => void;
   onOutdated?: () => void;
   onRejected?: (field: string) => void;
-  onFlush?: (info: { rows: number; ms: number; ok: boolean }) => void;
+  onFlush?: FlushObserver;
 }
 
 export function createIngestService(deps: IngestServiceDeps) {
@@ -67,7 +66,7 @@ export function createIngestService(deps: IngestServiceDeps) {
 
   const reject = (field: string, code: string, message: string): never => {
     deps.onRejected?.(field);
-    throw new ServiceError(code, INVALID_STATUS, `body.${field}: ${message}`);
+    throw invalidInput(field, message, code);
   };
 
   return {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { onPostgres, openSecondHandle, openTestDb, type TestApp } from '../../../test/helpers';
 import type { Db } from '../../platform/db';
+import { startManipulator } from './cli/manipulator';
 import type { ControlModule } from './index';
-import { startManipulator } from './manipulator';
 import { controlApp, waitFor } from './test-support';
 
 const INTERVAL_MS = 400;

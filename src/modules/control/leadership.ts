@@ -34,7 +34,7 @@ export interface Leadership {
   currentLeader(): Promise<string | null>;
 }
 
-export function newLeaderId(): string {
+function newLeaderId(): string {
   const random = Math.random().toString(36).slice(2, 8);
   return `${hostname().slice(0, 30)}:${process.pid}:${random}`;
 }

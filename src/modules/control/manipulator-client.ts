@@ -1,34 +1,22 @@
 // The controller's side of the manipulator link: one persistent TCP connection, reconnected with
 // exponential backoff and jitter, and a send() that answers within a timeout and never throws, so the
-// decision loop can record "undelivered" and move on.
-//
-// Acknowledgement modes (MANIPULATOR_ACK):
-// - `on`: a command is `acknowledged` when the manipulator replies `ok` to its line (replies come in
-//   order, see manipulator.ts); a close without that reply is a failure.
-// - `off`: fire-and-forget: a command is `sent` once its line is written to the socket.
-// - `auto` (default): wait for the reply, but a peer that has never replied and closes the connection
-//   cleanly (FIN, no reset) after reading a line is a one-command-per-connection manipulator like the
-//   original Python socketserver one: that line is `sent`, and from then on every clean close is expected
-//   (no warning, no backoff; the next command opens a new connection). A peer that keeps the connection
-//   open and never answers cannot be told from a hung one: that stays a timeout failure.
+// decision loop can record "undelivered" and move on. The acknowledgement modes are described on
+// AckMode (model.ts).
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import {
   type ControlLogger,
   encodeCommand,
+  lineReader,
   type ManipulatorCommand,
   parseCommandLine,
   silentLogger,
-} from './manipulator';
+} from './manipulator-protocol';
+import type { AckMode, PeerKind, SendResult } from './model';
+import { type BackoffOptions, reconnectBackoff } from './reconnect-backoff';
 
-export interface BackoffOptions {
-  /** First reconnect delay (default 100 ms). */
-  initialMs?: number;
-  /** Cap on the delay (default 5000 ms: at most about one decision interval without a link). */
-  maxMs?: number;
-  /** Growth per failed attempt (default 2). */
-  factor?: number;
-}
+/** A peer that streams without newlines is not a manipulator; its replies are not buffered forever. */
+const MAX_REPLY_BYTES = 64 * 1024;
 
 export interface ManipulatorClientOptions {
   host: string;
@@ -39,29 +27,9 @@ export interface ManipulatorClientOptions {
   timeoutMs?: number;
   /** Give up a connection attempt after this long (default 2000 ms). */
   connectTimeoutMs?: number;
-  /** Acknowledgement mode (default 'auto'; `true`/`false` mean 'on'/'off'). */
-  ack?: AckMode | boolean;
-  /** Injected for deterministic jitter in tests. */
-  random?: () => number;
+  /** Acknowledgement mode (default 'auto'). */
+  ack?: AckMode;
 }
-
-export type AckMode = 'auto' | 'on' | 'off';
-
-/**
- * acknowledged: the manipulator replied `ok`. sent: written to a manipulator that does not reply (and, in
- * auto mode, read by it: it closed the connection cleanly afterwards). failed: neither.
- */
-export type DeliveryOutcome = 'acknowledged' | 'sent' | 'failed';
-
-export interface SendResult {
-  /** True when acknowledged or sent. */
-  delivered: boolean;
-  outcome: DeliveryOutcome;
-  error?: string;
-}
-
-/** What the client has learned about its peer: whether it replies to commands. */
-export type PeerKind = 'unknown' | 'replies' | 'silent';
 
 const failed = (error: string): SendResult => ({ delivered: false, outcome: 'failed', error });
 
@@ -79,10 +47,8 @@ interface Pending {
 }
 
 export class ManipulatorClient extends EventEmitter<ClientEvents> {
-  readonly #opts: Required<Omit<ManipulatorClientOptions, 'backoff' | 'ack'>> & {
-    backoff: Required<BackoffOptions>;
-    ack: AckMode;
-  };
+  readonly #opts: Required<Omit<ManipulatorClientOptions, 'backoff'>>;
+  readonly #backoff: ReturnType<typeof reconnectBackoff>;
   #peer: PeerKind;
   /** The peer closed the connection cleanly after a command, as a silent peer does: connect on demand. */
   #idle = false;
@@ -92,7 +58,6 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
   #connecting = false;
   #started = false;
   #closed = false;
-  #attempt = 0;
   #lastError = '';
   #reportedDown = false;
   #reconnectTimer: NodeJS.Timeout | null = null;
@@ -100,7 +65,6 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
   #inflight: Pending[] = [];
   /** Commands waiting for a connection attempt in progress. */
   #waiting: Pending[] = [];
-  #rx = '';
 
   constructor(opts: ManipulatorClientOptions) {
     super();
@@ -110,10 +74,9 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
       logger: opts.logger ?? silentLogger,
       timeoutMs: opts.timeoutMs ?? 1000,
       connectTimeoutMs: opts.connectTimeoutMs ?? 2000,
-      ack: opts.ack === true ? 'on' : opts.ack === false ? 'off' : (opts.ack ?? 'auto'),
-      random: opts.random ?? Math.random,
-      backoff: { initialMs: 100, maxMs: 5000, factor: 2, ...opts.backoff },
+      ack: opts.ack ?? 'auto',
     };
+    this.#backoff = reconnectBackoff(opts.backoff);
     this.#peer = this.#opts.ack === 'on' ? 'replies' : this.#opts.ack === 'off' ? 'silent' : 'unknown';
   }
 
@@ -135,7 +98,7 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Sends one command. Resolves within `timeoutMs`: acknowledged or sent (see the modes above); failed at
+   * Sends one command. Resolves within `timeoutMs`: acknowledged or sent (see AckMode); failed at
    * once when there is no connection and none being made, or on reply `error`, timeout or disconnect.
    */
   send(command: ManipulatorCommand, opts: { timeoutMs?: number } = {}): Promise<SendResult> {
@@ -190,7 +153,6 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
     this.#connecting = true;
     const socket = connect({ host: this.#opts.host, port: this.#opts.port });
     this.#socket = socket;
-    this.#rx = '';
     this.#peerEnded = false;
     this.#lastError = '';
     socket.setNoDelay(true);
@@ -205,7 +167,7 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
       socket.setKeepAlive(true, 10_000);
       this.#connecting = false;
       this.#connected = true;
-      this.#attempt = 0;
+      this.#backoff.reset();
       this.#reportedDown = false;
       this.#opts.logger.info({ host: this.#opts.host, port: this.#opts.port }, 'Connected to manipulator');
       this.emit('connected');
@@ -213,7 +175,12 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
       this.#waiting = [];
       for (const p of waiting) this.#write(p);
     });
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    const replies = lineReader(
+      MAX_REPLY_BYTES,
+      (line) => this.#onReply(line.trim()),
+      () => socket.destroy(new Error('reply line too long')),
+    );
+    socket.on('data', (chunk: Buffer) => replies.push(chunk));
     socket.on('end', () => {
       this.#peerEnded = true;
     });
@@ -238,25 +205,16 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
     }
   }
 
-  #onData(chunk: Buffer): void {
-    this.#rx += chunk.toString('utf8');
-    let nl = this.#rx.indexOf('\n');
-    while (nl !== -1) {
-      const reply = this.#rx.slice(0, nl).trim();
-      this.#rx = this.#rx.slice(nl + 1);
-      nl = this.#rx.indexOf('\n');
-      if (reply === '') continue;
-      const p = this.#inflight.shift();
-      if (!p) {
-        this.#opts.logger.warn({ reply: reply.slice(0, 200) }, 'Unexpected reply from manipulator');
-        continue;
-      }
-      this.#peer = 'replies';
-      if (reply === 'ok') p.done({ delivered: true, outcome: 'acknowledged' });
-      else p.done(failed(`manipulator replied: ${reply.slice(0, 200)}`));
+  #onReply(reply: string): void {
+    if (reply === '') return;
+    const p = this.#inflight.shift();
+    if (!p) {
+      this.#opts.logger.warn({ reply: reply.slice(0, 200) }, 'Unexpected reply from manipulator');
+      return;
     }
-    // A peer that streams without newlines is not a manipulator; do not buffer it forever.
-    if (this.#rx.length > 64 * 1024) this.#socket?.destroy(new Error('reply line too long'));
+    this.#peer = 'replies';
+    if (reply === 'ok') p.done({ delivered: true, outcome: 'acknowledged' });
+    else p.done(failed(`manipulator replied: ${reply.slice(0, 200)}`));
   }
 
   #onTimeout(p: Pending, timeoutMs: number): void {
@@ -313,12 +271,8 @@ export class ManipulatorClient extends EventEmitter<ClientEvents> {
   }
 
   #scheduleReconnect(): void {
-    const { initialMs, maxMs, factor } = this.#opts.backoff;
-    const base = Math.min(maxMs, initialMs * factor ** this.#attempt);
-    // "Equal jitter": half fixed, half random, so many controllers do not reconnect in lockstep.
-    const delayMs = Math.round(base / 2 + (this.#opts.random() * base) / 2);
-    this.#attempt++;
-    this.emit('reconnecting', { attempt: this.#attempt, delayMs });
+    const { attempt, delayMs } = this.#backoff.next();
+    this.emit('reconnecting', { attempt, delayMs });
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = null;
       this.#lastError = '';

@@ -5,14 +5,21 @@
  * touched: replay only reads, a page of windows per query (sized to about PAGE_ROWS readings), yielding
  * between pages so that ingest batches interleave with it on the single PGlite connection.
  */
-import { unprocessable } from '../../platform/errors';
 import type { Clock } from '../../platform/module';
-import type { ControlStore, SlotStats, StoredDecision } from './control.store';
-import { memoryAfter } from './controller';
-import type { ControlStatus, WindowStats } from './decider';
-import { type DetectorConfig, type DetectorMemory, detect } from './detectors';
-import { buildHistory, type HistoryPeriod, type StatusPoint } from './history';
-import { currentWindowStart } from './windows';
+import { decisionRecord, memoryAfter } from './decision-record';
+import type { DecisionsStore } from './decisions.store';
+import { type DetectorMemory, detect } from './detectors';
+import { buildHistory } from './history';
+import type {
+  ControlStatus,
+  DetectorConfig,
+  StatusPeriod,
+  StatusPoint,
+  StoredDecision,
+  WindowStats,
+} from './model';
+import type { ReadingsStore, SlotStats } from './readings.store';
+import { replayPeriod, stationaryDecisionTimes } from './replay-period';
 
 export interface ReplayRequest {
   from: Date;
@@ -40,7 +47,7 @@ export interface ReplaySummary {
   downSeconds: number;
   /** Time with no decision yet (live controller only: nothing was decided before its first decision). */
   unknownSeconds: number;
-  timeline: HistoryPeriod[];
+  timeline: StatusPeriod[];
   stationary: StationaryCount | null;
 }
 
@@ -57,7 +64,7 @@ export interface ReplayResult {
 }
 
 export interface ReplayServiceDeps {
-  store: Pick<ControlStore, 'slotStats' | 'decisionBefore' | 'listDecisions'>;
+  store: Pick<ReadingsStore, 'slotStats'> & Pick<DecisionsStore, 'decisionBefore' | 'listDecisions'>;
   clock: Clock;
   intervalMs: number;
   retentionMs: number;
@@ -71,88 +78,8 @@ const PAGE_ROWS = 20_000;
 const FIRST_PAGE_WINDOWS = 2;
 const MAX_PAGE_WINDOWS = 720;
 
-const iso = (d: Date | number) => new Date(d).toISOString();
-
 export function createReplayService(deps: ReplayServiceDeps) {
   const { store, clock, intervalMs: I } = deps;
-
-  /** Validates the period against the retention and the cap; returns the first and last decision times. */
-  function decisionTimes(req: ReplayRequest): { first: number; last: number; to: Date } {
-    const now = clock.now();
-    const lastDecided = currentWindowStart(now, I).getTime();
-    // The leader keeps readings from (decision time - retention); a decision needs two windows before it.
-    const earliest = lastDecided - deps.retentionMs + 2 * I;
-    const seconds = deps.retentionMs / 1000;
-    if (req.from.getTime() >= req.to.getTime()) {
-      throw unprocessable(
-        'CONTROL_REPLAY_INVALID_PERIOD',
-        `body.to: must be later than body.from (${iso(req.from)})`,
-      );
-    }
-    if (req.from.getTime() < earliest) {
-      throw unprocessable(
-        'CONTROL_REPLAY_OUTSIDE_RETENTION',
-        `body.from: readings are kept for ${seconds} s (CONTROL_RETENTION), so the earliest replayable decision ` +
-          `time is ${iso(earliest)}; got ${iso(req.from)}`,
-      );
-    }
-    if (req.from.getTime() > lastDecided) {
-      throw unprocessable(
-        'CONTROL_REPLAY_OUTSIDE_RETENTION',
-        `body.from: must not be later than the last decision time ${iso(lastDecided)}; got ${iso(req.from)}`,
-      );
-    }
-    // A period reaching into the future ends at the last decision time: later windows are not closed.
-    const to = new Date(Math.min(req.to.getTime(), lastDecided));
-    const first = Math.ceil(req.from.getTime() / I) * I;
-    const last = Math.floor(to.getTime() / I) * I;
-    if (last < first) {
-      throw unprocessable(
-        'CONTROL_REPLAY_INVALID_PERIOD',
-        `body.to: the period holds no decision time (decisions are at multiples of ${I / 1000} s)`,
-      );
-    }
-    const count = (last - first) / I + 1;
-    if (count > deps.maxDecisions) {
-      throw unprocessable(
-        'CONTROL_REPLAY_TOO_LONG',
-        `body.to: the period holds ${count} decision times; at most ${deps.maxDecisions} per replay ` +
-          `(${(deps.maxDecisions * I) / 1000} s at this interval): shorten it`,
-      );
-    }
-    const st = req.stationary;
-    if (st) {
-      // The first decision reads the two windows before it: they belong to the replayed data too.
-      const dataStart = first - 2 * I;
-      if (st.from.getTime() < dataStart || st.from.getTime() >= to.getTime()) {
-        throw unprocessable(
-          'CONTROL_REPLAY_INVALID_STATIONARY',
-          `body.stationary.from: must lie within the replayed windows [${iso(dataStart)}, ${iso(to)})`,
-        );
-      }
-      if (st.to.getTime() <= st.from.getTime() || st.to.getTime() > to.getTime()) {
-        throw unprocessable(
-          'CONTROL_REPLAY_INVALID_STATIONARY',
-          `body.stationary.to: must be after stationary.from and not after the period end ${iso(to)}`,
-        );
-      }
-      if (stationaryDecisionTimes(st, first, last).length === 0) {
-        throw unprocessable(
-          'CONTROL_REPLAY_INVALID_STATIONARY',
-          `body.stationary: no decision has both its windows inside it; make it at least ${(3 * I) / 1000} s long`,
-        );
-      }
-    }
-    return { first, last, to };
-  }
-
-  /** Decision times in [first, last] whose windows [t - 2I, t) lie inside the stationary period. */
-  function stationaryDecisionTimes(st: { from: Date; to: Date }, first: number, last: number): number[] {
-    const out: number[] = [];
-    const start = Math.max(first, Math.ceil((st.from.getTime() + 2 * I) / I) * I);
-    for (let t = start; t <= Math.min(last, st.to.getTime()); t += I) out.push(t);
-    return out;
-  }
 
   /** Window statistics of slots [fromSlot, toSlot), page by page; yields after each page. */
   async function* windows(fromSlot: number, toSlot: number): AsyncGenerator<SlotStats[]> {
@@ -184,12 +111,12 @@ export function createReplayService(deps: ReplayServiceDeps) {
     const seconds = (status: ControlStatus) =>
       timeline
         .filter((p) => p.status === status)
-        .reduce((s, p) => s + (Date.parse(p.to_datetime) - Date.parse(p.from_datetime)) / 1000, 0);
+        .reduce((s, p) => s + (p.to.getTime() - p.from.getTime()) / 1000, 0);
     const upSeconds = seconds('up');
     const downSeconds = seconds('down');
     let stationaryCount: StationaryCount | null = null;
     if (stationary) {
-      const times = new Set(stationaryDecisionTimes(stationary, first, last));
+      const times = new Set(stationaryDecisionTimes(stationary, first, last, I));
       const inside = decisions.filter((d) => times.has(d.decidedAt.getTime()));
       const switches = inside.filter((d) => d.changed).length;
       stationaryCount = {
@@ -212,7 +139,12 @@ export function createReplayService(deps: ReplayServiceDeps) {
 
   return {
     async replay(req: ReplayRequest): Promise<ReplayResult> {
-      const { first, last, to } = decisionTimes(req);
+      const { first, last, to } = replayPeriod(req, {
+        now: clock.now(),
+        intervalMs: I,
+        retentionMs: deps.retentionMs,
+        maxDecisions: deps.maxDecisions,
+      });
       const liveBefore = await store.decisionBefore(new Date(first));
       // The live status and dwell count at the start; a CUSUM starts afresh (its baseline from the first
       // decision's previous window), so the replay does not depend on what the live detector was.
@@ -233,30 +165,16 @@ export function createReplayService(deps: ReplayServiceDeps) {
       let prev = empty(firstSlot);
       let expected = firstSlot;
       const decideAt = (curr: WindowStats) => {
-        const decidedAt = curr.end;
-        const result = detect(req.detector, prev, curr, memory);
-        const d: StoredDecision = {
-          decidedAt,
-          madeAt: decidedAt,
+        const d = decisionRecord(detect(req.detector, prev, curr, memory), {
+          decidedAt: curr.end,
+          madeAt: curr.end,
           prev,
           curr,
-          t: result.t,
-          df: result.df,
-          p: result.p,
-          previousStatus: memory.status,
-          status: result.status,
-          changed: result.changed,
-          reason: result.reason,
-          detail: result.detail,
-          sinceChange: result.changed ? 0 : memory.sinceChange === undefined ? null : memory.sinceChange + 1,
+          memory,
           missed: 0,
-          delivered: null,
-          delivery: 'not_sent',
-          deliveryError: null,
           leaderId: 'replay',
-          detector: result.detector,
-          cusum: result.cusum,
-        };
+          delivery: 'not_sent',
+        });
         decisions.push(d);
         memory = memoryAfter(d);
       };

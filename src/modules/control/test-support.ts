@@ -1,29 +1,23 @@
-/** Shared pieces of the control module's tests: a fake clock, a capturing logger, app builders. */
+/** Shared pieces of the control module's tests: a fake clock, a capturing logger, app builders, readings. */
 import pino from 'pino';
+import { expect } from 'vitest';
+import { type FakeClock, mulberry32, fakeClock as sharedFakeClock } from '../../../test/deterministic';
 import { buildTestApp, type TestApp } from '../../../test/helpers';
 import type { Db } from '../../platform/db';
 import type { Logger } from '../../platform/logger';
+import type { DecisionsStore } from './decisions.store';
 import type { ControlModule, ControlModuleOptions } from './index';
 import { createControlModule } from './index';
 import { ManipulatorClient } from './manipulator-client';
+import type { ControlStatus, StoredDecision } from './model';
 
 /** 2030-01-01T00:00:00Z: a multiple of every interval the tests use. */
 export const T0 = Date.UTC(2030, 0, 1);
 
-export interface FakeClock {
-  now(): number;
-  set(ms: number): void;
-}
+export type { FakeClock };
 
-export function fakeClock(start = T0): FakeClock {
-  let t = start;
-  return {
-    now: () => t,
-    set: (ms) => {
-      t = ms;
-    },
-  };
-}
+/** The shared fake clock, starting at T0 unless told otherwise. */
+export const fakeClock = (start = T0): FakeClock => sharedFakeClock(start);
 
 export interface LogLine {
   level: number;
@@ -80,21 +74,9 @@ export async function postReading(app: TestApp, datetime: string, payload: numbe
   return app.http.inject({ method: 'POST', url: '/sensor-data', payload: { datetime, payload } });
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `n` integers around `mean` (uniform ± spread), deterministic. */
 export function payloads(seed: number, n: number, mean: number, spread: number): number[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   return Array.from({ length: n }, () => Math.round(mean + (r() * 2 - 1) * spread));
 }
 
@@ -107,43 +89,106 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
 }
 
 /**
- * A manipulator built like the original one (Python `socketserver.StreamRequestHandler`): per connection it
- * reads one line, records it, and closes (shutdown(SHUT_WR), then close); it never replies.
+ * Posts `values` spread evenly over the window starting at `startMs`, with the clock inside that window;
+ * concurrently, as sensors do, so the batch writer batches them.
  */
-export async function startSocketserverManipulator(): Promise<{
-  port: number;
-  lines: string[];
-  connections: () => number;
-  close: () => Promise<void>;
-}> {
-  const { createServer } = await import('node:net');
-  const lines: string[] = [];
-  let connections = 0;
-  const sockets = new Set<import('node:net').Socket>();
-  const server = createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let buf = '';
-    const onData = (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl === -1) return;
-      socket.off('data', onData);
-      lines.push(buf.slice(0, nl));
-      socket.end();
-    };
-    socket.on('data', onData);
+export async function fillWindow(
+  app: TestApp,
+  clock: FakeClock,
+  startMs: number,
+  values: number[],
+  I = 5000,
+) {
+  clock.set(startMs + 1);
+  const responses = await Promise.all(
+    values.map((v, i) =>
+      postReading(app, new Date(startMs + Math.floor((i * I) / values.length)).toISOString(), v),
+    ),
+  );
+  for (const res of responses) expect(res.json()).toEqual({ accepted: true });
+}
+
+/** GET /decisions as JSON (200 expected). */
+export async function decisionsJson(app: TestApp, query = '') {
+  const res = await app.http.inject({ method: 'GET', url: `/decisions${query}` });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json<Record<string, unknown>[]>();
+}
+
+// ---- the read routes (decisions, history, status, stream) over stored decisions ----
+
+/** An app whose commands go nowhere (port 1 on loopback: nothing listens), with a fake clock. */
+export async function readRoutesApp(): Promise<{ app: TestApp; control: ControlModule; clock: FakeClock }> {
+  const clock = fakeClock();
+  const { app, control } = await controlApp({
+    clock,
+    env: { MANIPULATOR_PORT: '1' },
+    module: { livePollMs: 50 },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as { port: number }).port,
-    lines,
-    connections: () => connections,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
+  return { app, control, clock };
+}
+
+/** Back to T0 with no decisions and no readings. */
+export async function clearControlTables(app: TestApp, clock: FakeClock): Promise<void> {
+  clock.set(T0);
+  await app.db.query('DELETE FROM control.decisions');
+  await app.db.query('DELETE FROM control.readings');
+}
+
+/** A time of 2030-01-01 (UTC) from "HH:MM". */
+export const at2030 = (hhmm: string) => new Date(`2030-01-01T${hhmm}:00Z`);
+
+// The task's example: 5-minute decisions, [12:00-12:15 UP] [12:15-12:25 DOWN] once merged.
+export const taskExample: [string, ControlStatus][] = [
+  ['12:00', 'up'],
+  ['12:05', 'up'],
+  ['12:10', 'up'],
+  ['12:15', 'down'],
+  ['12:20', 'down'],
+];
+
+/** Stores decisions directly (the loop is tested in controller.test.ts); `changed` follows the sequence. */
+export async function seedDecisions(
+  store: Pick<DecisionsStore, 'insertDecision'>,
+  points: readonly [string, ControlStatus][],
+): Promise<void> {
+  let previous: ControlStatus = 'down';
+  for (const [hhmm, status] of points) {
+    const t = at2030(hhmm);
+    const win = { n: 0, mean: Number.NaN, std: Number.NaN };
+    const d: StoredDecision = {
+      decidedAt: t,
+      madeAt: new Date(t.getTime() + 3),
+      prev: { ...win, start: new Date(t.getTime() - 10_000), end: new Date(t.getTime() - 5000) },
+      curr: { ...win, start: new Date(t.getTime() - 5000), end: t },
+      t: null,
+      df: null,
+      p: null,
+      previousStatus: previous,
+      status,
+      changed: status !== previous,
+      reason: 'insufficient_data',
+      detail: 'seeded',
+      sinceChange: null,
+      missed: 0,
+      delivered: true,
+      delivery: 'acknowledged',
+      deliveryError: null,
+      leaderId: 'seed',
+      detector: 'ttest',
+      cusum: null,
+    };
+    await store.insertDecision(d);
+    previous = status;
+  }
+}
+
+export function expectProblemDetail(
+  res: { statusCode: number; body: string },
+  status: number,
+  detailStart: string,
+) {
+  expect(res.statusCode, res.body).toBe(status);
+  const p = JSON.parse(res.body) as { detail: string };
+  expect(p.detail.startsWith(detailStart), p.detail).toBe(true);
 }

@@ -4,11 +4,8 @@
 // decides at :00, :05, :10 ... of every minute on every node, whichever process is leader). Window k holds
 // readings with t_(k-1) <= datetime < t_k and is judged at t_k against window k-1.
 
-/** A half-open time range [start, end). */
-export interface TimeWindow {
-  start: Date;
-  end: Date;
-}
+import { type IsoDateTimeOptions, parseIsoDateTime } from '../../platform/time';
+import type { TimeWindow } from './model';
 
 function toMs(time: Date | number): number {
   return typeof time === 'number' ? time : time.getTime();
@@ -72,43 +69,21 @@ export function isOutdated(readingAt: Date | number, now: Date | number, interva
   return toMs(readingAt) < currentWindowStart(now, intervalMs).getTime();
 }
 
-// Date and time are required; fraction (any number of digits) and offset are optional. 'T' or a space
-// between them (RFC 3339 allows the space; Python's str(datetime) produces it).
-const DATETIME_RE =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
-
 /**
- * Parses a sensor/command datetime: ISO 8601 with or without fraction, with or without offset; no offset
- * means UTC. Strict: out-of-range fields (month 13, Feb 30, hour 24, second 60) and anything that is not
- * this shape give null. Fractions below a millisecond are truncated.
+ * The sensors' datetime: ISO 8601 with or without fraction ('.' or ','; below a millisecond truncated), with
+ * or without offset (hours and minutes, '+02:00' or '+0200'); no offset means UTC. Strict: out-of-range
+ * fields (month 13, Feb 30, hour 24, second 60) and anything that is not this shape give null.
  */
+const SENSOR_DATETIME: IsoDateTimeOptions = {
+  decimalComma: true,
+  hourOnlyOffset: false,
+  bounded: false,
+  maxLength: 64,
+};
+
 export function parseSensorDatetime(s: string): Date | null {
-  if (typeof s !== 'string' || s.length > 64) return null;
-  const m = DATETIME_RE.exec(s);
-  if (!m) return null;
-  const [, y, mo, d, h, mi, sec, frac, z, sign, oh, om] = m;
-  const year = Number(y);
-  const month = Number(mo);
-  const day = Number(d);
-  const hour = Number(h);
-  const minute = Number(mi);
-  const second = Number(sec);
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.
-  const base = new Date(Date.UTC(2000, month - 1, day, hour, minute, second));
-  base.setUTCFullYear(year, month - 1, day);
-  // Day overflow (e.g. 2023-02-29 -> March 1) shows up as a different month or day.
-  if (base.getUTCMonth() !== month - 1 || base.getUTCDate() !== day) return null;
-  let ms = base.getTime();
-  if (frac) ms += Number(frac.slice(0, 3).padEnd(3, '0'));
-  if (sign && !z) {
-    const offH = Number(oh);
-    const offM = Number(om);
-    if (offH > 23 || offM > 59) return null;
-    const offsetMs = (offH * 60 + offM) * 60_000;
-    ms += sign === '+' ? -offsetMs : offsetMs;
-  }
-  return new Date(ms);
+  const parsed = parseIsoDateTime(s, SENSOR_DATETIME);
+  return parsed.ok ? parsed.value : null;
 }
 
 /** The task's message format 'YYYY-MM-DDTHH:MM:SS' in UTC, optionally with '.mmm'. */

@@ -1,5 +1,5 @@
 /**
- * Access-log records (seed 004). `seq` is the cursor order that every reader shares.
+ * Access-log records. `seq` is the cursor order that every reader shares.
  *
  * A plain sequence is not enough on its own: with concurrent writers, transactions commit out of
  * sequence order, and a reader could pass seq 11 while seq 10 is still uncommitted. So every insert

@@ -1,104 +1,61 @@
 /**
- * Access-log ingest and cursor reads (seed 004). Transport-agnostic: routes translate HTTP.
+ * Access-log ingest and cursor reads. Transport-agnostic: it takes lines and throws error kinds; the
+ * routes decode requests, choose statuses and render problems.
  */
-
 import { BatchWriter } from '../../platform/batch-writer';
-import { ServiceError } from '../../platform/errors';
+import { invalidInput, notFound } from '../../platform/errors';
+import type { BatchSettings, FlushObserver } from '../../platform/ingest';
 import { uuidv7 } from '../../platform/uuid';
-import { type LogEntry, parseLogLine } from './log-line';
-import type { Cursor, LogsStore, NewLogRecord } from './logs.store';
+import { parseLogLine } from './log-line';
+import type { LogsStore } from './logs.store';
+import type { BatchOutcome, Cursor, LogEntry, NewLogRecord } from './model';
 
-/** The seed's table answers 418 for anything it cannot store. */
-export const INVALID_STATUS = 418;
 const PAGE = 2000;
 
 export interface LogsServiceDeps {
   store: LogsStore;
-  batch: { maxRows: number; maxDelayMs: number; maxQueue: number };
+  /** One batch at a time (`ordered`): all writers share one lane on the database (see logs.store.ts). */
+  batch: BatchSettings;
   onAccepted?: (n: number) => void;
-  onRejected?: (field: string) => void;
-  onFlush?: (info: { rows: number; ms: number; ok: boolean }) => void;
-}
-
-export interface BatchOutcome {
-  accepted: number;
-  ids: string[];
-  rejected: { index: number; detail: string }[];
+  /** A line or request was rejected; `reason` is the field at fault (see LogField) or `body`. */
+  onRejected?: (reason: string) => void;
+  onFlush?: FlushObserver;
 }
 
 export function createLogsService(deps: LogsServiceDeps) {
   const { store } = deps;
-  // One flush at a time: all writers share one lane on the database anyway (WRITER_LANE_LOCK), so a
-  // second concurrent flush from this process would only wait for the lock.
   const writer = new BatchWriter<NewLogRecord, Date>({
     name: 'logs',
     flush: (rows) => store.insert(rows),
     ...deps.batch,
-    concurrency: 1,
     onFlush: deps.onFlush,
   });
 
-  function parse(item: unknown): LogEntry {
-    // The NDJSON body parser hands over a SyntaxError for a line that is not JSON.
-    if (item instanceof SyntaxError) {
-      deps.onRejected?.('body');
-      throw new ServiceError('LOGS_INVALID_JSON', INVALID_STATUS, `body: ${item.message}`);
-    }
-    const line = (item as { log?: unknown } | null)?.log;
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      deps.onRejected?.('body');
-      throw new ServiceError(
-        'LOGS_INVALID_BODY',
-        INVALID_STATUS,
-        'body: expected a JSON object {"log": "..."}',
-      );
-    }
-    if (line === undefined) {
-      deps.onRejected?.('log');
-      throw new ServiceError('LOGS_INVALID_LINE', INVALID_STATUS, 'log: required field is missing');
-    }
-    if (typeof line !== 'string') {
-      deps.onRejected?.('log');
-      throw new ServiceError(
-        'LOGS_INVALID_LINE',
-        INVALID_STATUS,
-        `log: must be a string, got ${typeName(line)}`,
-      );
-    }
-    const extra = Object.keys(item).filter((k) => k !== 'log');
-    if (extra.length > 0) {
-      deps.onRejected?.('body');
-      throw new ServiceError(
-        'LOGS_INVALID_BODY',
-        INVALID_STATUS,
-        `body.${extra[0]}: unknown field (not allowed)`,
-      );
-    }
+  /** The parsed line, or an input error naming the part of the line that failed ("log: ip ..."). */
+  function parse(line: string): LogEntry {
     const parsed = parseLogLine(line);
-    if (!parsed.ok) {
-      deps.onRejected?.(parsed.field);
-      throw new ServiceError('LOGS_INVALID_LINE', INVALID_STATUS, `log: ${parsed.detail}`);
-    }
-    return parsed.value;
+    if (parsed.ok) return parsed.value;
+    deps.onRejected?.(parsed.field);
+    throw invalidInput('log', parsed.detail, 'LOGS_INVALID_LINE');
   }
 
   return {
     /** Parses and stores one line; resolves after it is committed. */
-    async ingest(item: unknown): Promise<{ id: string; created: Date }> {
-      const log = parse(item);
+    async ingest(line: string): Promise<{ id: string; created: Date }> {
+      const log = parse(line);
       const id = uuidv7();
       const created = await writer.write({ id, log });
       deps.onAccepted?.(1);
       return { id, created };
     },
 
-    /** Stores the valid items of a batch in one transaction; reports the rejected ones by index. */
-    async ingestBatch(items: unknown[]): Promise<BatchOutcome> {
+    /** Stores the valid lines of a batch in one transaction; reports the rejected ones by index. */
+    async ingestBatch(lines: string[]): Promise<BatchOutcome> {
       const rows: NewLogRecord[] = [];
       const rejected: BatchOutcome['rejected'] = [];
-      items.forEach((item, index) => {
+      lines.forEach((line, index) => {
         try {
-          rows.push({ id: uuidv7(), log: parse(item) });
+          rows.push({ id: uuidv7(), log: parse(line) });
         } catch (e) {
           rejected.push({ index, detail: (e as Error).message });
         }
@@ -113,7 +70,7 @@ export function createLogsService(deps: LogsServiceDeps) {
     async openCursor(afterId: string | undefined): Promise<Cursor | null> {
       if (afterId === undefined) return null;
       const cursor = await store.cursorOf(afterId);
-      if (!cursor) throw new ServiceError('LOGS_RECORD_NOT_FOUND', 404, `id: no record with id ${afterId}`);
+      if (!cursor) throw notFound('LOGS_RECORD_NOT_FOUND', `id: no record with id ${afterId}`);
       return cursor;
     },
 
@@ -136,20 +93,15 @@ export function createLogsService(deps: LogsServiceDeps) {
       }
     },
 
-    /** Counts input the HTTP layer refused before it reached `ingest` (bad JSON, schema, size). */
+    /** Counts input refused before it reached `ingest` (bad JSON, schema, size, a batch item's shape). */
     rejected(reason: string): void {
       deps.onRejected?.(reason);
     },
 
     reportSyncer: store.reportSyncer,
     syncers: store.syncers,
-    count: store.count,
     close: () => writer.close(),
   };
-}
-
-function typeName(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
 export type LogsService = ReturnType<typeof createLogsService>;

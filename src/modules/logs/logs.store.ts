@@ -3,30 +3,12 @@
  * numbers are drawn and committed in one order: see logs.schema.ts for why `?id=` is then gap-free.
  */
 import type { Db, Queryable } from '../../platform/db';
-import type { LogEntry } from './log-line';
-
-export interface NewLogRecord {
-  id: string;
-  log: LogEntry;
-}
-
-export interface Cursor {
-  seq: number;
-}
+import type { Cursor, NewLogRecord, SyncerPosition } from './model';
 
 const INSERT_CHUNK = 5000;
 
 /** Transaction-scoped advisory lock key of the logs writer lane ("telelab logs"). */
-export const WRITER_LANE_LOCK = 7_324_004;
-
-export interface SyncerPosition {
-  name: string;
-  targetFile: string;
-  lastId: string | null;
-  recordsWritten: number;
-  reportedAt: Date;
-  lag: number | null;
-}
+const WRITER_LANE_LOCK = 7_324_004;
 
 export function createLogsStore(db: Pick<Db, 'query' | 'transaction'>) {
   return {
@@ -147,11 +129,6 @@ export function createLogsStore(db: Pick<Db, 'query' | 'transaction'>) {
         reportedAt: r.reported_at,
         lag: r.lag === null ? null : Number(r.lag),
       }));
-    },
-
-    async count(): Promise<number> {
-      const rows = await db.query<{ n: number }>('SELECT count(*)::int8 AS n FROM logs.entries');
-      return Number(rows[0]!.n);
     },
   };
 }

@@ -4,7 +4,7 @@
  *
  *   GET /docs -> 200 text/html, no Content-Security-Policy, no X-Content-Type-Options, no
  *   X-Frame-Options / frame-ancestors (it can be framed: clickjacking), no Referrer-Policy.
- * The A/B stats page and the dashboard send all four (src/modules/ab/stats.routes.ts,
+ * The A/B stats page and the dashboard send all four (src/modules/ab/http/stats.routes.ts,
  * src/platform/web.ts). @fastify/swagger-ui takes `staticCSP`/`transformStaticCSP` and an
  * onRequest/onSend hook can add the rest (src/platform/http.ts).
  * Fixed in 61d830f; this was `it.fails` until then.
@@ -12,7 +12,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../../src/app';
 import { buildTestApp } from '../../helpers';
-import { ensureTestTemplate } from '../support-b/template';
+import { ensureTestTemplate } from '../support/template';
 
 let app: TelelabApp;
 beforeAll(async () => {

@@ -10,8 +10,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../../src/app';
 import { buildTestApp } from '../../helpers';
-import { expectClientError as clientError } from '../support-b/inject';
-import { ensureTestTemplate } from '../support-b/template';
+import { expectClientError as clientError } from '../support/inject';
+import { ensureTestTemplate } from '../support/template';
 
 let app: TelelabApp;
 beforeAll(async () => {

@@ -10,7 +10,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../../src/app';
 import { buildTestApp } from '../../helpers';
-import { ensureTestTemplate } from '../support-b/template';
+import { ensureTestTemplate } from '../support/template';
 
 let app: TelelabApp;
 beforeAll(async () => {
