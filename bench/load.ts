@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { type LoadOptions, type LoadSummary, run } from '../src/modules/latency/engine';
-import type { LatencyTargetOptions } from '../src/modules/latency/target';
+import type { LatencyTargetOptions } from '../src/modules/latency/engine/target';
 import {
   autocannon,
   type Child,
@@ -45,7 +45,7 @@ const { values: args } = parseArgs({
 const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
 const ROUNDS = Number(args.rounds);
-const TARGET_MODULE = fileURLToPath(new URL('../src/modules/latency/target.ts', import.meta.url));
+const TARGET_MODULE = fileURLToPath(new URL('../src/modules/latency/engine/target.ts', import.meta.url));
 
 /** Starts `startLatencyTarget(opts)` in a child Node process; its URL is the target's /api/latency. */
 function startChildTarget(opts: LatencyTargetOptions): Promise<Child> {

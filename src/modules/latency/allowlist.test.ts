@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isServiceError } from '../../platform/errors';
 import { createTargetGuard, isAddressAllowed, parseAllowlist, type Resolver } from './allowlist';
 import { run } from './engine';
-import { startLatencyTarget } from './target';
+import { startLatencyTarget } from './engine/target';
 
 const fixed =
   (table: Record<string, string[]>): Resolver =>

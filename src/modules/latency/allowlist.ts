@@ -9,7 +9,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { ServiceError, unprocessable } from '../../platform/errors';
+import { forbidden, unprocessable } from '../../platform/errors';
 
 export interface ResolvedAddress {
   address: string;
@@ -95,7 +95,7 @@ function isNameAllowed(list: Allowlist, host: string): boolean {
 }
 
 const notAllowed = (field: string, detail: string) =>
-  new ServiceError('LATENCY_TARGET_NOT_ALLOWED', 403, `${field}: ${detail} (see LATENCY_ALLOWED_TARGETS)`);
+  forbidden('LATENCY_TARGET_NOT_ALLOWED', `${field}: ${detail} (see LATENCY_ALLOWED_TARGETS)`);
 
 type LookupCallback = (
   err: NodeJS.ErrnoException | null,

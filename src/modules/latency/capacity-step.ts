@@ -53,7 +53,7 @@ class Window {
       this.failed = true;
     if (slo.mean_ms !== undefined && this.latencySum > slo.mean_ms * expected) this.failed = true;
   }
-  /** What thresholds.ts evaluates, in the engine summary's units (percent). */
+  /** What engine/thresholds.ts evaluates, in the engine summary's units (percent). */
   summary() {
     const pct = (n: number) => (this.requests > 0 ? (n / this.requests) * 100 : 0);
     return {

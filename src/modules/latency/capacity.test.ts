@@ -140,6 +140,56 @@ describe('capacity search against a target of known capacity', () => {
     expect(r.steps[0]!.requests).toBeLessThan(100);
   }, 30_000);
 
+  it('a resumed search replays the stored steps and continues where they leave off', async () => {
+    const first = await findCapacity({
+      target: { url: target.url },
+      slo: { p50_ms: 1 },
+      startRps: 8,
+      warmupSeconds: 0,
+      windowSeconds: 0.5,
+      maxSteps: 2,
+    });
+    expect(first.steps.map((s) => [s.rateRps, s.attempt, s.held])).toEqual([
+      [8, 1, false],
+      [8, 2, false],
+    ]);
+    const announced: number[] = [];
+    const resumed = await findCapacity({
+      target: { url: target.url },
+      slo: { p50_ms: 1 },
+      startRps: 8,
+      warmupSeconds: 0,
+      windowSeconds: 0.5,
+      maxSteps: 3,
+      resume: first.steps,
+      onStepStart: (index, _phase, rate) => announced.push(index, rate),
+    });
+    // 8 failed twice, so the bisection's next rate is 4, as the step number 2 (the third).
+    expect(announced).toEqual([2, 4]);
+    expect(resumed.steps.slice(0, 2)).toEqual(first.steps);
+    expect(resumed.steps[2]).toMatchObject({ index: 2, phase: 'bisect', rateRps: 4, attempt: 1 });
+    expect(resumed).toMatchObject({ failedRps: 8, limitedBy: 'max_steps' });
+    // A finished search resumed runs nothing more and gives the same answer.
+    const t = first.steps[0]!;
+    const all = [8, 8, 4, 4, 2, 2, 1, 1].map((rateRps, i) => ({
+      ...t,
+      index: i,
+      rateRps,
+      attempt: 1 + (i % 2),
+    }));
+    const done = await findCapacity({
+      target: { url: target.url },
+      slo: { p50_ms: 1 },
+      startRps: 8,
+      resume: all,
+      onStepStart: () => {
+        throw new Error('no step should run');
+      },
+    });
+    expect(done).toMatchObject({ capacityRps: null, failedRps: 1, limitedBy: 'slo' });
+    expect(done.steps).toEqual(all);
+  }, 30_000);
+
   it('an abort ends the search with what it found so far', async () => {
     const ac = new AbortController();
     const r = await findCapacity({

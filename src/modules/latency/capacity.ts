@@ -1,14 +1,14 @@
 /**
  * Capacity search: the highest arrival rate at which a target keeps its SLO for a sustained window.
- * It drives the load engine (engine.ts, arrival-rate model) one step at a time; latency is counted from
- * each request's scheduled send time, so it is corrected for coordinated omission.
+ * It drives the load engine (engine/load-run.ts, arrival-rate model) one step at a time; latency is
+ * counted from each request's scheduled send time, so it is corrected for coordinated omission.
  *
  * Step rule: every step is one engine run at one fixed rate (integer req/s): `warmupSeconds` (default 2)
  * that are not judged — connections open, code warms up, and a target past its capacity builds a queue —
  * then `windowSeconds` (default 10) at the same rate, the window. The SLO is judged on every request
  * scheduled in the window, including the ones answered after it ends (the step waits for them), with
- * the thresholds' evaluator (thresholds.ts). A step holds when every SLO check passes and no request was
- * dropped (a request the engine could not send within its timeout was never measured).
+ * the thresholds' evaluator (engine/thresholds.ts). A step holds when every SLO check passes and no
+ * request was dropped (a request the engine could not send within its timeout was never measured).
  *
  * A rate fails only when `attempts` (default 2) steps in a row at it fail: a stall of the machine that
  * sends the load (or of the target) must not lower the answer, while a rate past capacity fails every
@@ -27,9 +27,8 @@
  * A step stops early once its SLO cannot hold whatever the rest of its window brings (capacity-step.ts),
  * so a rate far past capacity costs little.
  */
-import { badRequest } from '../../platform/errors';
+import { invalidInput } from '../../platform/errors';
 import { createLatencyHistogram, type LatencySummary, summarizeHistogram } from '../../stats/histogram';
-import { ThresholdsIn } from './api.schemas';
 import { runStep } from './capacity-step';
 import {
   evaluateThresholds,
@@ -38,10 +37,11 @@ import {
   type ThresholdCheck,
   type Thresholds,
 } from './engine';
+import { ThresholdsIn } from './http/schemas';
 
 /**
  * The SLO metrics: exactly the thresholds' metrics — the fields of the thresholds schema that the
- * evaluator (thresholds.ts) checks (so options such as an abort flag are not metrics).
+ * evaluator (engine/thresholds.ts) checks (so options such as an abort flag are not metrics).
  */
 export const SLO_METRICS: (keyof Thresholds)[] = evaluateThresholds(
   Object.fromEntries(Object.keys(ThresholdsIn.properties).map((k) => [k, 0])) as Thresholds,
@@ -73,6 +73,11 @@ export interface CapacityOptions {
   connections?: number;
   maxInFlight?: number;
   lookup?: LoadOptions['lookup'];
+  /**
+   * Steps already judged (a search resumed after a pause or in another process): their verdicts are
+   * replayed through the same rules before any new step runs, so the search continues where it was.
+   */
+  resume?: readonly CapacityStep[];
   /** Before a step starts and after it is judged. */
   onStepStart?: (index: number, phase: CapacityPhase, rateRps: number) => void;
   onStep?: (step: CapacityStep) => void;
@@ -120,22 +125,24 @@ export interface CapacityResult {
 /** Checks an SLO given as an object (API body, library call): known metrics, sane limits, not empty. */
 export function validateSlo(slo: unknown, field = 'slo'): Thresholds {
   if (slo === null || typeof slo !== 'object' || Array.isArray(slo))
-    throw badRequest('LATENCY_SLO_INVALID', `${field}: expected an object such as {"p99_ms": 100}`);
+    throw invalidInput(field, 'expected an object such as {"p99_ms": 100}', 'LATENCY_SLO_INVALID');
   const entries = Object.entries(slo);
   if (entries.length === 0)
-    throw badRequest('LATENCY_SLO_INVALID', `${field}: give at least one metric, e.g. p99_ms=100`);
+    throw invalidInput(field, 'give at least one metric, e.g. p99_ms=100', 'LATENCY_SLO_INVALID');
   const out: Record<string, number> = {};
   for (const [name, limit] of entries) {
     if (!(SLO_METRICS as string[]).includes(name))
-      throw badRequest(
+      throw invalidInput(
+        `${field}.${name}`,
+        `unknown SLO metric; use one of ${SLO_METRICS.join(', ')}`,
         'LATENCY_SLO_INVALID',
-        `${field}.${name}: unknown SLO metric; use one of ${SLO_METRICS.join(', ')}`,
       );
     const max = PERCENT_METRICS.has(name) ? 100 : Number.POSITIVE_INFINITY;
     if (typeof limit !== 'number' || !Number.isFinite(limit) || limit < 0 || limit > max)
-      throw badRequest(
+      throw invalidInput(
+        `${field}.${name}`,
+        `must be a number >= 0${max === 100 ? ' and <= 100 (percent)' : ' (ms)'}`,
         'LATENCY_SLO_INVALID',
-        `${field}.${name}: must be a number >= 0${max === 100 ? ' and <= 100 (percent)' : ' (ms)'}`,
       );
     out[name] = limit;
   }
@@ -148,7 +155,11 @@ export function parseSlo(texts: readonly string[]): Thresholds {
   for (const text of texts) {
     const i = text.indexOf('=');
     if (i <= 0)
-      throw badRequest('LATENCY_SLO_INVALID', `slo: expected NAME=VALUE (e.g. p99_ms=100), got '${text}'`);
+      throw invalidInput(
+        'slo',
+        `expected NAME=VALUE (e.g. p99_ms=100), got '${text}'`,
+        'LATENCY_SLO_INVALID',
+      );
     const raw = text.slice(i + 1).trim();
     slo[text.slice(0, i).trim()] = raw === '' ? Number.NaN : Number(raw);
   }
@@ -164,7 +175,7 @@ function checkOptions(o: CapacityOptions) {
   const precision = o.precision ?? 0.05;
   const maxSteps = o.maxSteps ?? 40;
   const attempts = o.attempts ?? 2;
-  const bad = (field: string, what: string) => badRequest('LATENCY_CAPACITY_INVALID', `${field}: ${what}`);
+  const bad = (field: string, what: string) => invalidInput(field, what, 'LATENCY_CAPACITY_INVALID');
   if (!Number.isInteger(startRps) || startRps < 1) throw bad('startRps', 'must be an integer >= 1');
   if (!Number.isInteger(maxRps) || maxRps < startRps) throw bad('maxRps', 'must be an integer >= startRps');
   if (!(growth > 1)) throw bad('growth', 'must be > 1');
@@ -176,19 +187,51 @@ function checkOptions(o: CapacityOptions) {
   return { startRps, maxRps, growth, windowSeconds, warmupSeconds, precision, maxSteps, attempts };
 }
 
-/** Runs the search; rejects only on bad options (ServiceError 400) or a target the engine refuses. */
+interface SearchState {
+  held: number | null;
+  failed: number | null;
+  phase: CapacityPhase;
+  rate: number;
+  attempt: number;
+}
+
+/** Applies one judged step to the search: the next rate to try, or why the search ends. */
+function advance(
+  st: SearchState,
+  step: CapacityStep,
+  o: ReturnType<typeof checkOptions>,
+): CapacityResult['limitedBy'] | null {
+  if (!step.held && st.attempt < o.attempts) {
+    st.attempt++;
+    return null;
+  }
+  st.attempt = 1;
+  if (step.held) st.held = st.rate;
+  else st.failed = st.rate;
+
+  if (st.phase === 'ramp' && step.held) {
+    if (st.rate >= o.maxRps) return 'max_rps';
+    st.rate = Math.min(o.maxRps, Math.max(st.rate + 1, Math.round(st.rate * o.growth)));
+    return null;
+  }
+  st.phase = 'bisect';
+  const lo = st.held ?? 0;
+  const hi = st.failed!;
+  if (hi - lo <= Math.max(1, o.precision * lo)) return 'slo';
+  st.rate = Math.floor((lo + hi) / 2);
+  return null;
+}
+
+/** Runs the search; rejects only on bad options (an `invalidInput` ServiceError) or a target the engine refuses. */
 export async function findCapacity(opts: CapacityOptions): Promise<CapacityResult> {
   const slo = validateSlo(opts.slo);
   const o = checkOptions(opts);
-  const { startRps, maxRps, growth, windowSeconds, warmupSeconds, precision, maxSteps } = o;
+  const { windowSeconds, warmupSeconds, precision, maxSteps } = o;
   const steps: CapacityStep[] = [];
-  let held: number | null = null;
-  let failed: number | null = null;
-  let phase: CapacityPhase = 'ramp';
-  let rate = startRps;
+  const st: SearchState = { held: null, failed: null, phase: 'ramp', rate: o.startRps, attempt: 1 };
   const result = (limitedBy: CapacityResult['limitedBy']): CapacityResult => ({
-    capacityRps: held,
-    failedRps: failed,
+    capacityRps: st.held,
+    failedRps: st.failed,
     limitedBy,
     slo,
     windowSeconds,
@@ -197,32 +240,21 @@ export async function findCapacity(opts: CapacityOptions): Promise<CapacityResul
     steps,
   });
 
-  let attempt = 1;
+  for (const step of opts.resume ?? []) {
+    steps.push(step);
+    const end = advance(st, step, o);
+    if (end) return result(end);
+  }
   while (true) {
     if (opts.signal?.aborted) return result('interrupted');
     if (steps.length >= maxSteps) return result('max_steps');
-    opts.onStepStart?.(steps.length, phase, rate);
-    const step = await runStep(opts, slo, { index: steps.length, phase, rateRps: rate, attempt }, o);
+    const { phase, rate: rateRps, attempt } = st;
+    opts.onStepStart?.(steps.length, phase, rateRps);
+    const step = await runStep(opts, slo, { index: steps.length, phase, rateRps, attempt }, o);
     if (step === null) return result('interrupted');
     steps.push(step);
     opts.onStep?.(step);
-    if (!step.held && attempt < o.attempts) {
-      attempt++;
-      continue;
-    }
-    attempt = 1;
-    if (step.held) held = rate;
-    else failed = rate;
-
-    if (phase === 'ramp' && step.held) {
-      if (rate >= maxRps) return result('max_rps');
-      rate = Math.min(maxRps, Math.max(rate + 1, Math.round(rate * growth)));
-      continue;
-    }
-    phase = 'bisect';
-    const lo = held ?? 0;
-    const hi = failed!;
-    if (hi - lo <= Math.max(1, precision * lo)) return result('slo');
-    rate = Math.floor((lo + hi) / 2);
+    const end = advance(st, step, o);
+    if (end) return result(end);
   }
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../app';
 import { createLatencyHistogram, type LatencyHistogram, recordMs } from '../../stats/histogram';
 import { type ComparedRun, compareRuns } from './compare';
-import { type LatencyTarget, startLatencyTarget } from './target';
+import { type LatencyTarget, startLatencyTarget } from './engine/target';
 import {
   call,
   createExperiment,

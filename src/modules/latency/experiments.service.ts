@@ -1,14 +1,15 @@
 /**
  * Experiments: create (checked against the allowlist and the caps), read, change state, live stats,
- * and the single measurement of `/test-latency`. Runs themselves happen in the runner (runner.ts);
+ * and the single measurement of `/test-latency`. Runs themselves happen in the runner (runner/runner.ts);
  * this service only moves states and asks the background workers to run.
  */
 import { randomUUID } from 'node:crypto';
-import { conflict, notFound, ServiceError, unprocessable } from '../../platform/errors';
+import { conflict, notFound, unprocessable } from '../../platform/errors';
 import type { Clock } from '../../platform/module';
 import type { TargetGuard } from './allowlist';
-import { measureOnce, type RequestResult, resolveTarget } from './engine';
+import { LoadOptionsError, measureOnce, type RequestResult, resolveTarget } from './engine';
 import type { ExperimentsStore } from './experiments.store';
+import { type ExperimentStats, experimentStats } from './live-stats';
 import {
   type Action,
   type Experiment,
@@ -20,11 +21,10 @@ import {
   type SeriesPoint,
   TRANSITIONS,
 } from './model';
-import type { Runner } from './runner';
+import type { Runner } from './runner/runner';
 import { segmentJson } from './segments.view';
 import { mergeSeries } from './series-merge';
 import { type Caps, DEFAULT_PATH, segmentCountOf, settingsFromSpec } from './settings';
-import { type ExperimentStats, experimentStats } from './stats';
 import { emptySummary } from './summary';
 
 export interface ExperimentsServiceDeps {
@@ -145,10 +145,11 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
       return {
         ...experimentStats(e, last.get(id) ?? null),
         segments: segments.map((s) => segmentJson(s, e.settings.load_profiles.length)),
+        capacity: e.capacity,
       };
     },
 
-    /** One request to host:port (the seed's `/test-latency`); refused targets throw 403. */
+    /** One request to host:port (the original API's `/test-latency`); refused targets throw 403. */
     async testLatency(q: {
       host: string;
       port: number;
@@ -159,7 +160,8 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
       try {
         resolveTarget(target);
       } catch (e) {
-        if (e instanceof ServiceError) throw unprocessable('LATENCY_INVALID_SETTINGS', `path: ${e.message}`);
+        if (e instanceof LoadOptionsError)
+          throw unprocessable('LATENCY_INVALID_SETTINGS', `path: ${e.message}`);
         throw e;
       }
       await guard.check(q.host);

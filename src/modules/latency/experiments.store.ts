@@ -4,6 +4,7 @@
  */
 import type { Db, Queryable, Row } from '../../platform/db';
 import type {
+  CapacityRecord,
   Experiment,
   ExperimentSettings,
   ExperimentState,
@@ -26,7 +27,7 @@ const LEASED_SEGMENTS = `(SELECT count(*) FROM latency.segments s
 
 export const EXPERIMENT_COLUMNS = `id, name, settings, state, current_profile_index, progress_ms, created_at, updated_at,
   started_at, finished_at, summary, histogram, raw_histogram, seconds_recorded, raw_results_count, interrupted,
-  run_start_at, verdict, ${LEASED_SEGMENTS}`;
+  run_start_at, verdict, capacity, ${LEASED_SEGMENTS}`;
 
 export function experimentFromRow(r: Row): Experiment {
   return {
@@ -49,6 +50,7 @@ export function experimentFromRow(r: Row): Experiment {
     leasedSegments: Number(r.leased_segments ?? 0),
     runStartAt: (r.run_start_at as Date | null) ?? null,
     verdict: (r.verdict as string | null) ?? null,
+    capacity: (r.capacity as CapacityRecord | null) ?? null,
   };
 }
 

@@ -9,6 +9,7 @@ import type { Clock } from '../../platform/module';
 import type { ExperimentsService } from './experiments.service';
 import type { ExperimentsStore } from './experiments.store';
 import type { GroupsStore } from './groups.store';
+import { type GroupStats, groupState, groupStats } from './live-stats';
 import {
   type Action,
   type Experiment,
@@ -18,7 +19,6 @@ import {
   type Group,
   TRANSITIONS,
 } from './model';
-import { type GroupStats, groupState, groupStats } from './stats';
 import { emptySummary } from './summary';
 
 export interface GroupsServiceDeps {

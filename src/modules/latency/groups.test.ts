@@ -1,12 +1,21 @@
-/** Experiment groups: both create forms, managing members together, membership, GroupStats. */
+/**
+ * Experiment groups: both create forms, managing members together, membership. GroupStats:
+ * group-stats.test.ts.
+ */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../app';
-import { createLatencyHistogram, encodeHistogram, recordMs, summarizeHistogram } from '../../stats/histogram';
-import { createRunsStore } from './runs.store';
-import { addSecond, emptySummary, summarize, totalsOf } from './summary';
-import { type LatencyTarget, startLatencyTarget } from './target';
-import { call, experimentBody, latencyApp, manageOk, result, waitFor } from './test-support';
+import { type LatencyTarget, startLatencyTarget } from './engine/target';
+import {
+  call,
+  createGroupIn,
+  experimentBody,
+  type GroupJson,
+  latencyApp,
+  manageOk,
+  result,
+  waitFor,
+} from './test-support';
 
 let target: LatencyTarget;
 let app: TelelabApp;
@@ -19,20 +28,7 @@ afterAll(() => target.close());
 const short = { users: 2, duration_seconds: 1, interval_seconds: 0.05 };
 const long = { users: 1, duration_seconds: 30, interval_seconds: 0.1 };
 
-interface GroupJson {
-  id: string;
-  name: string;
-  state: string;
-  experiments: Record<string, { id: string; name: string; state: string }>;
-  experiment_ids: string[];
-}
-
-async function createGroup(body: unknown, query = ''): Promise<string> {
-  const res = await call(app, 'POST', `/create_experiment_group${query}`, body);
-  expect(res.statusCode, res.body).toBe(201);
-  expect(Object.keys(res.json())).toEqual(['group_id']);
-  return res.json().group_id;
-}
+const createGroup = (body: unknown, query = '') => createGroupIn(app, body, query);
 
 async function group(id: string): Promise<GroupJson> {
   const all = (await call(app, 'GET', '/list_groups')).json() as GroupJson[];
@@ -185,118 +181,5 @@ describe('membership', () => {
     );
     expect(again.statusCode).toBe(404);
     expect(again.json().code).toBe('LATENCY_NOT_A_MEMBER');
-  });
-});
-
-describe('group_stats merging', () => {
-  /** Member A: 100 answers of 1..100 ms. Member B: 100 answers of 101..200 ms and 20 with no answer. */
-  it('merges the members’ histograms exactly and counts failures in success_rate only', async () => {
-    // An API-only process: nothing runs these experiments; the numbers are written as a runner would.
-    const quiet = await latencyApp({ role: 'api' });
-    const created = await call(quiet, 'POST', '/create_experiment_group', {
-      name: 'known',
-      experiments: [experimentBody(target.port, [short]), experimentBody(target.port, [short])],
-    });
-    const groupId = created.json().group_id;
-    await call(quiet, 'POST', `/manage_group?state=start&group_id=${groupId}`);
-    const ids = ((await call(quiet, 'GET', '/list_groups')).json() as GroupJson[])[0]!.experiment_ids;
-    const runs = createRunsStore(quiet.db);
-    const owner = 'test-runner';
-
-    const record = async (id: string, latencies: number[], noAnswer: number) => {
-      expect(await runs.claim(id, 0, owner, 60_000, 0)).not.toBeNull();
-      const h = createLatencyHistogram();
-      for (const ms of latencies) recordMs(h, ms);
-      const second = {
-        requests: latencies.length + noAnswer,
-        successes: latencies.length,
-        failures: noAnswer,
-        failuresByKind: (noAnswer ? { connection_refused: noAnswer } : {}) as Record<string, number>,
-        statusCodes: { '200': latencies.length },
-        late: 0,
-        dropped: 0,
-      };
-      const totals = totalsOf(emptySummary(), null, null, false);
-      addSecond(totals, { ...second, histogram: h, rawHistogram: null });
-      const cumulative = {
-        profileIndex: 0,
-        progressMs: 1000,
-        summary: summarize(totals, 1000, null),
-        histogram: encodeHistogram(totals.histogram),
-        rawHistogram: null,
-      };
-      const point = {
-        ...second,
-        ts: new Date(),
-        durationMs: 1000,
-        profileIndex: 0,
-        elapsedInProfileMs: 1000,
-        latency: summarizeHistogram(h),
-        rawLatency: null,
-        histogram: encodeHistogram(h),
-        rawHistogram: null,
-      };
-      expect(
-        await runs.recordSecond({ id, segment: 0 }, owner, cumulative, () => cumulative, point, [], 0),
-      ).toBe(true);
-    };
-    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-    await record(ids[0]!, range(1, 100), 0);
-    await record(ids[1]!, range(101, 200), 20);
-
-    const stats = (await call(quiet, 'GET', `/group_stats?group_id=${groupId}`)).json();
-    expect(Object.keys(stats).sort()).toEqual(
-      [
-        'group_id',
-        'name',
-        'state',
-        'experiments_stats',
-        'total_requests',
-        'average_latency',
-        'success_rate',
-        'p50',
-        'p90',
-        'p99',
-        'rate',
-        'timestamp',
-      ].sort(),
-    );
-    // By hand: 220 requests, 200 answered; the 200 latencies are 1..200 ms.
-    expect(stats.total_requests).toBe(220);
-    expect(stats.success_rate).toBeCloseTo((200 / 220) * 100, 2);
-    // HDR with 3 significant digits: each value within 0.1 %.
-    const within = (actual: number, expected: number) =>
-      expect(Math.abs(actual - expected) / expected).toBeLessThan(0.001);
-    within(stats.p50, 100);
-    within(stats.p90, 180);
-    within(stats.p99, 198);
-    within(stats.average_latency, 100.5);
-    // The merge is exact: the same as one histogram of all 200 latencies.
-    const union = createLatencyHistogram();
-    for (const ms of range(1, 200)) recordMs(union, ms);
-    const u = summarizeHistogram(union);
-    expect([stats.p50, stats.p90, stats.p99, stats.average_latency]).toEqual([u.p50, u.p90, u.p99, u.mean]);
-
-    const [a, b] = [stats.experiments_stats[ids[0]!], stats.experiments_stats[ids[1]!]];
-    within(a.p50, 50);
-    within(b.p50, 150);
-    expect(a.success_rate).toBe(100);
-    expect(b.success_rate).toBeCloseTo((100 / 120) * 100, 2);
-    expect(b.total_requests).toBe(120);
-    expect(stats.state).toBe('running');
-    expect(stats.timestamp).toMatch(/Z$/);
-  });
-
-  it('a group with no requests yet has nulls, not zeros', async () => {
-    const id = await createGroup({ name: 'empty', experiments: [experimentBody(target.port, [short])] });
-    expect((await call(app, 'GET', `/group_stats?group_id=${id}`)).json()).toMatchObject({
-      total_requests: 0,
-      average_latency: null,
-      success_rate: null,
-      p50: null,
-      p90: null,
-      p99: null,
-    });
-    expect((await call(app, 'GET', `/group_stats?group_id=${randomUUID()}`)).statusCode).toBe(404);
   });
 });

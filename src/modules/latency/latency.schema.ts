@@ -1,9 +1,9 @@
 /**
- * Latency experiments (seed 000). An experiment row holds its settings, its state, its cumulative
+ * Latency experiments. An experiment row holds its settings, its state, its cumulative
  * summary and HDR histogram (the exact merge of its segments'), and the furthest position any segment
  * reached. Each segment row holds one part's run lease (the process running it writes `lease_owner`
  * and renews `lease_expires_at`; a segment whose lease lapsed is picked up again), its position and
- * its own numbers. See runner.ts.
+ * its own numbers. See runner/runner.ts.
  *
  * Histograms are HdrHistogram V2 compressed base64 (µs), so any HDR implementation can read them.
  */
@@ -60,6 +60,8 @@ export const experiments = latencySchema.table(
     thresholdBreachAt: tstz('threshold_breach_at'),
     /** Why the experiment ended `failed`: the threshold and the value measured. */
     verdict: text('verdict'),
+    /** model "capacity": every step judged, the step under way and the answer (model.ts CapacityRecord). */
+    capacity: jsonb('capacity'),
   },
   (t) => [
     check(
@@ -134,7 +136,7 @@ export const series = latencySchema.table(
   (t) => [primaryKey({ columns: [t.experimentId, t.second] })],
 );
 
-/** Per-request records, the seed's ExperimentResult; at most LATENCY_RAW_RESULTS_CAP per experiment. */
+/** Per-request records, the original API's ExperimentResult; at most LATENCY_RAW_RESULTS_CAP per experiment. */
 export const results = latencySchema.table(
   'results',
   {

@@ -4,12 +4,11 @@
  */
 
 import type { LatencySummary } from '../../stats/histogram';
-import type { LoadModel, RequestResult, ThresholdReport, Thresholds } from './engine';
+import type { LoadModel, RequestResult, ThresholdCheck, ThresholdReport, Thresholds } from './engine';
 
 /** `failed`: an aborting threshold failed on the merged numbers and stopped every segment. */
 export type ExperimentState = 'created' | 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
 export type Action = 'start' | 'pause' | 'stop';
-export const ACTIONS: readonly Action[] = ['start', 'pause', 'stop'];
 
 /** created -> running -> paused -> running -> completed; stop from any unfinished state. */
 export const TRANSITIONS: Record<Action, Partial<Record<ExperimentState, ExperimentState>>> = {
@@ -28,11 +27,27 @@ export interface ExperimentThresholds extends Thresholds {
   abort_after_seconds?: number;
 }
 
-/** The seed's LoadProfile. Open model: users / interval_seconds requests per second. */
+/** The original API's LoadProfile. Open model: users / interval_seconds requests per second. */
 export interface LoadProfile {
   users: number;
   duration_seconds: number;
   interval_seconds: number;
+}
+
+/** `capacity`: a capacity search (capacity.ts) instead of load profiles. */
+export type ExperimentModel = LoadModel | 'capacity';
+
+/** How a capacity experiment searches (the defaults of `telelab load --find-capacity`). */
+export interface CapacitySearch {
+  start_rps: number;
+  max_rps: number;
+  window_seconds: number;
+  warmup_seconds: number;
+  /** The bisection stops when (failed − held) ≤ precision × held (or 1 req/s). */
+  precision: number;
+  /** A rate fails only after this many failed steps in a row. */
+  attempts: number;
+  max_steps: number;
 }
 
 export interface ExperimentSettings {
@@ -43,7 +58,8 @@ export interface ExperimentSettings {
   method: string;
   headers: Record<string, string>;
   body: string | null;
-  model: LoadModel;
+  model: ExperimentModel;
+  /** Empty for a capacity experiment (the search chooses its rates). */
   load_profiles: LoadProfile[];
   thresholds: ExperimentThresholds | null;
   timeout_ms: number;
@@ -51,6 +67,9 @@ export interface ExperimentSettings {
   success_statuses: number[] | null;
   /** Parts run by different worker processes (1-64); absent in experiments made before segments. */
   segments?: number;
+  /** Capacity experiments only: the SLO a rate must hold, and how the search runs. */
+  slo?: Thresholds;
+  search?: CapacitySearch;
 }
 
 /** What a client sends to create one experiment (omitted fields take the defaults). */
@@ -58,17 +77,20 @@ export interface ExperimentSpec {
   name: string;
   host: string;
   port: number;
-  load_profiles: LoadProfile[];
+  /** Required unless `model` is `capacity`. */
+  load_profiles?: LoadProfile[];
   scheme?: 'http' | 'https';
   path?: string;
   method?: string;
   headers?: Record<string, string>;
   body?: string | null;
-  model?: LoadModel;
+  model?: ExperimentModel;
   thresholds?: ExperimentThresholds | null;
   timeout_ms?: number;
   success_statuses?: number[] | null;
   segments?: number;
+  slo?: Record<string, unknown> | null;
+  search?: Partial<CapacitySearch> | null;
 }
 
 export interface ExperimentSummary {
@@ -116,6 +138,39 @@ export interface Experiment {
   runStartAt: Date | null;
   /** Why it ended `failed` (the threshold and the value measured); null otherwise. */
   verdict: string | null;
+  /** A capacity experiment's steps and answer so far (null for the other models, or before it ran). */
+  capacity: CapacityRecord | null;
+}
+
+/** What a capacity experiment stores: every step judged, the step under way, and the answer. */
+export interface CapacityRecord {
+  /** The highest rate that held so far (final once `limited_by` is set). */
+  capacity_rps: number | null;
+  /** The lowest rate that failed so far. */
+  failed_rps: number | null;
+  /** Why the search ended (see capacity.ts); null while it runs. */
+  limited_by: 'slo' | 'max_rps' | 'max_steps' | 'interrupted' | null;
+  /** The step being run now (null between steps and once finished). */
+  current: { index: number; phase: 'ramp' | 'bisect'; rate_rps: number } | null;
+  /** Each step with `at`, when it was judged (ISO 8601 UTC). */
+  steps: (CapacityStepJson & { at?: string })[];
+}
+
+/** One step as stored and shown (the objects of `telelab load --find-capacity --json`'s `steps`). */
+export interface CapacityStepJson {
+  index: number;
+  phase: 'ramp' | 'bisect';
+  rate_rps: number;
+  attempt: number;
+  held: boolean;
+  stopped_early: boolean;
+  requests: number;
+  dropped: number;
+  late: number;
+  success_rate: number;
+  error_rate: number;
+  latency: LatencySummary;
+  checks: ThresholdCheck[];
 }
 
 /** One segment of an experiment, as result_experiment and experiment_stats list them. */

@@ -8,6 +8,7 @@
  * exact merge of what its segments recorded, each second counted once.
  */
 import type { Db, Queryable } from '../../platform/db';
+import { createCapacityStore } from './capacity.store';
 import { createLeasesStore, settle } from './leases.store';
 import type { Experiment, ExperimentSummary, RawResult, SeriesPoint } from './model';
 
@@ -123,6 +124,7 @@ export function createRunsStore(db: Db) {
 
   return {
     ...createLeasesStore(db),
+    ...createCapacityStore(db),
 
     /**
      * One second of a segment, in one short transaction: the segment's cumulative numbers and position,

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../app';
 import { measureOnce } from './engine';
-import { type LatencyTarget, startLatencyTarget } from './target';
+import { type LatencyTarget, startLatencyTarget } from './engine/target';
 import {
   call,
   createExperiment,

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../app';
-import { type LatencyTarget, startLatencyTarget } from './target';
+import { type LatencyTarget, startLatencyTarget } from './engine/target';
 import {
   call,
   createExperiment,

@@ -9,7 +9,7 @@ export function segmentJson(s: Segment, profiles: number) {
     index: s.index,
     worker: s.worker,
     state: s.state,
-    current_profile_index: Math.min(s.currentProfileIndex, profiles - 1),
+    current_profile_index: Math.max(0, Math.min(s.currentProfileIndex, profiles - 1)),
     elapsed_in_profile_ms: s.progressMs,
     requests: m?.requests ?? 0,
     successes: m?.successes ?? 0,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../app';
 import { LoadRun, type LoadStage, type SecondBucket } from './engine';
-import { type LatencyTarget, startLatencyTarget } from './target';
+import { type LatencyTarget, startLatencyTarget } from './engine/target';
 import {
   createExperiment,
   experimentBody,

@@ -2,10 +2,12 @@
  * From what a client sent to the settings an experiment runs with: defaults, the checks a schema
  * cannot express (each error names its field), the per-experiment caps (422), and the engine's view.
  */
-import { badRequest, ServiceError, unprocessable } from '../../platform/errors';
+import { invalidInput, unprocessable } from '../../platform/errors';
+import { capacitySettings } from './capacity.settings';
 import {
   DEFAULT_TIMEOUT_MS,
   type LoadOptions,
+  LoadOptionsError,
   type LoadStage,
   type LoadTarget,
   resolveTarget,
@@ -44,6 +46,7 @@ const capExceeded = (field: string, detail: string) =>
 
 /** `at` prefixes field names, e.g. `experiments[2].` inside a group. */
 export function settingsFromSpec(spec: ExperimentSpec, caps: Caps, at = ''): ExperimentSettings {
+  const capacity = capacitySettings(spec, caps, at);
   const settings: ExperimentSettings = {
     host: spec.host,
     port: spec.port,
@@ -53,7 +56,7 @@ export function settingsFromSpec(spec: ExperimentSpec, caps: Caps, at = ''): Exp
     headers: spec.headers ?? {},
     body: spec.body ?? null,
     model: spec.model ?? 'closed',
-    load_profiles: spec.load_profiles.map((p) => ({
+    load_profiles: (spec.load_profiles ?? []).map((p) => ({
       users: p.users,
       duration_seconds: p.duration_seconds,
       interval_seconds: p.interval_seconds,
@@ -62,6 +65,7 @@ export function settingsFromSpec(spec: ExperimentSpec, caps: Caps, at = ''): Exp
     timeout_ms: spec.timeout_ms ?? DEFAULT_TIMEOUT_MS,
     success_statuses: spec.success_statuses ?? null,
     segments: spec.segments ?? 1,
+    ...capacity,
   };
   for (const [name, value] of Object.entries(settings.headers)) {
     if (!TOKEN.test(name)) throw invalid(`${at}headers.${name}`, 'not a valid header name');
@@ -86,9 +90,9 @@ function checkAbort(s: ExperimentSettings, at: string): void {
   if (!t || (t.abort === undefined && t.abort_after_seconds === undefined)) return;
   if (!LIMITS.some((name) => t[name] !== undefined)) {
     const field = t.abort !== undefined ? 'abort' : 'abort_after_seconds';
-    throw badRequest(
-      'VALIDATION_FAILED',
-      `body.${at}thresholds.${field}: needs at least one limit to act on (${LIMITS.join(', ')}), e.g. {"p99_ms": 200, "abort": true}`,
+    throw invalidInput(
+      `${at}thresholds.${field}`,
+      `needs at least one limit to act on (${LIMITS.join(', ')}), e.g. {"p99_ms": 200, "abort": true}`,
     );
   }
 }
@@ -97,7 +101,7 @@ function checkTarget(s: ExperimentSettings, at: string): void {
   try {
     resolveTarget(loadTargetOf(s));
   } catch (e) {
-    if (e instanceof ServiceError) throw invalid(`${at}path`, e.message);
+    if (e instanceof LoadOptionsError) throw invalid(`${at}path`, e.message);
     throw e;
   }
 }
@@ -156,7 +160,8 @@ export function loadOptionsOf(s: ExperimentSettings): LoadOptions {
   return {
     target: loadTargetOf(s),
     stages: stagesOf(s),
-    model: s.model,
+    // A capacity experiment runs its steps in the arrival-rate model (capacity.ts), not through this.
+    model: s.model === 'capacity' ? 'arrival-rate' : s.model,
     timeoutMs: s.timeout_ms,
     successStatuses: s.success_statuses ?? undefined,
   };

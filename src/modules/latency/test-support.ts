@@ -1,11 +1,12 @@
-/** Helpers shared by the latency tests: an app with the module, and the seed's calls through HTTP. */
+/** Helpers shared by the latency tests: an app with the module, and the original API's calls through HTTP. */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'vitest';
 import { buildTestApp } from '../../../test/helpers';
 import type { TelelabApp } from '../../app';
 import type { Db } from '../../platform/db';
 import { type Resolver, systemResolver } from './allowlist';
 import { createLatencyModule } from './index';
-import type { RunnerOptions } from './runner';
+import type { RunnerOptions } from './runner/runner';
 
 export interface LatencyAppOptions {
   db?: Db;
@@ -66,6 +67,22 @@ export async function createExperiment(app: TelelabApp, body: unknown): Promise<
   const res = await call(app, 'POST', '/create_experiment', body);
   if (res.statusCode !== 201) throw new Error(`create_experiment: ${res.statusCode} ${res.body}`);
   return res.json<{ experiment_id: string }>().experiment_id;
+}
+
+export interface GroupJson {
+  id: string;
+  name: string;
+  state: string;
+  experiments: Record<string, { id: string; name: string; state: string }>;
+  experiment_ids: string[];
+}
+
+/** Creates a group through the API (201 expected); its id. */
+export async function createGroupIn(app: TelelabApp, body: unknown, query = ''): Promise<string> {
+  const res = await call(app, 'POST', `/create_experiment_group${query}`, body);
+  expect(res.statusCode, res.body).toBe(201);
+  expect(Object.keys(res.json())).toEqual(['group_id']);
+  return res.json().group_id;
 }
 
 export async function manage(app: TelelabApp, id: string, state: string) {

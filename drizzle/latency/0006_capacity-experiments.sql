@@ -1,0 +1,1 @@
+ALTER TABLE "latency"."experiments" ADD COLUMN "capacity" jsonb;

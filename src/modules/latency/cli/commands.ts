@@ -1,0 +1,43 @@
+// CLI adapters for the latency module: `telelab load` (load.ts) and `telelab latency-target`. The engine
+// and the target are imported when a command runs, so `telelab --help` does not load them.
+import { Command } from 'commander';
+import {
+  nonNegativeNumber,
+  onShutdown,
+  port,
+  positiveNumber,
+  usageErrorsExit2,
+} from '../../../platform/cli-kit';
+
+export { loadCommand } from './load';
+
+interface TargetFlags {
+  port: number;
+  host: string;
+  delayMs: number;
+  jitterMs: number;
+  stallEveryMs?: number;
+  stallMs?: number;
+}
+
+export function latencyTargetCommand(): Command {
+  return usageErrorsExit2(new Command('latency-target'))
+    .description('Run the original\'s target server: GET /api/latency -> {"message":"pong"} after a delay')
+    .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--delay-ms <ms>', 'delay before each answer', nonNegativeNumber, 0)
+    .option('--jitter-ms <ms>', 'extra uniform random delay, 0..J', nonNegativeNumber, 0)
+    .option('--stall-every-ms <ms>', 'after this much normal service, stall one answer', positiveNumber)
+    .option('--stall-ms <ms>', 'how long a stalled answer takes', positiveNumber)
+    .action(async (flags: TargetFlags) => {
+      const { startLatencyTarget } = await import('../engine/target');
+      const target = await startLatencyTarget(flags);
+      process.stdout.write(`latency target listening on ${target.latencyUrl}\n`);
+      await new Promise<void>((resolve) => {
+        const remove = onShutdown(() => {
+          remove();
+          void target.close().then(resolve);
+        });
+      });
+    });
+}
