@@ -1,8 +1,9 @@
 /**
  * Aggregate SQL. Count, min, max, sum and first/last come from the hourly rollups plus the partial
- * hours at a period's edges (rollups.store.ts); the exact medians from the period's readings (an
- * index-only scan of the covering primary key). `raw*` computes everything from the readings in one
- * pass: the oracle the tests compare with, and the benchmark's "on demand" column.
+ * hours at a period's edges (rollups.store.ts); a device's exact medians from its median index
+ * (median.query.ts) when it has one, otherwise (and a user's devices combined) from the period's
+ * readings (an index-only scan of the covering primary key). `raw*` computes everything from the readings in one pass: the oracle the
+ * tests compare with, and the benchmark's "on demand" column.
  *
  * Median: percentile_disc picks the two middle values (the same one twice for an odd count) and
  * JavaScript averages them as (lo + hi) / 2: correctly rounded (|values| <= 3e100, so the sum cannot
@@ -17,7 +18,8 @@
  * (relative error below n * 2^-53). Inputs are bounded (|axis| <= 1e100) so no sum can overflow.
  */
 import type { Db, Queryable } from '../../platform/db';
-import type { Aggregates, Page, PageRequest, Period, Stat } from './model';
+import { createMedianReader, type Medians } from './median.query';
+import type { Aggregates, Page, PageRequest, Period, Stat, StoredAggregates } from './model';
 import { periodParams, periodRollupSql, QUANTITIES, type Quantity } from './rollups.store';
 
 const MIDDLE_FRACTIONS = 'ARRAY[0.5, 0.5000000000001]';
@@ -88,24 +90,62 @@ function ownerResult(rows: (AggregateRow & { device_id: string | null })[]) {
   return { combined, devices };
 }
 
-export interface StoredAggregates extends Aggregates {
-  deviceId: string;
-  computedAt: Date;
-  taskId: string;
-  /** Readings stored since it was computed (0: up to date). */
-  pendingReadings: number;
+const INDEXED = 'EXISTS (SELECT 1 FROM devices.median_layouts WHERE device_id = $1)';
+/** Rollups, plus the medians by sorting the period's readings unless the device has a median index. */
+const FOR_DEVICE = `SELECT * FROM (${periodRollupSql('$1', false)}) t,
+  (SELECT ${MIDDLES} FROM devices.readings WHERE device_id = $1 AND ${IN_PERIOD} AND NOT ${INDEXED}) m,
+  (SELECT ${INDEXED} AS indexed) i`;
+const FOR_DEVICE_SORTED = `SELECT * FROM (${periodRollupSql('$1', false)}) t,
+  (SELECT ${MIDDLES} FROM devices.readings WHERE device_id = $1 AND ${IN_PERIOD}) m`;
+
+/** The row with the index's medians as middles (midpoint(m, m) = m). */
+const withMedians = (row: AggregateRow, m: Medians): Aggregates =>
+  toAggregates({ ...row, ...Object.fromEntries(Object.entries(m).map(([q, v]) => [`${q}_mid`, [v, v]])) });
+
+export interface AggregatesStoreOptions {
+  /**
+   * Called when a device's median index disagrees with its rollups about a period's count (a bug): the
+   * answer then comes from sorting the period, as for devices without an index.
+   */
+  onIndexMismatch?: (deviceId: string, period: Period) => void;
 }
 
-export function createAggregatesStore(db: Pick<Db, 'query'>) {
+export function createAggregatesStore(
+  db: Pick<Db, 'query' | 'transaction'>,
+  options: AggregatesStoreOptions = {},
+) {
+  const reader = createMedianReader();
+
+  /** Devices known to have a median index (an index, once built, stays). */
+  const indexedDevices = new Set<string>();
+
+  /** With the median index, in one snapshot: the rollups and the index's medians. */
+  async function indexed(deviceId: string, period: Period, tx: Queryable): Promise<Aggregates | null> {
+    const params = [deviceId, ...periodParams(period)];
+    const [row] = await tx.query<AggregateRow>(`SELECT * FROM (${periodRollupSql('$1', false)}) t`, params);
+    if (!row || !(Number(row.count) > 0)) return null;
+    const m = await reader.medians(tx, deviceId, period, Number(row.count));
+    if (m) return withMedians(row, m);
+    options.onIndexMismatch?.(deviceId, period);
+    const [sorted] = await tx.query<AggregateRow>(FOR_DEVICE_SORTED, params);
+    return toAggregates(sorted!);
+  }
+
   /** Aggregates of one device's readings in the period; null when it has none there. */
   async function forDevice(deviceId: string, period: Period, tx: Queryable = db): Promise<Aggregates | null> {
-    const rows = await tx.query<AggregateRow>(
-      `SELECT * FROM (${periodRollupSql('$1', false)}) t,
-           (SELECT ${MIDDLES} FROM devices.readings WHERE device_id = $1 AND ${IN_PERIOD}) m`,
-      [deviceId, ...periodParams(period)],
-    );
-    const row = rows[0];
-    return row && Number(row.count) > 0 ? toAggregates(row) : null;
+    if (!indexedDevices.has(deviceId)) {
+      const rows = await tx.query<AggregateRow & { indexed: boolean }>(FOR_DEVICE, [
+        deviceId,
+        ...periodParams(period),
+      ]);
+      const row = rows[0];
+      if (!row || !(Number(row.count) > 0)) return null;
+      if (!row.indexed) return toAggregates(row);
+      if (indexedDevices.size >= 100_000) indexedDevices.clear();
+      indexedDevices.add(deviceId);
+    }
+    if (tx !== db) return indexed(deviceId, period, tx);
+    return db.transaction((t) => indexed(deviceId, period, t), { snapshot: true });
   }
 
   return {

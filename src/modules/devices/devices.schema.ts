@@ -1,5 +1,5 @@
 /**
- * Device telemetry (seed 001). A reading's value is x + y + z, computed in queries rather than
+ * Device telemetry tables. A reading's value is x + y + z, computed in queries rather than
  * stored: float8 addition is IEEE in PostgreSQL and in JavaScript, so both sides agree bit for bit.
  *
  * No foreign key from readings to devices: the only writer registers a reading's device in the same
@@ -16,6 +16,7 @@ import {
   integer,
   pgSchema,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uuid,
@@ -124,3 +125,67 @@ export const tasks = devicesSchema.table('tasks', {
   status: text('status').notNull().default('queued'),
   error: text('error'),
 });
+
+/*
+ * The median index (median.index.ts): per device, value buckets with cumulative counts at checkpoints
+ * and the indexed values per bucket, built off the insert path. See the module README, "Design".
+ */
+
+/** Per device: the bucket thresholds of each quantity and what the index holds. */
+export const medianLayouts = devicesSchema.table('median_layouts', {
+  deviceId: text('device_id').primaryKey(),
+  version: integer('version').notNull(),
+  /** Lower bounds of buckets 1..B-1 per quantity (value, x, y, z); bucket 0 is everything below. */
+  valueThresholds: doublePrecision('value_thresholds').array().notNull(),
+  xThresholds: doublePrecision('x_thresholds').array().notNull(),
+  yThresholds: doublePrecision('y_thresholds').array().notNull(),
+  zThresholds: doublePrecision('z_thresholds').array().notNull(),
+  /** Readings indexed per bucket, per quantity (all time): to see when buckets grew unbalanced. */
+  valueTotals: bigint('value_totals', { mode: 'number' }).array().notNull(),
+  xTotals: bigint('x_totals', { mode: 'number' }).array().notNull(),
+  yTotals: bigint('y_totals', { mode: 'number' }).array().notNull(),
+  zTotals: bigint('z_totals', { mode: 'number' }).array().notNull(),
+  builtCount: bigint('built_count', { mode: 'number' }).notNull(),
+  indexedCount: bigint('indexed_count', { mode: 'number' }).notNull(),
+  builtAt: tstz('built_at').notNull(),
+});
+
+/** Per device and UTC hour: how many readings of the hour the index holds, and the highest id. */
+export const medianHours = devicesSchema.table(
+  'median_hours',
+  {
+    deviceId: text('device_id').notNull(),
+    bucket: tstz('bucket').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+    maxId: bigint('max_id', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ name: 'median_hours_pkey', columns: [t.deviceId, t.bucket] })],
+);
+
+/** Per device and checkpoint time: indexed readings before it, per bucket, per quantity. */
+export const medianCheckpoints = devicesSchema.table(
+  'median_checkpoints',
+  {
+    deviceId: text('device_id').notNull(),
+    at: tstz('at').notNull(),
+    valueCounts: bigint('value_counts', { mode: 'number' }).array().notNull(),
+    xCounts: bigint('x_counts', { mode: 'number' }).array().notNull(),
+    yCounts: bigint('y_counts', { mode: 'number' }).array().notNull(),
+    zCounts: bigint('z_counts', { mode: 'number' }).array().notNull(),
+  },
+  (t) => [primaryKey({ name: 'median_checkpoints_pkey', columns: [t.deviceId, t.at] })],
+);
+
+/** The indexed readings' values and times per quantity and bucket, in chunks of at most 64. */
+export const medianLeaves = devicesSchema.table(
+  'median_leaves',
+  {
+    deviceId: text('device_id').notNull(),
+    quantity: smallint('quantity').notNull(),
+    bucket: integer('bucket').notNull(),
+    seq: integer('seq').notNull(),
+    vals: doublePrecision('vals').array().notNull(),
+    times: tstz('times').array().notNull(),
+  },
+  (t) => [primaryKey({ name: 'median_leaves_pkey', columns: [t.deviceId, t.quantity, t.bucket, t.seq] })],
+);

@@ -1,23 +1,27 @@
 /**
- * devices module (seed 001): device telemetry ingest, exact aggregates per device and per user,
- * background recalculation. The composition root uses only `createDevicesModule`.
+ * devices module: device telemetry ingest, exact aggregates per device and per user (hourly rollups,
+ * median indexes kept current in the background), a time series for charts, and a background
+ * recalculation of the stored all-time aggregates. The composition root uses only `createDevicesModule`.
  */
 import type { Db } from '../../platform/db';
-import { counter, histogram } from '../../platform/metrics';
+import { ingestBatch } from '../../platform/ingest';
 import { migrationSet } from '../../platform/migrate';
 import type { ModuleDeps, TelelabModule } from '../../platform/module';
 import { type AggregatesStore, createAggregatesStore } from './aggregates.store';
-import { readingsRoutes } from './readings.routes';
+import { readingsRoutes } from './http/readings.routes';
+import { seriesRoutes } from './http/series.routes';
+import { tasksRoutes } from './http/tasks.routes';
+import { usersRoutes } from './http/users.routes';
+import { createMedianIndex, type MedianIndexOptions } from './median.index';
+import { createMedianIndexer } from './median.indexer';
+import { createDevicesMetrics } from './metrics';
 import { createReadingsService } from './readings.service';
 import { createReadingsStore } from './readings.store';
 import { createRecalcService } from './recalc.service';
 import { createRollupsStore } from './rollups.store';
-import { seriesRoutes } from './series.routes';
 import { createSeriesService } from './series.service';
 import { createSeriesStore } from './series.store';
-import { tasksRoutes } from './tasks.routes';
 import { createTasksStore } from './tasks.store';
-import { usersRoutes } from './users.routes';
 import { createUsersService } from './users.service';
 import { createUsersStore } from './users.store';
 
@@ -26,41 +30,38 @@ export interface DevicesModuleOptions {
   aggregatesStore?: (db: Db) => AggregatesStore;
   /** Devices per recalculation statement; progress is reported after each. */
   recalcChunkSize?: number;
+  /** Median index sizes (tests use tiny buckets). */
+  medianIndex?: Partial<MedianIndexOptions>;
+  /** How often background processes bring median indexes up to date (default 2 s). */
+  medianIndexIntervalMs?: number;
 }
 
 export function createDevicesModule(
   deps: Pick<ModuleDeps, 'config' | 'db' | 'jobs' | 'logger' | 'metrics' | 'clock' | 'adminGuard'>,
   options: DevicesModuleOptions = {},
 ): TelelabModule {
-  const { config, db, metrics } = deps;
-  const stored = counter(metrics, 'telelab_devices_readings_stored_total', 'Readings committed');
-  const flushSeconds = histogram(
-    metrics,
-    'telelab_devices_batch_flush_seconds',
-    'Time to commit one micro-batch of single readings',
-    ['ok'],
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-  );
-  const recalcs = counter(metrics, 'telelab_devices_recalculations_total', 'Recalculations by outcome', [
-    'outcome',
-  ]);
+  const { config, db } = deps;
+  const metrics = createDevicesMetrics(deps.metrics);
 
-  const aggregates = (options.aggregatesStore ?? createAggregatesStore)(db);
+  const aggregates =
+    options.aggregatesStore?.(db) ??
+    createAggregatesStore(db, {
+      onIndexMismatch: (deviceId, period) =>
+        deps.logger.warn({ deviceId, period }, 'devices median index disagrees with rollups; sorted instead'),
+    });
+  const medianIndex = createMedianIndex(db, options.medianIndex);
+  const indexer = createMedianIndexer({
+    index: medianIndex,
+    logger: deps.logger,
+    intervalMs: options.medianIndexIntervalMs ?? 2000,
+  });
   const readingsStore = createReadingsStore(db);
   const readings = createReadingsService({
     readings: readingsStore,
     aggregates,
     clock: deps.clock,
-    batch: {
-      maxRows: config.BATCH_MAX_ROWS,
-      maxDelayMs: config.BATCH_MAX_DELAY_MS,
-      maxQueue: config.BATCH_MAX_QUEUE,
-      // PGlite has one connection. On PostgreSQL up to 4 batches commit at once (group commit shares
-      // the WAL flush); with 64 clients on 2 cores that beat 1 and 2 and matched 8.
-      concurrency: db.kind === 'postgres' ? 4 : 1,
-    },
-    onStored: (n) => stored.inc(n),
-    onFlush: ({ ms, ok }) => flushSeconds.observe({ ok: String(ok) }, ms / 1000),
+    ...ingestBatch(deps, 'devices', { help: 'Time to commit one micro-batch of single readings' }),
+    onStored: metrics.readingsStored,
   });
   const series = createSeriesService({ series: createSeriesStore(db), readings: readingsStore });
   const users = createUsersService({ users: createUsersStore(db), aggregates });
@@ -69,10 +70,11 @@ export function createDevicesModule(
     tasks: createTasksStore(db),
     aggregates,
     rollups: createRollupsStore(db),
+    medianIndex,
     logger: deps.logger,
     cron: config.DEVICES_RECALC_CRON,
     chunkSize: options.recalcChunkSize ?? 50,
-    onOutcome: (outcome) => recalcs.inc({ outcome }),
+    onOutcome: metrics.recalculated,
   });
 
   return {
@@ -84,8 +86,12 @@ export function createDevicesModule(
       usersRoutes(app, users, deps.adminGuard);
       tasksRoutes(app, recalc, deps.adminGuard);
     },
+    async start(ctx) {
+      if (ctx.background) indexer.start();
+    },
     async stop() {
       recalc.stop();
+      await indexer.stop();
       await readings.stop();
     },
   };

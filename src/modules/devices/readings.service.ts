@@ -3,6 +3,7 @@
  */
 import { BatchWriter } from '../../platform/batch-writer';
 import { notFound } from '../../platform/errors';
+import type { BatchSettings, FlushObserver } from '../../platform/ingest';
 import type { Clock } from '../../platform/module';
 import type { AggregatesStore } from './aggregates.store';
 import {
@@ -30,9 +31,9 @@ export interface ReadingsServiceDeps {
   readings: ReadingsStore;
   aggregates: Pick<AggregatesStore, 'forDevice'>;
   clock: Clock;
-  batch: { maxRows: number; maxDelayMs: number; maxQueue: number; concurrency: number };
+  batch: BatchSettings;
   onStored?: (rows: number) => void;
-  onFlush?: (info: { rows: number; ms: number; ok: boolean }) => void;
+  onFlush?: FlushObserver;
 }
 
 export const deviceNotFound = (deviceId: string) =>

@@ -17,11 +17,18 @@ import { rollupUpsertCte } from './rollups.store';
  * decode instead of one per reading: -16 % per 64-row batch on PGlite) and created_at, the transaction
  * time rounded like the column, once. The same statement adds the readings to their hourly rollups
  * (rollups.store.ts), after the registration when there is one.
+ *
+ * Ids are drawn only after the rollup upsert has locked the rows of the (device, hour)s the batch
+ * touches (the `numbered` CTE waits for `rolled`). Two statements writing one device's hour are thus
+ * serialised on that rollup row, and the later one draws its ids after the earlier one committed: within
+ * a device's hour, a committed reading has a higher id than every reading committed before it, and a
+ * reading still in flight a higher id than every committed one. The median index (median.index.ts)
+ * relies on that to find the readings of an hour it has not indexed yet: those with id > its max id.
+ * (The identity sequence must keep CACHE 1, the default, for ids to follow the order they are drawn in.)
  */
 const INPUT = `
 WITH input AS (
-  SELECT i.*, nextval('devices.readings_id_seq') AS id
-  FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[])
+  SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[])
     WITH ORDINALITY AS i(device_id, ts, x, y, z, n)
 )`;
 const REGISTER = `, registered AS (
@@ -30,11 +37,13 @@ const REGISTER = `, registered AS (
   ON CONFLICT (id) DO NOTHING
   RETURNING id
 )`;
-const STORE_AND_ANSWER = `, stored AS (
+const STORE_AND_ANSWER = `, numbered AS (
+  SELECT input.*, nextval('devices.readings_id_seq') AS id FROM input WHERE (SELECT count(*) FROM rolled) > 0
+), stored AS (
   INSERT INTO devices.readings (id, device_id, ts, x, y, z) OVERRIDING SYSTEM VALUE
-  SELECT id, device_id, ts, x, y, z FROM input ORDER BY device_id, ts
+  SELECT id, device_id, ts, x, y, z FROM numbered ORDER BY device_id, ts
 )
-SELECT array_agg(id ORDER BY n)::text AS ids, now()::timestamptz(3) AS created_at FROM input`;
+SELECT array_agg(id ORDER BY n)::text AS ids, now()::timestamptz(3) AS created_at FROM numbered`;
 const INSERT_SQL = INPUT + REGISTER + rollupUpsertCte('input', 'registered') + STORE_AND_ANSWER;
 /**
  * The same without registering devices, for batches whose devices are all known to exist. The

@@ -1,6 +1,6 @@
 /**
- * Background recalculation of every device's all-time aggregates (the seed's Celery task, which only
- * printed them; here they are stored in devices.aggregates).
+ * Background recalculation of every device's all-time aggregates, stored in devices.aggregates with
+ * the task that computed them.
  *
  * Runs as a pg-boss job on a 'singleton' queue: at most one recalculation is active across all
  * processes; a second one requested meanwhile is queued and WAITS, then runs (it may see newer
@@ -8,35 +8,29 @@
  *
  * Incremental by default: only devices whose reading count differs from their stored result (readings
  * are insert-only, so that is exactly the devices that received readings since) are recomputed. `full`
- * rebuilds every device's hourly rollups from its readings, then recomputes every device.
+ * rebuilds every device's hourly rollups and median index from its readings, then recomputes every device.
+ * The incremental run brings the median index of the devices it recomputes up to date first.
  * State (queued/running/completed/failed) comes from pg-boss; the progress row adds done/total and
  * the error, and keeps the outcome after pg-boss has purged the job.
  */
 import { randomUUID } from 'node:crypto';
-import { isServiceError, notFound, ServiceError } from '../../platform/errors';
+import { conflict, isServiceError, notFound } from '../../platform/errors';
 import type { JobState, Jobs } from '../../platform/jobs';
 import type { Logger } from '../../platform/logger';
-import type { AggregatesStore, StoredAggregates } from './aggregates.store';
-import type { Page, PageRequest } from './model';
+import type { AggregatesStore } from './aggregates.store';
+import type { MedianIndex } from './median.index';
+import type { Page, PageRequest, StoredAggregates, TaskStatus, TaskView } from './model';
 import type { RollupsStore } from './rollups.store';
-import type { TaskRecord, TaskStatus, TasksStore } from './tasks.store';
+import type { TaskRecord, TasksStore } from './tasks.store';
 
 export const RECALC_JOB = 'devices-recalculate';
-
-export interface TaskView {
-  taskId: string;
-  status: TaskStatus;
-  progress: { done: number; total: number };
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  error: string | null;
-}
 
 export interface RecalcServiceDeps {
   jobs: Pick<Jobs, 'define' | 'send' | 'get'>;
   tasks: TasksStore;
   aggregates: Pick<AggregatesStore, 'deviceIds' | 'changedDeviceIds' | 'storeAllTime' | 'listStored'>;
   rollups: Pick<RollupsStore, 'rebuild'>;
+  medianIndex: Pick<MedianIndex, 'refresh'>;
   logger: Logger;
   /** Cron expression; '' = not scheduled. */
   cron: string;
@@ -69,11 +63,10 @@ export function createRecalcService(deps: RecalcServiceDeps) {
       const ids = full ? await aggregates.deviceIds() : await aggregates.changedDeviceIds();
       await tasks.start(taskId, trigger, ids.length);
       for (let i = 0; i < ids.length; i += deps.chunkSize) {
-        if (stopping) {
-          throw new ServiceError('DEVICES_RECALC_INTERRUPTED', 409, 'Interrupted: the worker shut down');
-        }
+        if (stopping) throw conflict('DEVICES_RECALC_INTERRUPTED', 'Interrupted: the worker shut down');
         const chunk = ids.slice(i, i + deps.chunkSize);
         if (full) await deps.rollups.rebuild(chunk);
+        await deps.medianIndex.refresh(chunk, full);
         await aggregates.storeAllTime(chunk, taskId);
         await tasks.progress(taskId, i + chunk.length);
       }

@@ -77,6 +77,7 @@ export function rollupUpsertCte(source: string, after?: string): string {
   GROUP BY 1, 2
   ORDER BY 1, 2
   ON CONFLICT (device_id, bucket) DO UPDATE SET ${UPSERT_SET}
+  RETURNING 1
 )`;
 }
 

@@ -1,17 +1,11 @@
 /** Time series of a device for charts: one call returns every bucket of a period, empty ones included. */
-import { badRequest } from '../../platform/errors';
-import { checkPeriod, type Period } from './model';
+import { invalidInput } from '../../platform/errors';
+import { checkPeriod, type Period, type Series } from './model';
 import { deviceNotFound } from './readings.service';
 import type { ReadingsStore } from './readings.store';
-import type { SeriesBucket, SeriesStore } from './series.store';
+import type { SeriesStore } from './series.store';
 
 export const MAX_BUCKETS = 1000;
-
-export interface Series {
-  /** The period cut into buckets: the requested bounds, an open side the first/last reading's time. */
-  period: { start: Date; end: Date } | null;
-  buckets: SeriesBucket[];
-}
 
 export function createSeriesService(deps: {
   series: SeriesStore;
@@ -21,10 +15,7 @@ export function createSeriesService(deps: {
     async series(deviceId: string, period: Period, buckets: number): Promise<Series> {
       checkPeriod(period);
       if (!Number.isInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS) {
-        throw badRequest(
-          'VALIDATION_FAILED',
-          `querystring.buckets: must be an integer from 1 to ${MAX_BUCKETS}`,
-        );
+        throw invalidInput('buckets', `must be an integer from 1 to ${MAX_BUCKETS}`);
       }
       let { start, end } = period;
       if (!start || !end) {

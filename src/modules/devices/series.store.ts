@@ -9,22 +9,8 @@
  */
 import type { Db, Queryable } from '../../platform/db';
 import { midpoint } from './aggregates.store';
+import type { BucketStat, SeriesBucket } from './model';
 import { QUANTITIES, type Quantity } from './rollups.store';
-
-export interface BucketStat {
-  min: number;
-  max: number;
-  mean: number;
-  median: number;
-}
-
-export interface SeriesBucket {
-  start: Date;
-  end: Date;
-  count: number;
-  /** null when the bucket is empty. */
-  stats: Record<Quantity, BucketStat> | null;
-}
 
 const MS = `(extract(epoch FROM ts) * 1000)::int8`;
 const PER_BUCKET = QUANTITIES.map(

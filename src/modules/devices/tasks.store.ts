@@ -1,7 +1,6 @@
 /** Progress rows of recalculation tasks (see tasks in devices.schema.ts). */
 import type { Db, Queryable } from '../../platform/db';
-
-export type TaskStatus = 'queued' | 'running' | 'completed' | 'failed';
+import type { TaskStatus } from './model';
 
 export interface TaskRecord {
   id: string;

@@ -1,9 +1,9 @@
-/** Users, device ownership and per-user analysis (the original task's optional part). */
+/** Users, device ownership and per-user analysis: aggregates over all of a user's devices. */
 import { notFound } from '../../platform/errors';
 import type { AggregatesStore } from './aggregates.store';
-import { type Aggregates, checkPeriod, noData, type Period } from './model';
+import { type Aggregates, checkPeriod, noData, type Period, type User } from './model';
 import { deviceNotFound } from './readings.service';
-import type { User, UsersStore } from './users.store';
+import type { UsersStore } from './users.store';
 
 export interface UserAggregates {
   combined: Aggregates;

@@ -1,12 +1,6 @@
 /** SQL for users and device ownership. */
 import type { Db, Queryable } from '../../platform/db';
-
-export interface User {
-  id: number;
-  name: string;
-  createdAt: Date;
-  deviceIds: string[];
-}
+import type { User } from './model';
 
 export type SetOwnerResult = 'updated' | 'no-device' | 'no-user';
 

@@ -1,25 +1,10 @@
-/** The seed's background recalculation: start it, follow it, read what it stored. */
+/** The background recalculation: start it, follow it, read what it stored. */
 import type { preHandlerAsyncHookHandler } from 'fastify';
-import { Type } from 'typebox';
-import type { App } from '../../platform/http';
-import { problemResponses } from '../../platform/http';
-import {
-  aggregatesJson,
-  PageQuery,
-  RecalcQuery,
-  StoredAggregatesResponse,
-  TaskResponse,
-} from './api.schemas';
-import type { RecalcService, TaskView } from './recalc.service';
-
-const taskJson = (t: TaskView) => ({
-  task_id: t.taskId,
-  status: t.status,
-  progress: t.progress,
-  started_at: t.startedAt?.toISOString() ?? null,
-  finished_at: t.finishedAt?.toISOString() ?? null,
-  error: t.error,
-});
+import { problemResponses } from '../../../platform/http/problems';
+import type { App } from '../../../platform/http/server';
+import type { RecalcService } from '../recalc.service';
+import { PageQuery, RecalcQuery, StoredAggregatesResponse, TaskParams, TaskResponse } from './schemas';
+import { storedAggregatesJson, taskJson } from './views';
 
 export function tasksRoutes(app: App, service: RecalcService, adminGuard: preHandlerAsyncHookHandler): void {
   app.post(
@@ -50,7 +35,7 @@ export function tasksRoutes(app: App, service: RecalcService, adminGuard: preHan
         operationId: 'getRecalculationTask',
         tags: ['devices'],
         summary: 'Status and progress of a recalculation',
-        params: Type.Object({ task_id: Type.String({ format: 'uuid' }) }),
+        params: TaskParams,
         response: { 200: TaskResponse, ...problemResponses(400, 404, 503) },
       },
     },
@@ -70,16 +55,7 @@ export function tasksRoutes(app: App, service: RecalcService, adminGuard: preHan
     },
     async (req) => {
       const page = await service.listStored({ after: req.query.after ?? null, limit: req.query.limit });
-      return {
-        items: page.items.map((a) => ({
-          device_id: a.deviceId,
-          ...aggregatesJson(a, { start: null, end: null }),
-          computed_at: a.computedAt.toISOString(),
-          task_id: a.taskId,
-          pending_readings: a.pendingReadings,
-        })),
-        next_after: page.nextAfter,
-      };
+      return { items: page.items.map(storedAggregatesJson), next_after: page.nextAfter };
     },
   );
 }

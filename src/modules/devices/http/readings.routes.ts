@@ -1,24 +1,20 @@
-/** Routes of the seed's telemetry API: ingest, per-device aggregates, device list. */
+/** The telemetry routes: ingest (one reading or a batch), per-device aggregates, the device list. */
 import { Type } from 'typebox';
-import type { App } from '../../platform/http';
-import { problemResponses } from '../../platform/http';
+import { problemResponses } from '../../../platform/http/problems';
+import type { App } from '../../../platform/http/server';
+import type { ReadingsService } from '../readings.service';
 import {
-  aggregatesJson,
   BatchAccepted,
   BatchItem,
   DeviceAggregates,
-  DeviceId,
   DeviceListResponse,
+  DeviceParams,
   PageQuery,
   PeriodQuery,
-  periodOf,
   ReadingBody,
   ReadingResponse,
-  timestampField,
-} from './api.schemas';
-import type { ReadingsService } from './readings.service';
-
-const DeviceParams = Type.Object({ device_id: DeviceId });
+} from './schemas';
+import { deviceAggregatesJson, deviceSummaryJson, periodOf, readingJson, timestampField } from './views';
 
 export function readingsRoutes(app: App, service: ReadingsService, opts: { batchLimit: number }): void {
   app.post(
@@ -38,15 +34,7 @@ export function readingsRoutes(app: App, service: ReadingsService, opts: { batch
     async (req, reply) => {
       const { x, y, z, ts } = req.body;
       const r = await service.ingest(req.params.device_id, { x, y, z, ts: timestampField('body.ts', ts) });
-      return reply.code(201).send({
-        id: r.id,
-        device_id: r.deviceId,
-        x: r.x,
-        y: r.y,
-        z: r.z,
-        ts: r.ts.toISOString(),
-        created_at: r.createdAt.toISOString(),
-      });
+      return reply.code(201).send(readingJson(r));
     },
   );
 
@@ -92,7 +80,7 @@ export function readingsRoutes(app: App, service: ReadingsService, opts: { batch
     async (req) => {
       const period = periodOf(req.query);
       const a = await service.deviceAggregates(req.params.device_id, period);
-      return { device_id: req.params.device_id, ...aggregatesJson(a, period) };
+      return deviceAggregatesJson(req.params.device_id, a, period);
     },
   );
 
@@ -110,7 +98,7 @@ export function readingsRoutes(app: App, service: ReadingsService, opts: { batch
     async (req) => {
       const period = { start: null, end: null };
       const a = await service.deviceAggregates(req.params.device_id, period);
-      return { device_id: req.params.device_id, ...aggregatesJson(a, period) };
+      return deviceAggregatesJson(req.params.device_id, a, period);
     },
   );
 
@@ -127,16 +115,7 @@ export function readingsRoutes(app: App, service: ReadingsService, opts: { batch
     },
     async (req) => {
       const page = await service.listDevices({ after: req.query.after ?? null, limit: req.query.limit });
-      return {
-        items: page.items.map((d) => ({
-          device_id: d.deviceId,
-          owner_id: d.ownerId,
-          registered_at: d.registeredAt.toISOString(),
-          last_seen: d.lastSeen?.toISOString() ?? null,
-          count: d.count,
-        })),
-        next_after: page.nextAfter,
-      };
+      return { items: page.items.map(deviceSummaryJson), next_after: page.nextAfter };
     },
   );
 }

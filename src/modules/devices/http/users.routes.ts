@@ -1,30 +1,21 @@
 /** Owners and per-user analysis. Creating users and assigning owners are admin actions. */
 import type { preHandlerAsyncHookHandler } from 'fastify';
-import { type Static, Type } from 'typebox';
-import type { App } from '../../platform/http';
-import { problemResponses } from '../../platform/http';
+import type { Static } from 'typebox';
+import { problemResponses } from '../../../platform/http/problems';
+import type { App } from '../../../platform/http/server';
+import type { UsersService } from '../users.service';
 import {
-  aggregatesJson,
   type DeviceAggregates,
-  DeviceId,
+  DeviceParams,
   OwnerBody,
   OwnerResponse,
   PeriodQuery,
-  periodOf,
   UserAggregatesResponse,
   UserBody,
   UserIdParams,
   UserResponse,
-} from './api.schemas';
-import type { UsersService } from './users.service';
-import type { User } from './users.store';
-
-const userJson = (u: User) => ({
-  id: u.id,
-  name: u.name,
-  created_at: u.createdAt.toISOString(),
-  device_ids: u.deviceIds,
-});
+} from './schemas';
+import { aggregatesJson, deviceAggregatesJson, periodOf, userJson } from './views';
 
 export function usersRoutes(app: App, service: UsersService, adminGuard: preHandlerAsyncHookHandler): void {
   app.post(
@@ -66,7 +57,7 @@ export function usersRoutes(app: App, service: UsersService, adminGuard: preHand
         tags: ['devices'],
         summary: 'Set the owner of a device (user_id null clears it)',
         security: [{ bearer: [] }],
-        params: Type.Object({ device_id: DeviceId }),
+        params: DeviceParams,
         body: OwnerBody,
         response: { 200: OwnerResponse, ...problemResponses(400, 401, 404, 415, 503) },
       },
@@ -93,7 +84,7 @@ export function usersRoutes(app: App, service: UsersService, adminGuard: preHand
       const period = periodOf(req.query);
       const { combined, devices } = await service.userAggregates(req.params.user_id, period);
       const perDevice: Record<string, Static<typeof DeviceAggregates>> = {};
-      for (const [id, a] of devices) perDevice[id] = { device_id: id, ...aggregatesJson(a, period) };
+      for (const [id, a] of devices) perDevice[id] = deviceAggregatesJson(id, a, period);
       return { user_id: req.params.user_id, ...aggregatesJson(combined, period), devices: perDevice };
     },
   );

@@ -1,16 +1,15 @@
 /**
- * HTTP shapes of the devices module (TypeBox: validation, OpenAPI, types), and the conversions from
- * domain objects to them. Timestamps go out as ISO 8601 UTC with Z.
+ * TypeBox shapes of the devices routes: validation, OpenAPI and `Static<>` types. Timestamps go out as
+ * ISO 8601 UTC with Z (views.ts maps the domain to these shapes).
  */
-import { type Static, Type } from 'typebox';
-import { badRequest } from '../../platform/errors';
-import { type Aggregates, effectivePeriod, type Period, type Stat } from './model';
-import { parseTimestamp } from './timestamps';
+import { Type } from 'typebox';
+import { DateTime } from '../../../platform/http/schemas';
+import { MAX_BUCKETS } from '../series.service';
 
 /** Beyond it x + y + z or a sum over many rows could overflow float8 (1.8e308); no sensor comes near. */
-export const AXIS_LIMIT = 1e100;
+const AXIS_LIMIT = 1e100;
 
-export const DeviceId = Type.String({
+const DeviceId = Type.String({
   pattern: '^[A-Za-z0-9._:-]{1,64}$',
   description: '1-64 characters of A-Z a-z 0-9 . _ : -',
   examples: ['42', 'sensor-7'],
@@ -28,7 +27,8 @@ const TimestampIn = (description: string) =>
     format: 'iso-date-time',
     description: `${description}; ISO 8601, offset optional (default UTC)`,
   });
-const TimestampOut = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });
+
+export const DeviceParams = Type.Object({ device_id: DeviceId });
 
 export const ReadingBody = Type.Object(
   {
@@ -46,8 +46,8 @@ export const ReadingResponse = Type.Object({
   x: Type.Number(),
   y: Type.Number(),
   z: Type.Number(),
-  ts: TimestampOut,
-  created_at: TimestampOut,
+  ts: DateTime(),
+  created_at: DateTime(),
 });
 
 export const BatchItem = Type.Object(
@@ -95,7 +95,7 @@ const aggregateProperties = {
   median: Type.Number({ description: 'exact median of x + y + z (mean of the two middle values)' }),
   axes: Type.Object({ x: StatSchema, y: StatSchema, z: StatSchema }),
   period: Type.Object(
-    { start: TimestampOut, end: TimestampOut },
+    { start: DateTime(), end: DateTime() },
     { description: 'The requested bounds; an open side is the first/last reading time' },
   ),
 };
@@ -115,7 +115,7 @@ export const StoredAggregatesResponse = Type.Object({
     Type.Object({
       device_id: Type.String(),
       ...aggregateProperties,
-      computed_at: TimestampOut,
+      computed_at: DateTime(),
       task_id: Type.String({ format: 'uuid' }),
       pending_readings: Type.Integer({
         description: 'Readings stored since this result was computed; 0 = up to date',
@@ -130,8 +130,8 @@ export const DeviceListResponse = Type.Object({
     Type.Object({
       device_id: Type.String(),
       owner_id: Type.Union([Type.Integer(), Type.Null()]),
-      registered_at: TimestampOut,
-      last_seen: Type.Union([TimestampOut, Type.Null()], { description: 'Latest reading time' }),
+      registered_at: DateTime(),
+      last_seen: Type.Union([DateTime(), Type.Null()], { description: 'Latest reading time' }),
       count: Type.Integer({ description: 'Readings stored' }),
     }),
   ),
@@ -144,7 +144,7 @@ export const SeriesQuery = Type.Object(
     end_date: Type.Optional(TimestampIn('Inclusive end; open = the last reading')),
     buckets: Type.Integer({
       minimum: 1,
-      maximum: 1000,
+      maximum: MAX_BUCKETS,
       default: 24,
       description: 'Equal parts of the period',
     }),
@@ -159,13 +159,13 @@ const BucketStatSchema = Type.Union([
 
 export const SeriesResponse = Type.Object({
   device_id: Type.String(),
-  period: Type.Union([Type.Object({ start: TimestampOut, end: TimestampOut }), Type.Null()], {
+  period: Type.Union([Type.Object({ start: DateTime(), end: DateTime() }), Type.Null()], {
     description: 'null when the device has no reading to define an open side',
   }),
   buckets: Type.Array(
     Type.Object({
-      start: TimestampOut,
-      end: TimestampOut,
+      start: DateTime(),
+      end: DateTime(),
       count: Type.Integer(),
       value: BucketStatSchema,
       x: BucketStatSchema,
@@ -183,7 +183,7 @@ export const UserBody = Type.Object(
 export const UserResponse = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
-  created_at: TimestampOut,
+  created_at: DateTime(),
   device_ids: Type.Array(Type.String()),
 });
 export const UserIdParams = Type.Object({ user_id: Type.Integer({ minimum: 1 }) });
@@ -212,6 +212,8 @@ export const RecalcQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const TaskParams = Type.Object({ task_id: Type.String({ format: 'uuid' }) });
+
 export const TaskResponse = Type.Object({
   task_id: Type.String({ format: 'uuid' }),
   status: Type.Union([
@@ -221,44 +223,7 @@ export const TaskResponse = Type.Object({
     Type.Literal('failed'),
   ]),
   progress: Type.Object({ done: Type.Integer(), total: Type.Integer() }),
-  started_at: Type.Union([TimestampOut, Type.Null()]),
-  finished_at: Type.Union([TimestampOut, Type.Null()]),
+  started_at: Type.Union([DateTime(), Type.Null()]),
+  finished_at: Type.Union([DateTime(), Type.Null()]),
   error: Type.Union([Type.String(), Type.Null()]),
 });
-
-/** Input timestamp (shape already checked by the schema) to a Date; a 400 naming the field otherwise. */
-export function timestampField(field: string, text: string | undefined): Date | undefined {
-  if (text === undefined) return undefined;
-  const parsed = parseTimestamp(text);
-  if (!parsed.ok) throw badRequest('VALIDATION_FAILED', `${field}: ${parsed.reason}`);
-  return parsed.value;
-}
-
-export function periodOf(query: Static<typeof PeriodQuery>): Period {
-  return {
-    start: timestampField('querystring.start_date', query.start_date) ?? null,
-    end: timestampField('querystring.end_date', query.end_date) ?? null,
-  };
-}
-
-const statJson = (s: Stat, count: number) => ({
-  min: s.min,
-  max: s.max,
-  sum: s.sum,
-  median: s.median,
-  count,
-});
-
-/** Aggregates in the original's shape plus axes and period. */
-export function aggregatesJson(a: Aggregates, period: Period) {
-  const { start, end } = effectivePeriod(period, a);
-  return {
-    min_value: a.value.min,
-    max_value: a.value.max,
-    count: a.count,
-    summation: a.value.sum,
-    median: a.value.median,
-    axes: { x: statJson(a.x, a.count), y: statJson(a.y, a.count), z: statJson(a.z, a.count) },
-    period: { start: start.toISOString(), end: end.toISOString() },
-  };
-}

@@ -1,0 +1,213 @@
+/**
+ * Building a device's median index from scratch (the layout, leaves, checkpoints and median_hours; see
+ * median.index.ts for what each holds), and the pieces the incremental update shares with it.
+ */
+import type { Queryable } from '../../platform/db';
+import { singleValue, thresholdsFrom } from './median.layout';
+import {
+  bucketSql,
+  f8,
+  INDEXED,
+  LEAF_SIZE,
+  LOCK_DEVICE,
+  MEDIAN_QUANTITIES,
+  QUANTITY_ROWS,
+} from './median.sql';
+
+export interface MedianIndexOptions {
+  /** Devices with fewer readings are not indexed: sorting them on demand costs less. */
+  minReadings: number;
+  /** Readings per bucket when a layout is built. */
+  bucketTarget: number;
+  /** At most this many buckets per quantity. */
+  maxBuckets: number;
+}
+
+const HOUR_MS = 3_600_000;
+const Q = MEDIAN_QUANTITIES;
+export const cols = (suffix: string) => Q.map((q) => `${q}_${suffix}`);
+
+export interface Layout {
+  version: number;
+  thresholds: number[][];
+  totals: number[][];
+  builtCount: number;
+  indexedCount: number;
+}
+
+type LayoutRow = Record<string, unknown> & { version: number; built_count: number; indexed_count: number };
+
+export async function loadLayout(tx: Queryable, deviceId: string): Promise<Layout | null> {
+  const rows = await tx.query<LayoutRow>('SELECT * FROM devices.median_layouts WHERE device_id = $1', [
+    deviceId,
+  ]);
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    version: r.version,
+    thresholds: cols('thresholds').map((c) => r[c] as number[]),
+    totals: cols('totals').map((c) => (r[c] as number[]).map(Number)),
+    builtCount: Number(r.built_count),
+    indexedCount: Number(r.indexed_count),
+  };
+}
+
+/** Readings between checkpoints: about two per bucket. */
+const spacingOf = (thresholds: number[][], o: MedianIndexOptions) =>
+  2 * Math.max(o.bucketTarget, ...thresholds.map((t) => t.length + 1));
+
+/** Per quantity and bucket, the indexed readings with from <= ts < to (null: open). */
+async function windowCounts(
+  tx: Queryable,
+  deviceId: string,
+  from: Date | null,
+  to: Date | null,
+  thresholds: number[][],
+): Promise<number[][]> {
+  const rows = await tx.query<{ q: number; b: number; n: number }>(
+    `SELECT qv.q, ${bucketSql(4)} AS b, count(*)::int8 AS n
+     FROM ${INDEXED} ${QUANTITY_ROWS}
+     WHERE r.device_id = $1 AND r.ts >= coalesce($2::timestamptz, '-infinity')
+       AND r.ts < coalesce($3::timestamptz, 'infinity')
+     GROUP BY 1, 2`,
+    [deviceId, from?.toISOString() ?? null, to?.toISOString() ?? null, ...thresholds.map((t) => t.map(f8))],
+  );
+  const counts = thresholds.map((t) => new Array<number>(t.length + 1).fill(0));
+  for (const r of rows) counts[r.q]![r.b] = Number(r.n);
+  return counts;
+}
+
+export async function insertCheckpoint(tx: Queryable, deviceId: string, at: Date, counts: number[][]) {
+  await tx.query(
+    `INSERT INTO devices.median_checkpoints (device_id, at, ${cols('counts').join(', ')})
+     VALUES ($1, $2, $3::int8[], $4::int8[], $5::int8[], $6::int8[])
+     ON CONFLICT (device_id, at) DO UPDATE SET ${cols('counts')
+       .map((c) => `${c} = excluded.${c}`)
+       .join(', ')}`,
+    [deviceId, at.toISOString(), ...counts],
+  );
+}
+
+/**
+ * Adds checkpoints after the last one while the indexed readings after it (per median_hours) reach
+ * the spacing: each at the end of the hour that reached it, its counts the previous checkpoint's plus
+ * the window's.
+ */
+export async function extendCheckpoints(
+  tx: Queryable,
+  deviceId: string,
+  layout: Layout,
+  o: MedianIndexOptions,
+) {
+  const spacing = spacingOf(layout.thresholds, o);
+  const last = await tx.query<Record<string, unknown> & { at: Date }>(
+    'SELECT * FROM devices.median_checkpoints WHERE device_id = $1 ORDER BY at DESC LIMIT 1',
+    [deviceId],
+  );
+  let from: Date | null = last[0]?.at ?? null;
+  let counts = last[0]
+    ? cols('counts').map((c) => (last[0]![c] as number[]).map(Number))
+    : layout.thresholds.map((t) => new Array<number>(t.length + 1).fill(0));
+  const hours = await tx.query<{ bucket: Date; count: number }>(
+    `SELECT bucket, count FROM devices.median_hours
+     WHERE device_id = $1 AND bucket >= coalesce($2::timestamptz, '-infinity') ORDER BY bucket`,
+    [deviceId, from?.toISOString() ?? null],
+  );
+  let acc = 0;
+  for (const h of hours) {
+    acc += Number(h.count);
+    if (acc < spacing) continue;
+    const at = new Date(h.bucket.getTime() + HOUR_MS);
+    const window = await windowCounts(tx, deviceId, from, at, layout.thresholds);
+    counts = counts.map((c, q) => c.map((n, b) => n + window[q]![b]!));
+    await insertCheckpoint(tx, deviceId, at, counts);
+    from = at;
+    acc = 0;
+  }
+}
+
+/** Writes the layout; `rebuilt` gives it a new version (its buckets changed, so caches reload). */
+export async function saveLayout(
+  tx: Queryable,
+  deviceId: string,
+  l: Omit<Layout, 'version'>,
+  rebuilt: boolean,
+) {
+  await tx.query(
+    `INSERT INTO devices.median_layouts AS m (device_id, version, ${cols('thresholds').join(', ')},
+       ${cols('totals').join(', ')}, built_count, indexed_count, built_at)
+     VALUES ($1, 1, $2::float8[], $3::float8[], $4::float8[], $5::float8[],
+       $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10, $11, now())
+     ON CONFLICT (device_id) DO UPDATE SET
+       version = m.version + $12::int,
+       ${[...cols('thresholds'), ...cols('totals'), 'built_count', 'indexed_count', 'built_at']
+         .map(
+           (c) =>
+             `${c} = ${c === 'built_at' ? `CASE WHEN $12::int = 1 THEN now() ELSE m.built_at END` : `excluded.${c}`}`,
+         )
+         .join(', ')}`,
+    [
+      deviceId,
+      ...l.thresholds.map((t) => t.map(f8)),
+      ...l.totals,
+      l.builtCount,
+      l.indexedCount,
+      rebuilt ? 1 : 0,
+    ],
+  );
+}
+
+/** Builds the device's index anew from its readings (a new layout, so a new version). */
+export async function rebuild(tx: Queryable, deviceId: string, o: MedianIndexOptions): Promise<number> {
+  await tx.query(LOCK_DEVICE, [deviceId]);
+  for (const t of ['median_hours', 'median_leaves', 'median_checkpoints']) {
+    await tx.query(`DELETE FROM devices.${t} WHERE device_id = $1`, [deviceId]);
+  }
+  const hours = await tx.query<{ count: number }>(
+    `INSERT INTO devices.median_hours (device_id, bucket, count, max_id)
+     SELECT device_id, date_trunc('hour', ts, 'UTC'), count(*), max(id) FROM devices.readings
+     WHERE device_id = $1 GROUP BY 1, 2 RETURNING count`,
+    [deviceId],
+  );
+  const n = hours.reduce((s, h) => s + Number(h.count), 0);
+  if (n === 0) {
+    await tx.query('DELETE FROM devices.median_layouts WHERE device_id = $1', [deviceId]);
+    return 0;
+  }
+  const buckets = Math.min(o.maxBuckets, Math.max(1, Math.ceil(n / o.bucketTarget)));
+  const fractions = Array.from({ length: buckets - 1 }, (_, i) => (i + 1) / buckets);
+  let thresholds: number[][] = Q.map(() => []);
+  if (fractions.length > 0) {
+    const exprs = ['r.x + r.y + r.z', 'r.x', 'r.y', 'r.z'];
+    const [row] = await tx.query<Record<string, number[]>>(
+      `SELECT ${exprs.map((e, i) => `percentile_disc($2::float8[]) WITHIN GROUP (ORDER BY ${e}) AS q${i}`).join(', ')}
+       FROM ${INDEXED} WHERE r.device_id = $1`,
+      [deviceId, fractions],
+    );
+    thresholds = Q.map((_, i) => thresholdsFrom(row![`q${i}`]!));
+  }
+  await tx.query(
+    `INSERT INTO devices.median_leaves (device_id, quantity, bucket, seq, vals, times)
+     SELECT $1, q, b, (rn - 1) / ${LEAF_SIZE}, array_agg(v ORDER BY rn), array_agg(t ORDER BY rn)
+     FROM (
+       SELECT q, b, v, t, row_number() OVER (PARTITION BY q, b ORDER BY t) AS rn
+       FROM (SELECT qv.q, ${bucketSql(2)} AS b, qv.v, r.ts AS t FROM ${INDEXED} ${QUANTITY_ROWS}
+             WHERE r.device_id = $1) s
+     ) s2
+     GROUP BY q, b, (rn - 1) / ${LEAF_SIZE}`,
+    [deviceId, ...thresholds.map((t) => t.map(f8))],
+  );
+  const totals = await windowCounts(tx, deviceId, null, null, thresholds);
+  const layout = { thresholds, totals, builtCount: n, indexedCount: n };
+  await saveLayout(tx, deviceId, layout, true);
+  await extendCheckpoints(tx, deviceId, { ...layout, version: 0 }, o);
+  return n;
+}
+
+/** True when a bucket that can hold more than one value grew past 8 times its share. */
+export function unbalanced(l: Layout, o: MedianIndexOptions): boolean {
+  return l.totals.some((totals, q) => {
+    const share = Math.max(o.bucketTarget, l.builtCount / totals.length);
+    return totals.some((n, b) => n > 8 * share && singleValue(l.thresholds[q]!, b) === null);
+  });
+}

@@ -1,0 +1,240 @@
+/**
+ * Property: medians answered through the median index equal the raw one-pass query (the oracle), for
+ * random readings (ties, negatives, values whose sums round) sent in rounds, late and out of order,
+ * with the index brought up to date after some rounds and not others (so answers mix indexed and
+ * unindexed readings), tiny buckets (many of them, single-valued ones for ties, checkpoints every few
+ * readings, rebuilds when the count doubles), and periods whose bounds fall on readings, hour
+ * boundaries, a millisecond beside them, or nothing.
+ */
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../../../test/helpers';
+import { createAggregatesStore } from './aggregates.store';
+import { createDevicesModule } from './index';
+import { createMedianIndex, type MedianIndex } from './median.index';
+import { bucketOf, nextUp, singleValue, thresholdsFrom } from './median.layout';
+import type { Period } from './model';
+
+let app: TestApp;
+let store: ReturnType<typeof createAggregatesStore>;
+let index: MedianIndex;
+beforeAll(async () => {
+  app = await buildTestApp({ modules: [createDevicesModule] });
+  store = createAggregatesStore(app.db, {
+    onIndexMismatch: (id) => {
+      throw new Error(`the median index of ${id} disagrees with its rollups`);
+    },
+  });
+  index = createMedianIndex(app.db, { minReadings: 1, bucketTarget: 2, maxBuckets: 16 });
+});
+
+const T0 = Date.parse('2024-05-01T22:00:00.000Z');
+const HOUR = 3_600_000;
+const SPAN = 9 * HOUR;
+/** JSON writes -0 as 0; the two compare equal and may swap places between two sorts. */
+const wire = (v: number): number => JSON.parse(JSON.stringify(v));
+
+const axis = fc.oneof(
+  fc.integer({ min: -3, max: 3 }),
+  fc.constantFrom(0.1, 0.2, -0.3, 1e-9),
+  fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }),
+);
+const reading = fc.record({
+  x: axis,
+  y: axis,
+  z: axis,
+  ts: fc.oneof(
+    fc.integer({ min: 0, max: SPAN }),
+    fc.tuple(fc.integer({ min: 0, max: 9 }), fc.constantFrom(-1, 0, 1)).map(([h, d]) => h * HOUR + d),
+  ),
+});
+/** Rounds of batches; after each round the index is updated or not. */
+const rounds = fc.array(
+  fc.record({ batch: fc.array(reading, { minLength: 1, maxLength: 40 }), index: fc.boolean() }),
+  { minLength: 1, maxLength: 5 },
+);
+
+function bound(times: number[]) {
+  return fc.oneof(
+    fc.constant(null),
+    fc.constantFrom(...times).chain((t) => fc.constantFrom(t - 1, t, t + 1)),
+    fc.integer({ min: -1, max: 10 }).chain((h) => fc.constantFrom(h * HOUR - 1, h * HOUR, h * HOUR + 1)),
+    fc.integer({ min: -HOUR, max: SPAN + HOUR }),
+  );
+}
+
+function toPeriod([a, b]: [number | null, number | null]): Period {
+  const [s, e] = a !== null && b !== null && a > b ? [b, a] : [a, b];
+  return { start: s === null ? null : new Date(T0 + s), end: e === null ? null : new Date(T0 + e) };
+}
+
+let serial = 0;
+
+describe('median index', () => {
+  it('places values in buckets as width_bucket does, and isolates values that fill a bucket', () => {
+    const t = thresholdsFrom([1, 2, 2, 2, 5]);
+    expect(t).toEqual([1, 2, nextUp(2), 5]);
+    expect([0.5, 1, 1.5, 2, 3, 5, 7].map((v) => bucketOf(t, v))).toEqual([0, 1, 1, 2, 3, 4, 4]);
+    expect(singleValue(t, 2)).toBe(2);
+    expect(singleValue(t, 1)).toBeNull();
+    expect(nextUp(-1) > -1 && nextUp(-1) - -1 === Number.EPSILON / 2).toBe(true);
+    expect(nextUp(0)).toBe(Number.MIN_VALUE);
+  });
+
+  it('width_bucket in the database agrees with bucketOf', async () => {
+    const t = [-1, -0.5, 0, 0.1, nextUp(0.1), 3];
+    const vs = [-2, -1, -0.75, -0, 0, 0.1, nextUp(0.1), 2.9, 3, 4];
+    const rows = await app.db.query<{ b: number }>(
+      'SELECT width_bucket(v, $1::float8[]) AS b FROM unnest($2::float8[]) WITH ORDINALITY u(v, n) ORDER BY n',
+      [t.map(String), vs.map((v) => (Object.is(v, -0) ? '-0' : String(v)))],
+    );
+    expect(rows.map((r) => r.b)).toEqual(vs.map((v) => bucketOf(t, v)));
+  });
+
+  it('answers the same medians as the raw query, indexed or not, late readings included', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        rounds.chain((rs) => {
+          const times = rs.flatMap((r) => r.batch.map((x) => x.ts));
+          return fc.tuple(fc.constant(rs), fc.array(fc.tuple(bound(times), bound(times)), { maxLength: 6 }));
+        }),
+        async ([rs, bounds]) => {
+          const deviceId = `median-${++serial}`;
+          const periods = [{ start: null, end: null }, ...bounds.map(toPeriod)];
+          for (const round of rs) {
+            const payload = round.batch.map((r) => ({
+              device_id: deviceId,
+              x: r.x,
+              y: r.y,
+              z: r.z,
+              ts: new Date(T0 + r.ts).toISOString(),
+            }));
+            const res = await app.http.inject({ method: 'POST', url: '/devices/data/batch', payload });
+            expect(res.statusCode).toBe(201);
+            if (round.index) await index.update(deviceId);
+            for (const period of periods) {
+              const want = await store.rawForDevice(deviceId, period);
+              const got = await store.forDevice(deviceId, period);
+              if (!want) {
+                expect(got).toBeNull();
+                continue;
+              }
+              expect(got!.count).toBe(want.count);
+              for (const q of ['value', 'x', 'y', 'z'] as const) {
+                expect(wire(got![q].median)).toBe(wire(want[q].median));
+                expect(got![q].min).toBe(want[q].min);
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('is used: an indexed device answers from it, and the index holds every reading once', async () => {
+    const deviceId = `median-${++serial}`;
+    const payload = Array.from({ length: 300 }, (_, i) => ({
+      device_id: deviceId,
+      x: (i * 7919) % 101,
+      y: i % 3,
+      z: -i / 10,
+      ts: new Date(T0 + ((i * 104729) % SPAN)).toISOString(),
+    }));
+    await app.http.inject({ method: 'POST', url: '/devices/data/batch', payload });
+    expect(await index.staleDevices()).toContain(deviceId);
+    expect(await index.update(deviceId)).toBe(300);
+    expect(await index.staleDevices()).not.toContain(deviceId);
+    const [leaves] = await app.db.query<{ n: number }>(
+      'SELECT sum(cardinality(vals))::int8 AS n FROM devices.median_leaves WHERE device_id = $1',
+      [deviceId],
+    );
+    expect(Number(leaves!.n)).toBe(4 * 300);
+    const [cks] = await app.db.query<{ n: number }>(
+      'SELECT count(*)::int8 AS n FROM devices.median_checkpoints WHERE device_id = $1',
+      [deviceId],
+    );
+    expect(Number(cks!.n)).toBeGreaterThan(1);
+    const want = await store.rawForDevice(deviceId, { start: null, end: null });
+    const got = await store.forDevice(deviceId, { start: null, end: null });
+    expect(got!.value.median).toBe(want!.value.median);
+    expect(await index.update(deviceId)).toBe(0);
+  });
+
+  it('stays exact while writers and indexers run at once (every reading held once)', async () => {
+    const deviceId = `median-${++serial}`;
+    let stop = false;
+    let sent = 0;
+    const writer = async (w: number) => {
+      for (let i = 0; i < 12; i++) {
+        // Every writer hits the same few hours (late ones included), so their statements contend.
+        const payload = Array.from({ length: 25 }, (_, j) => ({
+          device_id: deviceId,
+          x: (w * 31 + i * 7 + j) % 17,
+          y: j / 10,
+          z: -w,
+          ts: new Date(T0 + ((w + i + j) % 4) * HOUR + j * 1000).toISOString(),
+        }));
+        const res = await app.http.inject({ method: 'POST', url: '/devices/data/batch', payload });
+        expect(res.statusCode).toBe(201);
+        sent += payload.length;
+      }
+    };
+    // Yield to timers between runs: on PGlite a query can complete in microtasks alone, and a loop of
+    // those would starve the writers' requests.
+    const indexer = async () => {
+      while (!stop) {
+        await index.update(deviceId);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    };
+    const indexers = [indexer(), indexer()];
+    await Promise.all([0, 1, 2, 3].map(writer));
+    stop = true;
+    await Promise.all(indexers);
+    await index.update(deviceId);
+    const [leaves] = await app.db.query<{ n: number }>(
+      'SELECT sum(cardinality(vals))::int8 AS n FROM devices.median_leaves WHERE device_id = $1',
+      [deviceId],
+    );
+    expect(Number(leaves!.n)).toBe(4 * sent);
+    for (const period of [
+      { start: null, end: null },
+      { start: new Date(T0 + HOUR), end: new Date(T0 + 3 * HOUR - 1) },
+    ]) {
+      const want = await store.rawForDevice(deviceId, period);
+      const got = await store.forDevice(deviceId, period);
+      expect(got!.count).toBe(want!.count);
+      for (const q of ['value', 'x', 'y', 'z'] as const)
+        expect(wire(got![q].median)).toBe(wire(want![q].median));
+    }
+  });
+
+  it('is kept up to date by background processes on their own', async () => {
+    const own = await buildTestApp({
+      modules: [
+        (deps) =>
+          createDevicesModule(deps, {
+            medianIndex: { minReadings: 50, bucketTarget: 4, maxBuckets: 16 },
+            medianIndexIntervalMs: 50,
+          }),
+      ],
+    });
+    try {
+      const ownIndex = createMedianIndex(own.db, { minReadings: 50 });
+      const payload = Array.from({ length: 80 }, (_, i) => ({ device_id: 'bg', x: i % 7, y: 1, z: 0 }));
+      expect(
+        (await own.http.inject({ method: 'POST', url: '/devices/data/batch', payload })).statusCode,
+      ).toBe(201);
+      expect(await ownIndex.staleDevices()).toEqual(['bg']);
+      await expect.poll(() => ownIndex.staleDevices(), { timeout: 20_000, interval: 100 }).toEqual([]);
+      const [layout] = await own.db.query<{ indexed_count: number }>(
+        'SELECT indexed_count FROM devices.median_layouts WHERE device_id = $1',
+        ['bg'],
+      );
+      expect(Number(layout!.indexed_count)).toBe(80);
+    } finally {
+      await own.close();
+    }
+  });
+});

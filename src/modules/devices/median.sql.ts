@@ -1,0 +1,58 @@
+/**
+ * SQL pieces shared by the median index's builder (median.index.ts) and its reader (median.query.ts).
+ */
+import { QUANTITIES, type Quantity } from './rollups.store';
+
+/** Quantities in index order (median_leaves.quantity is the position). */
+export const MEDIAN_QUANTITIES: readonly Quantity[] = QUANTITIES.map(([q]) => q);
+
+/** Readings per leaf chunk (median_leaves rows). */
+export const LEAF_SIZE = 64;
+
+/** Serialises the index's work on one device across processes (held until the transaction ends). */
+export const LOCK_DEVICE = `SELECT pg_advisory_xact_lock(hashtextextended('telelab.devices.median:' || $1, 0))`;
+
+/**
+ * FROM the readings the index holds (alias r; add `WHERE r.device_id = $1`): per hour in median_hours,
+ * those with id <= its max id. A reading committed later in that hour has a higher id (readings.store.ts
+ * draws ids after locking the hour's rollup row), so this set does not change while others commit.
+ */
+export const INDEXED = `devices.readings r
+  JOIN devices.median_hours h ON h.device_id = r.device_id
+    AND r.ts >= h.bucket AND r.ts < h.bucket + interval '1 hour' AND r.id <= h.max_id`;
+
+/** (q, v) rows of a reading r: its four quantities, in MEDIAN_QUANTITIES order. */
+export const QUANTITY_ROWS = `CROSS JOIN LATERAL (VALUES
+  (0::int2, r.x + r.y + r.z), (1::int2, r.x), (2::int2, r.y), (3::int2, r.z)) AS qv(q, v)`;
+
+/** The bucket of qv.v given the thresholds arrays $a..$a+3 (one per quantity). */
+export function bucketSql(firstParam: number): string {
+  const t = (i: number) => `$${firstParam + i}::float8[]`;
+  // A 2-D array cannot be ragged: pick the quantity's thresholds with CASE.
+  const th = `CASE qv.q WHEN 0 THEN ${t(0)} WHEN 1 THEN ${t(1)} WHEN 2 THEN ${t(2)} ELSE ${t(3)} END`;
+  return `CASE WHEN cardinality(${th}) = 0 THEN 0 ELSE width_bucket(qv.v, ${th}) END`;
+}
+
+/**
+ * FROM the readings of device $1 the index does not hold yet (alias d; their hour ro.bucket): those
+ * newer than their hour's max id, in hours whose rollup count differs from the index's.
+ */
+export const UNINDEXED = `devices.rollups ro
+  LEFT JOIN devices.median_hours mh ON mh.device_id = ro.device_id AND mh.bucket = ro.bucket
+  CROSS JOIN LATERAL (
+    SELECT id, ts, x, y, z FROM devices.readings r
+    WHERE r.device_id = ro.device_id AND r.ts >= ro.bucket AND r.ts < ro.bucket + interval '1 hour'
+      AND r.id > coalesce(mh.max_id, 0)
+  ) d
+  WHERE ro.device_id = $1 AND ro.count <> coalesce(mh.count, 0)`;
+
+/** A float8 as PostgreSQL text, keeping -0 (String(-0) is "0"). */
+export const f8 = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
+
+/** The four quantities of a reading, in MEDIAN_QUANTITIES order (value = x + y + z, as in SQL). */
+export const quantitiesOf = (x: number, y: number, z: number): [number, number, number, number] => [
+  x + y + z,
+  x,
+  y,
+  z,
+];
