@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- devices-growth [--db pglite|postgres|both] [--sizes 10000,100000,1000000,10000000]
- *   [--seconds 8] [--samples 200] [--raw-budget-seconds 20] [--rounds 1] [--skip-ingest] [--skip-growth]`
+ *   [--seconds 8] [--samples 200] [--raw-budget-seconds 20] [--rounds 1] [--skip-ingest] [--skip-growth]
+ *   [--base <rev>]`
  *
  * How aggregate latency grows with one device's history, and what the rollups cost ingest, in one run:
  *
@@ -8,7 +9,8 @@
  *    the work tree changes) and the working tree each serve on a fresh scratch database, in turn; each
  *    gets the devices benchmark's workloads unchanged: batch ingest over HTTP (10k rows/request, 4
  *    connections) and durable single POSTs vs the no-database echo route at 400 connections.
- *    `--rounds N` alternates HEAD and the working tree N times (a shared machine's load drifts).
+ *    `--rounds N` alternates HEAD and the working tree N times (a shared machine's load drifts);
+ *    `--base <rev>` compares another commit instead of HEAD (e.g. the one before a change landed).
  * 2. Growth: one device per size (PostgreSQL up to 10M readings, PGlite up to 1M), one reading per second,
  *    bulk-loaded with generate_series SQL (around the insert path), its rollups and median index rebuilt
  *    in full (what the background indexer does), VACUUM.
@@ -56,6 +58,7 @@ const { values: args } = parseArgs({
     'raw-budget-seconds': { type: 'string', default: '20' },
     'skip-ingest': { type: 'boolean', default: false },
     'skip-growth': { type: 'boolean', default: false },
+    base: { type: 'string', default: 'HEAD' },
     rounds: { type: 'string', default: '1' },
   },
 });
@@ -71,13 +74,13 @@ const DAY = 86_400_000;
 
 // ---- 1. ingest at HEAD and in the working tree ----------------------------------------------------
 
-/** The code at git HEAD in a temp dir (read-only git), with this tree's node_modules linked in. */
+/** The code at git `--base` (HEAD) in a temp dir (read-only git), with this tree's node_modules linked in. */
 function exportHead(): { dir: string; remove: () => void } {
   const dir = join(os.tmpdir(), `telelab-devices-head-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const tar = execFileSync(
     'git',
-    ['archive', 'HEAD', 'bench', 'src', 'drizzle', 'package.json', 'tsconfig.json'],
+    ['archive', args.base, 'bench', 'src', 'drizzle', 'package.json', 'tsconfig.json'],
     {
       cwd: ROOT,
       maxBuffer: 1 << 28,
@@ -266,7 +269,7 @@ async function main(): Promise<void> {
       for (const kind of kinds) {
         for (let round = 1; round <= Number(args.rounds); round++)
           for (const [label, dir] of [
-            ['HEAD', head.dir],
+            [args.base, head.dir],
             ['working tree', ROOT],
           ] as const) {
             log(`${kind}: ingest, ${label}, round ${round}`);
