@@ -12,6 +12,7 @@ import {
   LOCK_DEVICE,
   MEDIAN_QUANTITIES,
   QUANTITY_ROWS,
+  thresholdParams,
 } from './median.sql';
 
 export interface MedianIndexOptions {
@@ -65,7 +66,7 @@ async function windowCounts(
   thresholds: number[][],
 ): Promise<number[][]> {
   const rows = await tx.query<{ q: number; b: number; n: number }>(
-    `SELECT qv.q, ${bucketSql(4)} AS b, count(*)::int8 AS n
+    `SELECT qv.q, ${bucketSql(thresholdParams(4))} AS b, count(*)::int8 AS n
      FROM ${INDEXED} ${QUANTITY_ROWS}
      WHERE r.device_id = $1 AND r.ts >= coalesce($2::timestamptz, '-infinity')
        AND r.ts < coalesce($3::timestamptz, 'infinity')
@@ -191,7 +192,7 @@ export async function rebuild(tx: Queryable, deviceId: string, o: MedianIndexOpt
      SELECT $1, q, b, (rn - 1) / ${LEAF_SIZE}, array_agg(v ORDER BY rn), array_agg(t ORDER BY rn)
      FROM (
        SELECT q, b, v, t, row_number() OVER (PARTITION BY q, b ORDER BY t) AS rn
-       FROM (SELECT qv.q, ${bucketSql(2)} AS b, qv.v, r.ts AS t FROM ${INDEXED} ${QUANTITY_ROWS}
+       FROM (SELECT qv.q, ${bucketSql(thresholdParams(2))} AS b, qv.v, r.ts AS t FROM ${INDEXED} ${QUANTITY_ROWS}
              WHERE r.device_id = $1) s
      ) s2
      GROUP BY q, b, (rn - 1) / ${LEAF_SIZE}`,

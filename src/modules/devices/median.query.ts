@@ -2,26 +2,95 @@
  * Exact medians of an indexed device over a period [S, E) (E = end + 1 ms), from the median index
  * (median.index.ts), in a snapshot the caller holds (REPEATABLE READ) so that every part agrees.
  *
- * C(<t), the readings before t per bucket, is the last checkpoint at or before t, plus the raw readings
- * from that checkpoint to t (fewer than about two checkpoint spacings: one index range scan), plus the
- * readings the index does not hold yet that lie before that checkpoint. The period's counts per bucket
- * are C(<E) − C(<S); the middle rank's bucket follows, and its exact value is read from that bucket's
- * leaves (its indexed values in the period, a few hundred to a few thousand) and the unindexed readings
- * in it, or is the bucket's one value when it can hold only one. Cost: two checkpoint rows, the raw
- * readings near S and E, the unindexed readings, and one bucket per quantity and middle rank —
+ * C(<t), the readings before t per bucket, comes from the checkpoint K nearest to t: the one before it
+ * plus the raw readings from K to t, or the one after it minus the raw readings from t to K, where an
+ * empty checkpoint at -infinity and the layout's bucket totals (every indexed reading) at +infinity
+ * count as checkpoints; plus the readings the index does not hold yet that lie before K. So an open
+ * end (all time, or "until now") reads no raw readings at all, and a bound in the history reads at
+ * most half a checkpoint spacing of them, bucketed in SQL. The period's counts per bucket are
+ * C(<E) − C(<S); the middle rank's bucket follows, and its exact value is read from that bucket's
+ * leaves (its indexed values in the period, a few hundred to a few thousand) and the unindexed
+ * readings in it, or is the bucket's one value when it can hold only one. Cost: two checkpoint rows,
+ * the raw readings near S and E, the unindexed readings, and one bucket per quantity and middle rank —
  * independent of how many readings the device or the period holds.
  */
 import type { Queryable } from '../../platform/db';
 import { bucketOf, locateRank, singleValue } from './median.layout';
-import { f8, MEDIAN_QUANTITIES, quantitiesOf, UNINDEXED } from './median.sql';
+import { bucketSql, f8, MEDIAN_QUANTITIES, quantitiesOf, UNINDEXED } from './median.sql';
 import type { Period } from './model';
 import type { Quantity } from './rollups.store';
 
 export type Medians = Record<Quantity, number>;
 
 const Q = MEDIAN_QUANTITIES;
-const COUNTS = Q.map((q) => `${q}_counts`);
 const iso = (d: Date | null) => d?.toISOString() ?? null;
+
+/** The bucket of qv.v in the layout l's thresholds (as the index builder buckets, median.sql.ts). */
+const BUCKET = bucketSql(Q.map((q) => `l.${q}_thresholds`));
+
+// The layout's thresholds and the checkpoints' counts are copied out of TOAST once (array_cat returns
+// a detoasted array): read straight from the table, every width_bucket call or subscript would detoast
+// the whole array again (576 ms for 25,600 width_bucket calls at 1M readings).
+const detoasted = (alias: string, suffix: string) =>
+  Q.map((q) => `array_cat(${alias}.${q}_${suffix}, '{}') AS ${q}_counts`).join(', ');
+const MS = (at: string) => `extract(epoch FROM ${at})::float8 * 1000`;
+
+/**
+ * The checkpoint K used for bound $p (CTE text): the nearest one in time, before the bound (dir 1:
+ * C(<t) = K + raw[K, t)) or after it (dir -1: C(<t) = K − raw[t, K)), where an empty checkpoint at
+ * -infinity and the layout's totals (every indexed reading) at +infinity are candidates too. None when the bound is open at the start; the
+ * totals when open at the end. Either way C(<t) also adds the unindexed readings before K.
+ */
+function checkpointFor(p: string, openEnd: boolean): string {
+  const ck = (where: string, order: string, dir: number) => `(SELECT c.at, ${dir} AS dir,
+      abs(${MS('c.at')} - ${MS(`${p}::timestamptz`)}) AS dist, ${detoasted('c', 'counts')}
+    FROM devices.median_checkpoints c WHERE c.device_id = $1 AND c.at ${where} ${p}::timestamptz
+    ORDER BY c.at ${order} LIMIT 1)`;
+  const totals = (dist: string) =>
+    `(SELECT 'infinity'::timestamptz AS at, -1 AS dir, ${dist} AS dist, ${detoasted('l', 'totals')} FROM l)`;
+  if (openEnd) return `SELECT * FROM ${totals('0')} k WHERE ${p}::timestamptz IS NULL`;
+  const hours = (agg: string) => `(SELECT ${MS(agg)} FROM devices.median_hours WHERE device_id = $1)`;
+  const t = MS(`${p}::timestamptz`);
+  const start = `(SELECT '-infinity'::timestamptz, 1, greatest(${t} - ${hours('min(bucket)')}, 0),
+      ${Q.map(() => 'NULL::int8[]').join(', ')})`;
+  return `SELECT * FROM (${ck('<=', 'DESC', 1)} UNION ALL ${ck('>', '', -1)} UNION ALL ${start}
+      UNION ALL ${totals(`greatest(${hours("max(bucket) + interval '1 hour'")} - ${t}, 0)`)}) k
+    WHERE ${p}::timestamptz IS NOT NULL ORDER BY dist, at LIMIT 1`;
+}
+
+/** The raw readings between bound $p and its checkpoint k, signed for C(<E) − C(<S). */
+const nearRaw = (p: string, k: string, sign: string) => `SELECT ${sign} * k.dir AS sign, r.x, r.y, r.z
+    FROM ${k} k JOIN devices.readings r ON r.device_id = $1
+      AND r.ts >= least(k.at, ${p}::timestamptz) AND r.ts < greatest(k.at, ${p}::timestamptz)`;
+
+/**
+ * $1 device, $2 cached layout version, $3 S (null: from the start), $4 E (null: to the end). d<q>: per
+ * bucket, K(E) − K(S) plus the signed raw readings between each bound and its checkpoint (bucketed
+ * here: thousands of readings never leave the server); s_at/e_at: the checkpoints' times in ms (none:
+ * -Infinity); u_*: every unindexed reading (UNINDEXED), for the caller to add where before K.
+ */
+const HEAD_SQL = `WITH l AS MATERIALIZED (SELECT version, value_totals, x_totals, y_totals, z_totals,
+    ${Q.map((q) => `array_cat(${q}_thresholds, '{}') AS ${q}_thresholds`).join(', ')}
+    FROM devices.median_layouts WHERE device_id = $1),
+  ks AS MATERIALIZED (${checkpointFor('$3', false)}),
+  ke AS MATERIALIZED (SELECT * FROM (${checkpointFor('$4', true)}) e UNION ALL (${checkpointFor('$4', false)})),
+  near AS (
+    SELECT qv.q, ${BUCKET} AS b, sum(r.sign)::int AS n FROM (
+      ${nearRaw('$3', 'ks', '-1')} UNION ALL ${nearRaw('$4', 'ke', '1')}
+    ) r CROSS JOIN LATERAL (VALUES
+      (0::int2, r.x + r.y + r.z), (1::int2, r.x), (2::int2, r.y), (3::int2, r.z)) AS qv(q, v), l
+    GROUP BY 1, 2),
+  un AS MATERIALIZED (SELECT d.ts, d.x, d.y, d.z FROM ${UNINDEXED})
+SELECT l.version, ${Q.map((q, i) => `CASE WHEN l.version = $2 THEN NULL ELSE l.${q}_thresholds END AS t${i}`).join(', ')},
+  coalesce(${MS('ks.at')}, '-Infinity') AS s_at, ${MS('ke.at')} AS e_at,
+  ${Q.map(
+    (q, i) => `ARRAY(SELECT (coalesce(ke.${q}_counts[g.b + 1], 0) - coalesce(ks.${q}_counts[g.b + 1], 0)
+      + coalesce(near.n, 0))::int FROM generate_series(0, cardinality(l.${q}_thresholds)) AS g(b)
+      LEFT JOIN near ON near.q = ${i} AND near.b = g.b ORDER BY g.b) AS d${i}`,
+  ).join(',\n  ')},
+  (SELECT array_agg(ts) FROM un) AS u_ts, (SELECT array_agg(x) FROM un) AS u_x,
+  (SELECT array_agg(y) FROM un) AS u_y, (SELECT array_agg(z) FROM un) AS u_z
+FROM l LEFT JOIN ks ON true LEFT JOIN ke ON true`;
 
 interface LayoutCacheEntry {
   version: number;
@@ -52,22 +121,15 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
     const S = period.start;
     const E = period.end ? new Date(period.end.getTime() + 1) : null;
     const cached = layouts.get(deviceId);
-    const [head] = await tx.query<Row & { version: number }>(
-      `SELECT l.version, ${Q.map((q, i) => `CASE WHEN l.version = $2 THEN NULL ELSE l.${q}_thresholds END AS t${i}`).join(', ')},
-         cs.at AS s_at, ce.at AS e_at,
-         ${COUNTS.map(
-           (c) => `ARRAY(SELECT coalesce(e, 0) - coalesce(s, 0)
-             FROM unnest(ce.${c}, cs.${c}) WITH ORDINALITY AS u(e, s, i) ORDER BY i) AS d_${c}`,
-         ).join(', ')}
-       FROM devices.median_layouts l
-       LEFT JOIN LATERAL (SELECT * FROM devices.median_checkpoints c WHERE c.device_id = $1 AND c.at <= $3
-         ORDER BY c.at DESC LIMIT 1) cs ON true
-       LEFT JOIN LATERAL (SELECT * FROM devices.median_checkpoints c
-         WHERE c.device_id = $1 AND c.at <= coalesce($4::timestamptz, 'infinity')
-         ORDER BY c.at DESC LIMIT 1) ce ON true
-       WHERE l.device_id = $1`,
-      [deviceId, cached?.version ?? -1, iso(S), iso(E)],
-    );
+    // One statement: the layout (thresholds only when the cached version is stale), the period's
+    // per-bucket counts as far as the two checkpoints and the raw readings near the bounds tell, and
+    // the readings the index does not hold yet (they need the JavaScript side: see below).
+    const [head] = await tx.query<Row & { version: number; u_ts: Date[] | null }>(HEAD_SQL, [
+      deviceId,
+      cached?.version ?? -1,
+      iso(S),
+      iso(E),
+    ]);
     if (!head) return null;
     let layout = cached;
     if (!layout || layout.version !== head.version) {
@@ -76,56 +138,27 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
       layouts.set(deviceId, layout);
     }
     const thresholds = layout.thresholds;
-    const sAt = (head.s_at as Date | null)?.getTime() ?? Number.NEGATIVE_INFINITY;
-    const eAt = (head.e_at as Date | null)?.getTime() ?? Number.NEGATIVE_INFINITY;
+    const sAt = Number(head.s_at);
+    const eAt = Number(head.e_at);
+    const counts = Q.map((_, q) => (head[`d${q}`] as (number | string)[]).map(Number));
 
-    const counts = thresholds.map((t) => new Array<number>(t.length + 1).fill(0));
-    // The checkpoints' difference, C(<E) − C(<S) as far as they go (empty when neither exists).
-    COUNTS.forEach((c, q) => {
-      (head[`d_${c}`] as number[]).forEach((n, b) => {
-        counts[q]![b]! += Number(n);
-      });
-    });
-
-    // The raw readings between each checkpoint and its bound (k 0: before S, k 1: before E; one row
-    // of arrays each: thousands of readings decode far faster so) and the unindexed ones (k 2).
-    const raw = await tx.query<{ k: number; xs: number[]; ys: number[]; zs: number[]; ts: Date | null }>(
-      `SELECT 0 AS k, array_agg(x) AS xs, array_agg(y) AS ys, array_agg(z) AS zs, NULL::timestamptz AS ts
-       FROM devices.readings
-       WHERE device_id = $1 AND $2::timestamptz IS NOT NULL
-         AND ts >= coalesce($3::timestamptz, '-infinity') AND ts < $2::timestamptz
-       HAVING count(*) > 0
-       UNION ALL
-       SELECT 1, array_agg(x), array_agg(y), array_agg(z), NULL FROM devices.readings
-       WHERE device_id = $1 AND ts >= coalesce($5::timestamptz, '-infinity')
-         AND ts < coalesce($4::timestamptz, 'infinity')
-       HAVING count(*) > 0
-       UNION ALL
-       SELECT 2, ARRAY[d.x], ARRAY[d.y], ARRAY[d.z], d.ts FROM ${UNINDEXED}
-         AND ro.bucket < coalesce($4::timestamptz, 'infinity')`,
-      [deviceId, iso(S), iso(head.s_at as Date | null), iso(E), iso(head.e_at as Date | null)],
-    );
+    // The unindexed readings: in no checkpoint, so counted here when before a bound's checkpoint K
+    // (between K and the bound the raw readings hold them already), and candidates when in the period.
     const sMs = S?.getTime() ?? Number.NEGATIVE_INFINITY;
     const eMs = E?.getTime() ?? Number.POSITIVE_INFINITY;
     const inPeriod: number[][] = [];
-    for (const r of raw) {
-      for (let i = 0; i < r.xs.length; i++) countRaw(r, i);
-    }
-    function countRaw(r: (typeof raw)[number], i: number) {
-      const vs = quantitiesOf(r.xs[i]!, r.ys[i]!, r.zs[i]!);
-      const bs = vs.map((v, q) => bucketOf(thresholds[q]!, v));
-      const add = (sign: number) =>
-        bs.forEach((b, q) => {
-          counts[q]![b]! += sign;
+    const uTs = head.u_ts ?? [];
+    const [ux, uy, uz] = ['u_x', 'u_y', 'u_z'].map((c) => (head[c] as number[] | null) ?? []);
+    for (let i = 0; i < uTs.length; i++) {
+      const vs = quantitiesOf(ux![i]!, uy![i]!, uz![i]!);
+      const t = uTs[i]!.getTime();
+      const sign = (t < eAt ? 1 : 0) - (t < sAt ? 1 : 0);
+      if (sign !== 0) {
+        vs.forEach((v, q) => {
+          counts[q]![bucketOf(thresholds[q]!, v)]! += sign;
         });
-      if (r.k === 0) add(-1);
-      else if (r.k === 1) add(1);
-      else {
-        const t = r.ts!.getTime();
-        if (t < eAt) add(1);
-        if (t < sAt) add(-1);
-        if (t >= sMs && t < eMs) inPeriod.push(vs);
       }
+      if (t >= sMs && t < eMs) inPeriod.push(vs);
     }
     const n = counts[0]!.reduce((a, b) => a + b, 0);
     if (n !== expectedCount || n === 0) return null;

@@ -25,13 +25,19 @@ export const INDEXED = `devices.readings r
 export const QUANTITY_ROWS = `CROSS JOIN LATERAL (VALUES
   (0::int2, r.x + r.y + r.z), (1::int2, r.x), (2::int2, r.y), (3::int2, r.z)) AS qv(q, v)`;
 
-/** The bucket of qv.v given the thresholds arrays $a..$a+3 (one per quantity). */
-export function bucketSql(firstParam: number): string {
-  const t = (i: number) => `$${firstParam + i}::float8[]`;
+/**
+ * The bucket of qv.v given one thresholds array per quantity (SQL expressions, MEDIAN_QUANTITIES order:
+ * parameters such as `$5::float8[]`, or columns).
+ */
+export function bucketSql(thresholds: readonly string[]): string {
   // A 2-D array cannot be ragged: pick the quantity's thresholds with CASE.
-  const th = `CASE qv.q WHEN 0 THEN ${t(0)} WHEN 1 THEN ${t(1)} WHEN 2 THEN ${t(2)} ELSE ${t(3)} END`;
+  const th = `CASE qv.q WHEN 0 THEN ${thresholds[0]} WHEN 1 THEN ${thresholds[1]} WHEN 2 THEN ${thresholds[2]} ELSE ${thresholds[3]} END`;
   return `CASE WHEN cardinality(${th}) = 0 THEN 0 ELSE width_bucket(qv.v, ${th}) END`;
 }
+
+/** Four float8[] parameters from $first on, one per quantity, for bucketSql. */
+export const thresholdParams = (first: number): string[] =>
+  MEDIAN_QUANTITIES.map((_, i) => `$${first + i}::float8[]`);
 
 /**
  * FROM the readings of device $1 the index does not hold yet (alias d; their hour ro.bucket): those
@@ -43,6 +49,7 @@ export const UNINDEXED = `devices.rollups ro
     SELECT id, ts, x, y, z FROM devices.readings r
     WHERE r.device_id = ro.device_id AND r.ts >= ro.bucket AND r.ts < ro.bucket + interval '1 hour'
       AND r.id > coalesce(mh.max_id, 0)
+    OFFSET 0 -- not flattened: the planner may otherwise scan all the device's readings first
   ) d
   WHERE ro.device_id = $1 AND ro.count <> coalesce(mh.count, 0)`;
 
