@@ -51,6 +51,13 @@ export function topology(o: UpOptions): Component[] {
   const dataDir = path.resolve(c.DATA_DIR);
   const threads = process.env.THREADS ?? '4';
   const delay = process.env.REQUESTS_DELAY ?? '500';
+  const syncFile = path.join(dataDir, 'logs.ndjson');
+  /** A syncer copying the API's records into the one shared file every `intervalMs`. */
+  const logSync = (name: string, intervalMs: number, shows: string): Component => ({
+    name,
+    args: ['log-sync', '--source', api, '--target-file', syncFile, '--interval', String(intervalMs)],
+    shows,
+  });
   const list: (Component | false)[] = [
     o.manipulator && {
       name: 'manipulator',
@@ -92,32 +99,8 @@ export function topology(o: UpOptions): Component[] {
       env: { THREADS: threads, REQUESTS_DELAY: delay },
       shows: `THREADS=${threads} REQUESTS_DELAY=${delay} -> ${api}/api/data (files in ${path.join(dataDir, 'log-client')})`,
     },
-    o.logSync && {
-      name: 'log-sync-1',
-      args: [
-        'log-sync',
-        '--source',
-        api,
-        '--target-file',
-        path.join(dataDir, 'logs.ndjson'),
-        '--interval',
-        '1000',
-      ],
-      shows: path.join(dataDir, 'logs.ndjson'),
-    },
-    o.logSync && {
-      name: 'log-sync-2',
-      args: [
-        'log-sync',
-        '--source',
-        api,
-        '--target-file',
-        path.join(dataDir, 'logs.ndjson'),
-        '--interval',
-        '2500',
-      ],
-      shows: `${path.join(dataDir, 'logs.ndjson')} (same file, another interval)`,
-    },
+    o.logSync && logSync('log-sync-1', 1000, syncFile),
+    o.logSync && logSync('log-sync-2', 2500, `${syncFile} (same file, another interval)`),
   ];
   return list.filter((x): x is Component => Boolean(x));
 }

@@ -118,6 +118,24 @@ export function onShutdown(stop: (reason: string) => void, options: ShutdownOpti
   };
 }
 
+/**
+ * For a command that serves until stopped: resolves once the first shutdown signal (see onShutdown) has
+ * run `close` to its end; a second signal meanwhile exits at once. Rejects when `close` fails.
+ */
+export async function serveUntilShutdown(
+  close: () => Promise<void>,
+  options: ShutdownOptions = {},
+): Promise<void> {
+  let remove = () => {};
+  try {
+    await new Promise<void>((resolve, reject) => {
+      remove = onShutdown(() => close().then(resolve, reject), options);
+    });
+  } finally {
+    remove();
+  }
+}
+
 /** Our parent as it was when this process started (by the time a command listens it may be gone). */
 const STARTED_BY = process.ppid;
 /** The pid of the `telelab up` that started us (platform/supervisor.ts), or 0; not passed further down. */

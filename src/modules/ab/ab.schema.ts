@@ -19,12 +19,10 @@ import {
   primaryKey,
   smallint,
   text,
-  timestamp,
 } from 'drizzle-orm/pg-core';
+import { timestamptz } from '../../platform/db-columns';
 
 export const abSchema = pgSchema('ab');
-
-const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 export const experiments = abSchema.table('experiments', {
   id: integer('id').primaryKey().generatedAlwaysAsIdentity(),

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTestApp } from '../../../test/helpers';
 import { createAbModule } from './index';
-import { admin, fakeClock, getAnswer, newToken, valueIn } from './test-support';
+import { admin, createExperiment, fakeClock, getAnswer, newToken, valueIn } from './test-support';
 
 const explain = async (app: Awaited<ReturnType<typeof buildTestApp>>, token: string) =>
   (
@@ -76,13 +76,10 @@ describe('new devices only', () => {
     const tokens = Array.from({ length: 10 }, newToken);
     for (const t of tokens) await getAnswer(app, t);
     clock.advance(1);
-    const res = await admin(app, 'POST', '', {
-      name: 'onboarding',
-      options: [
-        { value: 'short', weight: 1 },
-        { value: 'long', weight: 1 },
-      ],
-    });
+    const res = await createExperiment(app, 'onboarding', [
+      ['short', 1],
+      ['long', 1],
+    ]);
     expect(res.statusCode).toBe(201);
     for (const t of tokens) {
       const answer = await getAnswer(app, t);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { afterFile, buildTestApp, openTestDb } from '../../../test/helpers';
 import { createAbModule } from './index';
-import { admin, newDevices, tally, twoApps } from './test-support';
+import { createExperiment, newDevices, tally, twoApps } from './test-support';
 
 async function freshApp() {
   const db = await openTestDb();
@@ -41,14 +41,11 @@ describe('the seeded experiments on a fresh database', () => {
 describe('an experiment created through the admin API', () => {
   it('keeps exact proportions for a non-trivial deck (3:2:1 over 10 decks)', async () => {
     const app = await freshApp();
-    const res = await admin(app, 'POST', '', {
-      name: 'layout',
-      options: [
-        { value: 'grid', weight: 30 },
-        { value: 'list', weight: 20 },
-        { value: 'cards', weight: 10 },
-      ],
-    });
+    const res = await createExperiment(app, 'layout', [
+      ['grid', 30],
+      ['list', 20],
+      ['cards', 10],
+    ]);
     expect(res.statusCode).toBe(201);
     const answers = await newDevices(app, 60);
     expect(tally(answers, 'layout')).toEqual({ grid: 30, list: 20, cards: 10 });

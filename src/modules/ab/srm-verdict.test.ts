@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildTestApp } from '../../../test/helpers';
 import { createAbModule } from './index';
 import { experimentStats, srmVerdict } from './sample-ratio';
-import { admin, colours, newDevices } from './test-support';
+import { colours, createExperiment, newDevices } from './test-support';
 
 const v1 = [{ experimentId: 1, version: 1, weights: [1, 1, 1] }];
 const counts = (perOption: number[]) =>
@@ -44,13 +44,10 @@ describe('srmVerdict', () => {
 describe('the same verdict on the page and in the JSON', () => {
   it('for an experiment without devices and one with too few', async () => {
     const app = await buildTestApp({ modules: [createAbModule] });
-    await admin(app, 'POST', '', {
-      name: 'untouched',
-      options: [
-        { value: 'a', weight: 1 },
-        { value: 'b', weight: 1 },
-      ],
-    });
+    await createExperiment(app, 'untouched', [
+      ['a', 1],
+      ['b', 1],
+    ]);
     const json = (await app.http.inject({ url: '/api/v1/experiments/stats' })).json();
     const before = json.experiments.find((e: { name: string }) => e.name === 'untouched');
     expect(before.srm).toMatchObject({

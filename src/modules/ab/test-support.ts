@@ -94,6 +94,10 @@ export async function admin(
   });
 }
 
+/** Creates a running experiment through the admin API; `options` as [value, weight] pairs. */
+export const createExperiment = (app: TelelabApp, name: string, options: [string, number][]) =>
+  admin(app, 'POST', '', { name, options: options.map(([value, weight]) => ({ value, weight })) });
+
 /**
  * The same database through a second connection, like a second process: on PostgreSQL a separate pool
  * on the same database; on PGlite (one connection, in-process) the same Db object.

@@ -11,51 +11,41 @@
  * changed through a partial index.
  */
 import { sql } from 'drizzle-orm';
-import {
-  boolean,
-  check,
-  doublePrecision,
-  index,
-  integer,
-  jsonb,
-  pgSchema,
-  text,
-  timestamp,
-} from 'drizzle-orm/pg-core';
+import { boolean, check, doublePrecision, index, integer, jsonb, pgSchema, text } from 'drizzle-orm/pg-core';
+import { timestamptzMs } from '../../platform/db-columns';
 
 export const controlSchema = pgSchema('control');
-
-const tstz = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
 
 export const readings = controlSchema.table(
   'readings',
   {
     /** The sensor's time of the measurement: decides the window. */
-    datetime: tstz('datetime').notNull(),
+    datetime: timestamptzMs('datetime').notNull(),
     payload: integer('payload').notNull(),
     /** When the controller wrote it (its clock at the flush of the batch, a few ms after receipt). */
-    receivedAt: tstz('received_at').notNull(),
+    receivedAt: timestamptzMs('received_at').notNull(),
   },
   (t) => [index('readings_datetime_idx').on(t.datetime)],
 );
+
+/** The two windows a decision compared (`prev`, `curr`): bounds, size, mean and standard deviation. */
+const windowColumns = (window: 'prev' | 'curr') => ({
+  [`${window}Start`]: timestamptzMs(`${window}_start`).notNull(),
+  [`${window}End`]: timestamptzMs(`${window}_end`).notNull(),
+  [`${window}N`]: integer(`${window}_n`).notNull(),
+  [`${window}Mean`]: doublePrecision(`${window}_mean`),
+  [`${window}Std`]: doublePrecision(`${window}_std`),
+});
 
 export const decisions = controlSchema.table(
   'decisions',
   {
     /** t_k: the aligned decision time; the command carries it as its datetime. */
-    decidedAt: tstz('decided_at').primaryKey(),
+    decidedAt: timestamptzMs('decided_at').primaryKey(),
     /** When the leader had the result (decided_at + loop lag). */
-    madeAt: tstz('made_at').notNull(),
-    prevStart: tstz('prev_start').notNull(),
-    prevEnd: tstz('prev_end').notNull(),
-    prevN: integer('prev_n').notNull(),
-    prevMean: doublePrecision('prev_mean'),
-    prevStd: doublePrecision('prev_std'),
-    currStart: tstz('curr_start').notNull(),
-    currEnd: tstz('curr_end').notNull(),
-    currN: integer('curr_n').notNull(),
-    currMean: doublePrecision('curr_mean'),
-    currStd: doublePrecision('curr_std'),
+    madeAt: timestamptzMs('made_at').notNull(),
+    ...windowColumns('prev'),
+    ...windowColumns('curr'),
     /** Welch's t (±Infinity for constant windows), degrees of freedom, two-sided p; null when not run. */
     t: doublePrecision('t'),
     df: doublePrecision('df'),

@@ -1,32 +1,23 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openTestDb } from '../../../test/helpers';
-import { linkCleanups as cleanups, closedPort, closeLinkResources } from './link-test-support';
-import {
-  controlApp,
-  decisionsJson as decisions,
-  fakeClock,
-  fillWindow,
-  payloads,
-  T0,
-  waitFor,
-} from './test-support';
+import { linkCleanups as cleanups, controlAppWithoutManipulator } from './link-test-support';
+import { decisionsJson as decisions, fakeClock, fillWindow, payloads, T0, waitFor } from './test-support';
 
 const I = 5000;
-afterEach(closeLinkResources);
 
 describe('decision loop: state and timing', () => {
   it('keeps the last status across a restart', async () => {
     const db = await openTestDb();
     cleanups.push(() => db.close());
     const clock = fakeClock();
-    const first = await controlApp({ clock, db, env: { MANIPULATOR_PORT: String(await closedPort()) } });
+    const first = await controlAppWithoutManipulator({ clock, db });
     await fillWindow(first.app, clock, T0, payloads(8, 20, 100, 3));
     await fillWindow(first.app, clock, T0 + I, payloads(9, 20, 200, 3));
     clock.set(T0 + 2 * I);
     expect((await first.control.controller.tick(clock.now())).decision?.status).toBe('up');
     await first.app.close();
 
-    const second = await controlApp({ clock, db, env: { MANIPULATOR_PORT: String(await closedPort()) } });
+    const second = await controlAppWithoutManipulator({ clock, db });
     clock.set(T0 + 3 * I);
     const r = await second.control.controller.tick(clock.now());
     // Window 2 vs window 1 with no new readings: no evidence, so the restored status stays.
@@ -38,10 +29,7 @@ describe('decision loop: state and timing', () => {
 
   it('decides once per decision time, however often it is ticked', async () => {
     const clock = fakeClock(T0 + I);
-    const { app, control } = await controlApp({
-      clock,
-      env: { MANIPULATOR_PORT: String(await closedPort()) },
-    });
+    const { app, control } = await controlAppWithoutManipulator({ clock });
     const results = await Promise.all([0, 3, 4999].map((ms) => control.controller.tick(T0 + I + ms)));
     expect(results.map((r) => r.outcome)).toEqual(['decided', 'already_decided', 'already_decided']);
     expect(await decisions(app)).toHaveLength(1);
@@ -49,10 +37,7 @@ describe('decision loop: state and timing', () => {
 
   it('after a late wake-up, decides for the latest decision time and records how many were missed', async () => {
     const clock = fakeClock(T0 + I);
-    const { app, control } = await controlApp({
-      clock,
-      env: { MANIPULATOR_PORT: String(await closedPort()) },
-    });
+    const { app, control } = await controlAppWithoutManipulator({ clock });
     await control.controller.tick(T0 + I);
     const late = await control.controller.tick(T0 + 4 * I + 1200);
     expect(late.decision).toMatchObject({ decidedAt: new Date(T0 + 4 * I), missed: 2 });
@@ -64,10 +49,7 @@ describe('decision loop: state and timing', () => {
 
   it('with CONTROL_MIN_DWELL, a change right after a change waits', async () => {
     const clock = fakeClock();
-    const { app, control } = await controlApp({
-      clock,
-      env: { CONTROL_MIN_DWELL: '2', MANIPULATOR_PORT: String(await closedPort()) },
-    });
+    const { app, control } = await controlAppWithoutManipulator({ clock, env: { CONTROL_MIN_DWELL: '2' } });
     const means = [100, 200, 100, 100];
     for (let k = 0; k < means.length; k++)
       await fillWindow(app, clock, T0 + k * I, payloads(20 + k, 20, means[k]!, 3));
@@ -86,12 +68,11 @@ describe('decision loop: state and timing', () => {
 
   it('with CONTROL_DETECTOR=cusum, continues its sums and baseline from the stored decisions and says why', async () => {
     const clock = fakeClock();
-    const { app, control } = await controlApp({
+    const { app, control } = await controlAppWithoutManipulator({
       clock,
       env: {
         CONTROL_DETECTOR: 'cusum',
         CONTROL_CUSUM_ARL: '500',
-        MANIPULATOR_PORT: String(await closedPort()),
       },
     });
     const means = [100, 100, 100, 130];
@@ -124,9 +105,8 @@ describe('decision loop: state and timing', () => {
 
   it('deletes readings older than the retention after a decision, and keeps the windows it needs', async () => {
     const clock = fakeClock();
-    const { app, control } = await controlApp({
+    const { app, control } = await controlAppWithoutManipulator({
       clock,
-      env: { MANIPULATOR_PORT: String(await closedPort()) },
       module: { retentionMs: 3 * I },
     });
     for (let k = 0; k < 6; k++) await fillWindow(app, clock, T0 + k * I, [1, 2]);
@@ -141,8 +121,8 @@ describe('decision loop: state and timing', () => {
   });
 
   it('runs on its own timer at aligned times (real clock, 200 ms interval)', async () => {
-    const { app } = await controlApp({
-      env: { CONTROL_DECISION_INTERVAL: '0.2', MANIPULATOR_PORT: String(await closedPort()) },
+    const { app } = await controlAppWithoutManipulator({
+      env: { CONTROL_DECISION_INTERVAL: '0.2' },
       module: { loop: 'timer' },
     });
     await waitFor(async () => (await decisions(app)).length >= 3, 3000);

@@ -1,10 +1,9 @@
 import { createServer, type Server } from 'node:net';
 import ttest2 from '@stdlib/stats-ttest2';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   linkCleanups as cleanups,
   closedPort,
-  closeLinkResources,
   recordingManipulator as manipulator,
   startSocketserverManipulator,
 } from './link-test-support';
@@ -20,7 +19,6 @@ import {
 } from './test-support';
 
 const I = 5000;
-afterEach(closeLinkResources);
 
 describe('decision loop end to end (fake clock, real manipulator on port 0)', () => {
   it('decides up on a known mean shift, stores the explanation, sends the command and logs the change', async () => {

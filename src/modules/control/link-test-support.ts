@@ -1,10 +1,11 @@
 /** The control tests' manipulator links: manipulators and clients on port 0, closed after each test. */
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
+import { afterEach } from 'vitest';
 import { type Manipulator, type ReceivedCommand, startManipulator } from './cli/manipulator';
 import { ManipulatorClient, type ManipulatorClientOptions } from './manipulator-client';
 import type { ControlLogger } from './manipulator-protocol';
-import { waitFor } from './test-support';
+import { type ControlTestAppOptions, controlApp, waitFor } from './test-support';
 
 /** A command as the controller sends it. */
 export const command = (status: 'up' | 'down', datetime = '2024-05-01T12:00:05') => ({ datetime, status });
@@ -19,11 +20,11 @@ export function captureControlLogger() {
   return { logger, lines };
 }
 
-/** Resources to close after each test, newest first (`afterEach(closeLinkResources)`). */
+/** Resources to close after each test, newest first, in every test file that imports this one. */
 export const linkCleanups: (() => unknown)[] = [];
-export async function closeLinkResources(): Promise<void> {
+afterEach(async () => {
   for (const c of linkCleanups.splice(0).reverse()) await c();
-}
+});
 
 export async function testManipulator(
   opts: Parameters<typeof startManipulator>[0] = {},
@@ -78,6 +79,11 @@ export async function closedPort(): Promise<number> {
   const m = await startManipulator({ port: 0 });
   await m.close();
   return m.port;
+}
+
+/** The control app with its manipulator down (nothing listens on its port): it decides, deliveries fail. */
+export async function controlAppWithoutManipulator(opts: ControlTestAppOptions = {}) {
+  return controlApp({ ...opts, env: { MANIPULATOR_PORT: String(await closedPort()), ...opts.env } });
 }
 
 /**

@@ -1,20 +1,17 @@
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startManipulator } from './cli/manipulator';
 import {
   captureControlLogger as captureLogger,
   linkCleanups as cleanups,
   testClient as client,
-  closeLinkResources,
   command as cmd,
   testManipulator as manipulator,
   sleep,
   startSocketserverManipulator,
 } from './link-test-support';
 import { waitFor } from './test-support';
-
-afterEach(closeLinkResources);
 
 describe('manipulator + client over TCP', () => {
   it('delivers a command, acknowledges it and logs "Received command: up"', async () => {

@@ -18,18 +18,16 @@ import {
   primaryKey,
   smallint,
   text,
-  timestamp,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { timestamptzMs } from '../../platform/db-columns';
 
 export const devicesSchema = pgSchema('devices');
-
-const tstz = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
 
 export const users = devicesSchema.table('users', {
   id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
   name: text('name').notNull(),
-  createdAt: tstz('created_at').notNull().defaultNow(),
+  createdAt: timestamptzMs('created_at').notNull().defaultNow(),
 });
 
 export const devices = devicesSchema.table(
@@ -37,7 +35,7 @@ export const devices = devicesSchema.table(
   {
     id: text('id').primaryKey(),
     ownerId: bigint('owner_id', { mode: 'number' }).references(() => users.id, { onDelete: 'set null' }),
-    registeredAt: tstz('registered_at').notNull().defaultNow(),
+    registeredAt: timestamptzMs('registered_at').notNull().defaultNow(),
   },
   (t) => [index('devices_owner_idx').on(t.ownerId)],
 );
@@ -48,12 +46,12 @@ export const readings = devicesSchema.table(
     id: bigint('id', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
     deviceId: text('device_id').notNull(),
     /** The device's time of the measurement (default: server time); periods filter on it. */
-    ts: tstz('ts').notNull(),
+    ts: timestamptzMs('ts').notNull(),
     x: doublePrecision('x').notNull(),
     y: doublePrecision('y').notNull(),
     z: doublePrecision('z').notNull(),
     /** When the server stored it. */
-    createdAt: tstz('created_at').notNull().defaultNow(),
+    createdAt: timestamptzMs('created_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ name: 'readings_pkey', columns: [t.deviceId, t.ts, t.id] })],
 );
@@ -67,9 +65,7 @@ function rollupColumns(quantity: string) {
 }
 
 const axisColumns = (axis: string) => ({
-  [`${axis}Min`]: doublePrecision(`${axis}_min`).notNull(),
-  [`${axis}Max`]: doublePrecision(`${axis}_max`).notNull(),
-  [`${axis}Sum`]: doublePrecision(`${axis}_sum`).notNull(),
+  ...rollupColumns(axis),
   [`${axis}Median`]: doublePrecision(`${axis}_median`).notNull(),
 });
 
@@ -83,10 +79,10 @@ export const rollups = devicesSchema.table(
   {
     deviceId: text('device_id').notNull(),
     /** Start of the UTC hour. */
-    bucket: tstz('bucket').notNull(),
+    bucket: timestamptzMs('bucket').notNull(),
     count: bigint('count', { mode: 'number' }).notNull(),
-    firstTs: tstz('first_ts').notNull(),
-    lastTs: tstz('last_ts').notNull(),
+    firstTs: timestamptzMs('first_ts').notNull(),
+    lastTs: timestamptzMs('last_ts').notNull(),
     ...rollupColumns('value'),
     ...rollupColumns('x'),
     ...rollupColumns('y'),
@@ -103,9 +99,9 @@ export const aggregates = devicesSchema.table('aggregates', {
   ...axisColumns('x'),
   ...axisColumns('y'),
   ...axisColumns('z'),
-  firstTs: tstz('first_ts').notNull(),
-  lastTs: tstz('last_ts').notNull(),
-  computedAt: tstz('computed_at').notNull(),
+  firstTs: timestamptzMs('first_ts').notNull(),
+  lastTs: timestamptzMs('last_ts').notNull(),
+  computedAt: timestamptzMs('computed_at').notNull(),
   taskId: uuid('task_id').notNull(),
 });
 
@@ -119,9 +115,9 @@ export const tasks = devicesSchema.table('tasks', {
   trigger: text('trigger').notNull(),
   total: integer('total').notNull().default(0),
   done: integer('done').notNull().default(0),
-  requestedAt: tstz('requested_at').notNull().defaultNow(),
-  startedAt: tstz('started_at'),
-  finishedAt: tstz('finished_at'),
+  requestedAt: timestamptzMs('requested_at').notNull().defaultNow(),
+  startedAt: timestamptzMs('started_at'),
+  finishedAt: timestamptzMs('finished_at'),
   status: text('status').notNull().default('queued'),
   error: text('error'),
 });
@@ -147,7 +143,7 @@ export const medianLayouts = devicesSchema.table('median_layouts', {
   zTotals: bigint('z_totals', { mode: 'number' }).array().notNull(),
   builtCount: bigint('built_count', { mode: 'number' }).notNull(),
   indexedCount: bigint('indexed_count', { mode: 'number' }).notNull(),
-  builtAt: tstz('built_at').notNull(),
+  builtAt: timestamptzMs('built_at').notNull(),
 });
 
 /** Per device and UTC hour: how many readings of the hour the index holds, and the highest id. */
@@ -155,7 +151,7 @@ export const medianHours = devicesSchema.table(
   'median_hours',
   {
     deviceId: text('device_id').notNull(),
-    bucket: tstz('bucket').notNull(),
+    bucket: timestamptzMs('bucket').notNull(),
     count: bigint('count', { mode: 'number' }).notNull(),
     maxId: bigint('max_id', { mode: 'number' }).notNull(),
   },
@@ -167,7 +163,7 @@ export const medianCheckpoints = devicesSchema.table(
   'median_checkpoints',
   {
     deviceId: text('device_id').notNull(),
-    at: tstz('at').notNull(),
+    at: timestamptzMs('at').notNull(),
     valueCounts: bigint('value_counts', { mode: 'number' }).array().notNull(),
     xCounts: bigint('x_counts', { mode: 'number' }).array().notNull(),
     yCounts: bigint('y_counts', { mode: 'number' }).array().notNull(),
@@ -185,7 +181,7 @@ export const medianLeaves = devicesSchema.table(
     bucket: integer('bucket').notNull(),
     seq: integer('seq').notNull(),
     vals: doublePrecision('vals').array().notNull(),
-    times: tstz('times').array().notNull(),
+    times: timestamptzMs('times').array().notNull(),
   },
   (t) => [primaryKey({ name: 'median_leaves_pkey', columns: [t.deviceId, t.quantity, t.bucket, t.seq] })],
 );

@@ -19,13 +19,11 @@ import {
   primaryKey,
   smallint,
   text,
-  timestamp,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { timestamptzMs } from '../../platform/db-columns';
 
 export const latencySchema = pgSchema('latency');
-
-const tstz = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
 
 export const experiments = latencySchema.table(
   'experiments',
@@ -38,10 +36,10 @@ export const experiments = latencySchema.table(
     currentProfileIndex: integer('current_profile_index').notNull().default(0),
     /** Active (not paused) ms already spent in the current profile. */
     progressMs: integer('progress_ms').notNull().default(0),
-    createdAt: tstz('created_at').notNull().defaultNow(),
-    updatedAt: tstz('updated_at').notNull().defaultNow(),
-    startedAt: tstz('started_at'),
-    finishedAt: tstz('finished_at'),
+    createdAt: timestamptzMs('created_at').notNull().defaultNow(),
+    updatedAt: timestamptzMs('updated_at').notNull().defaultNow(),
+    startedAt: timestamptzMs('started_at'),
+    finishedAt: timestamptzMs('finished_at'),
     /** Cumulative counters and latency summary over every run segment (the public `summary`). */
     summary: jsonb('summary').notNull(),
     histogram: text('histogram'),
@@ -55,9 +53,9 @@ export const experiments = latencySchema.table(
      */
     interrupted: integer('interrupted').notNull().default(0),
     /** When every segment's first run starts (the database clock), so the segments' profiles line up. */
-    runStartAt: tstz('run_start_at'),
+    runStartAt: timestamptzMs('run_start_at'),
     /** Since when an aborting threshold has failed on the merged numbers (null while they hold). */
-    thresholdBreachAt: tstz('threshold_breach_at'),
+    thresholdBreachAt: timestamptzMs('threshold_breach_at'),
     /** Why the experiment ended `failed`: the threshold and the value measured. */
     verdict: text('verdict'),
     /** model "capacity": every step judged, the step under way and the answer (model.ts CapacityRecord). */
@@ -72,6 +70,12 @@ export const experiments = latencySchema.table(
   ],
 );
 
+/** The experiment a row belongs to: deleted with it. */
+const experimentId = () =>
+  uuid('experiment_id')
+    .notNull()
+    .references(() => experiments.id, { onDelete: 'cascade' });
+
 export const groups = latencySchema.table(
   'groups',
   {
@@ -79,8 +83,8 @@ export const groups = latencySchema.table(
     name: text('name').notNull(),
     /** The state last asked for with manage_group; reads derive `completed` from the members. */
     state: text('state').notNull().default('created'),
-    createdAt: tstz('created_at').notNull().defaultNow(),
-    updatedAt: tstz('updated_at').notNull().defaultNow(),
+    createdAt: timestamptzMs('created_at').notNull().defaultNow(),
+    updatedAt: timestamptzMs('updated_at').notNull().defaultNow(),
   },
   (t) => [
     check('groups_state_check', sql`${t.state} in ('created', 'running', 'paused', 'completed', 'stopped')`),
@@ -94,10 +98,8 @@ export const groupMembers = latencySchema.table(
     groupId: uuid('group_id')
       .notNull()
       .references(() => groups.id, { onDelete: 'cascade' }),
-    experimentId: uuid('experiment_id')
-      .notNull()
-      .references(() => experiments.id, { onDelete: 'cascade' }),
-    addedAt: tstz('added_at').notNull().defaultNow(),
+    experimentId: experimentId(),
+    addedAt: timestamptzMs('added_at').notNull().defaultNow(),
     /** Join order (members added in one transaction share added_at). */
     seq: bigint('seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
   },
@@ -111,13 +113,11 @@ export const groupMembers = latencySchema.table(
 export const series = latencySchema.table(
   'series',
   {
-    experimentId: uuid('experiment_id')
-      .notNull()
-      .references(() => experiments.id, { onDelete: 'cascade' }),
+    experimentId: experimentId(),
     second: integer('second').notNull(),
     /** The segment that recorded this point (an experiment of N segments has N points per second). */
     segment: smallint('segment').notNull().default(0),
-    ts: tstz('ts').notNull(),
+    ts: timestamptzMs('ts').notNull(),
     durationMs: integer('duration_ms').notNull(),
     profileIndex: integer('profile_index').notNull(),
     elapsedInProfileMs: integer('elapsed_in_profile_ms').notNull(),
@@ -140,13 +140,11 @@ export const series = latencySchema.table(
 export const results = latencySchema.table(
   'results',
   {
-    experimentId: uuid('experiment_id')
-      .notNull()
-      .references(() => experiments.id, { onDelete: 'cascade' }),
+    experimentId: experimentId(),
     seq: integer('seq').notNull(),
     statusCode: smallint('status_code').notNull(),
     latencyMs: doublePrecision('latency_ms'),
-    ts: tstz('ts').notNull(),
+    ts: timestamptzMs('ts').notNull(),
     error: text('error'),
   },
   (t) => [primaryKey({ columns: [t.experimentId, t.seq] })],
@@ -159,9 +157,7 @@ export const results = latencySchema.table(
 export const segments = latencySchema.table(
   'segments',
   {
-    experimentId: uuid('experiment_id')
-      .notNull()
-      .references(() => experiments.id, { onDelete: 'cascade' }),
+    experimentId: experimentId(),
     idx: smallint('idx').notNull(),
     /** pending (still to run or running) | done (its profiles ran out). */
     state: text('state').notNull().default('pending'),
@@ -172,11 +168,11 @@ export const segments = latencySchema.table(
     rawHistogram: text('raw_histogram'),
     secondsRecorded: integer('seconds_recorded').notNull().default(0),
     leaseOwner: text('lease_owner'),
-    leaseExpiresAt: tstz('lease_expires_at'),
+    leaseExpiresAt: timestamptzMs('lease_expires_at'),
     /** The process that ran it last (kept after it lets go). */
     worker: text('worker'),
     runAttempts: integer('run_attempts').notNull().default(0),
-    updatedAt: tstz('updated_at').notNull().defaultNow(),
+    updatedAt: timestamptzMs('updated_at').notNull().defaultNow(),
   },
   (t) => [
     primaryKey({ columns: [t.experimentId, t.idx] }),
@@ -191,5 +187,5 @@ export const segments = latencySchema.table(
  */
 export const workers = latencySchema.table('workers', {
   owner: text('owner').primaryKey(),
-  seenAt: tstz('seen_at').notNull().defaultNow(),
+  seenAt: timestamptzMs('seen_at').notNull().defaultNow(),
 });

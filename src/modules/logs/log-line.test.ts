@@ -9,42 +9,22 @@ const failure = (line: string) => {
   return result;
 };
 
+/** A well-formed line and the record it parses to. */
+const accepted = (ip: string, method: string, uri: string, status_code: number) =>
+  [`${ip} ${method} ${uri} ${status_code}`, { ip, method, uri, status_code }] as const;
+
 describe('parseLogLine accepts', () => {
   it.each([
-    [
-      '192.168.0.1 GET /index.html 200',
-      { ip: '192.168.0.1', method: 'GET', uri: '/index.html', status_code: 200 },
-    ],
-    ['0.0.0.0 HEAD / 100', { ip: '0.0.0.0', method: 'HEAD', uri: '/', status_code: 100 }],
-    [
-      '255.255.255.255 PATCH /a?b=c&d=%20e 599',
-      { ip: '255.255.255.255', method: 'PATCH', uri: '/a?b=c&d=%20e', status_code: 599 },
-    ],
-    ['::1 POST /api/data 201', { ip: '::1', method: 'POST', uri: '/api/data', status_code: 201 }],
-    [
-      '2001:db8::8a2e:370:7334 DELETE /x 404',
-      { ip: '2001:db8::8a2e:370:7334', method: 'DELETE', uri: '/x', status_code: 404 },
-    ],
-    [
-      '::ffff:10.0.0.1 OPTIONS /* 204',
-      { ip: '::ffff:10.0.0.1', method: 'OPTIONS', uri: '/*', status_code: 204 },
-    ],
-    [
-      'FE80::ABCD PUT /Upper/Case 409',
-      { ip: 'FE80::ABCD', method: 'PUT', uri: '/Upper/Case', status_code: 409 },
-    ],
-    [
-      '1.2.3.4 GET http://example.com/a?x=1 301',
-      { ip: '1.2.3.4', method: 'GET', uri: 'http://example.com/a?x=1', status_code: 301 },
-    ],
-    [
-      '1.2.3.4 TRACE HTTPS://example.com:8443 302',
-      { ip: '1.2.3.4', method: 'TRACE', uri: 'HTTPS://example.com:8443', status_code: 302 },
-    ],
-    [
-      '1.2.3.4 CONNECT http://[::1]:80/ 200',
-      { ip: '1.2.3.4', method: 'CONNECT', uri: 'http://[::1]:80/', status_code: 200 },
-    ],
+    accepted('192.168.0.1', 'GET', '/index.html', 200),
+    accepted('0.0.0.0', 'HEAD', '/', 100),
+    accepted('255.255.255.255', 'PATCH', '/a?b=c&d=%20e', 599),
+    accepted('::1', 'POST', '/api/data', 201),
+    accepted('2001:db8::8a2e:370:7334', 'DELETE', '/x', 404),
+    accepted('::ffff:10.0.0.1', 'OPTIONS', '/*', 204),
+    accepted('FE80::ABCD', 'PUT', '/Upper/Case', 409),
+    accepted('1.2.3.4', 'GET', 'http://example.com/a?x=1', 301),
+    accepted('1.2.3.4', 'TRACE', 'HTTPS://example.com:8443', 302),
+    accepted('1.2.3.4', 'CONNECT', 'http://[::1]:80/', 200),
   ])('%j', (line, value) => {
     expect(parseLogLine(line)).toEqual({ ok: true, value });
   });

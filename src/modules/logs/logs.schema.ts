@@ -8,14 +8,15 @@
  * is visible as soon as its writer is answered and can never appear behind a cursor. Batching keeps
  * that single lane fast (one transaction carries hundreds of rows).
  */
-import { bigserial, integer, pgSchema, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, integer, pgSchema, smallint, text, uuid } from 'drizzle-orm/pg-core';
+import { timestamptz } from '../../platform/db-columns';
 
 export const logsSchema = pgSchema('logs');
 
 export const entries = logsSchema.table('entries', {
   seq: bigserial('seq', { mode: 'number' }).primaryKey(),
   id: uuid('id').notNull().unique(),
-  created: timestamp('created', { withTimezone: true, precision: 6 }).notNull().defaultNow(),
+  created: timestamptz('created', 6).notNull().defaultNow(),
   ip: text('ip').notNull(),
   method: text('method').notNull(),
   uri: text('uri').notNull(),
@@ -28,5 +29,5 @@ export const syncers = logsSchema.table('syncers', {
   targetFile: text('target_file').notNull(),
   lastId: uuid('last_id'),
   recordsWritten: integer('records_written').notNull().default(0),
-  reportedAt: timestamp('reported_at', { withTimezone: true }).notNull().defaultNow(),
+  reportedAt: timestamptz('reported_at').notNull().defaultNow(),
 });

@@ -62,33 +62,25 @@ export function registerAdminRoutes(
     async () => (await service.list()).map(experimentView),
   );
 
-  app.get(
-    `${BASE}/:name`,
-    {
-      preHandler: adminGuard,
-      schema: {
-        ...common,
-        operationId: 'abGetExperiment',
-        summary: 'One experiment',
-        params: NameParams,
-        response: { 200: ExperimentSchema, ...problemResponses(401, 404, 503) },
-      },
+  /** Options of a route on one experiment, by name, that answers with the experiment. */
+  const onExperiment = (operationId: string, summary: string) => ({
+    preHandler: adminGuard,
+    schema: {
+      ...common,
+      operationId,
+      summary,
+      params: NameParams,
+      response: { 200: ExperimentSchema, ...problemResponses(401, 404, 503) },
     },
-    async (req) => experimentView(await service.get(req.params.name)),
+  });
+
+  app.get(`${BASE}/:name`, onExperiment('abGetExperiment', 'One experiment'), async (req) =>
+    experimentView(await service.get(req.params.name)),
   );
 
   app.post(
     `${BASE}/:name/stop`,
-    {
-      preHandler: adminGuard,
-      schema: {
-        ...common,
-        operationId: 'abStopExperiment',
-        summary: 'Stop taking new devices; devices already in keep their values',
-        params: NameParams,
-        response: { 200: ExperimentSchema, ...problemResponses(401, 404, 503) },
-      },
-    },
+    onExperiment('abStopExperiment', 'Stop taking new devices; devices already in keep their values'),
     async (req) => experimentView(await service.stop(req.params.name)),
   );
 

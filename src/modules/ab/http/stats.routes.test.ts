@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { afterFile, buildTestApp, openTestDb } from '../../../../test/helpers';
 import type { TelelabApp } from '../../../app';
 import { createAbModule } from '../index';
-import { admin, newDevices } from '../test-support';
+import { admin, createExperiment, newDevices } from '../test-support';
 
 /** The page's table body as rows of cell texts (rowspan cells appear in their first row only). */
 function tableRows(html: string): string[][] {
@@ -50,13 +50,10 @@ describe('GET /pages/experiment-stats', () => {
 
   it('escapes experiment values and shows a dash for an experiment without devices', async () => {
     const app = await buildTestApp({ modules: [createAbModule] });
-    await admin(app, 'POST', '', {
-      name: 'markup',
-      options: [
-        { value: '<script>alert("x")</script>', weight: 1 },
-        { value: 'a&b', weight: 1 },
-      ],
-    });
+    await createExperiment(app, 'markup', [
+      ['<script>alert("x")</script>', 1],
+      ['a&b', 1],
+    ]);
     const rows = tableRows((await page(app)).body);
     const markup = rows.findIndex((r) => r[0] === 'markup');
     expect(rows[markup]!.slice(0, 7)).toEqual([
@@ -75,14 +72,11 @@ describe('GET /pages/experiment-stats', () => {
 describe('GET /api/v1/experiments/stats', () => {
   it('computes the SRM chi-square and flags p < 0.001 (50/30/20 against 1:1:1: X² = 14, p = e^-7)', async () => {
     const app = await buildTestApp({ modules: [createAbModule] });
-    const created = await admin(app, 'POST', '', {
-      name: 'srm_probe',
-      options: [
-        { value: 'x', weight: 1 },
-        { value: 'y', weight: 1 },
-        { value: 'z', weight: 1 },
-      ],
-    });
+    const created = await createExperiment(app, 'srm_probe', [
+      ['x', 1],
+      ['y', 1],
+      ['z', 1],
+    ]);
     expect(created.statusCode).toBe(201);
     await admin(app, 'POST', '/srm_probe/stop');
     // Counts no deck would produce, written behind the service's back: what an SRM check is for.

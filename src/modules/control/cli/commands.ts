@@ -11,6 +11,7 @@ import {
   onShutdown,
   port,
   positiveNumber,
+  serveUntilShutdown,
   usageErrorsExit2,
 } from '../../../platform/cli-kit';
 import type { ControlLogger } from '../manipulator-protocol';
@@ -173,17 +174,13 @@ export function manipulatorCommand(io: CommandIo = defaultIo()): Command {
         return;
       }
       logger.info({ host: m.host, port: m.port }, `Manipulator listening on ${m.host}:${m.port}`);
-      let removeHandlers = () => {};
-      await new Promise<void>((resolve) => {
-        removeHandlers = onShutdown(
-          () => {
-            logger.info({}, 'Shutting down');
-            m.close().then(resolve, resolve);
-          },
-          { onSecondSignal: () => io.exit(EXIT.INTERRUPTED) },
-        );
-      });
-      removeHandlers();
+      await serveUntilShutdown(
+        () => {
+          logger.info({}, 'Shutting down');
+          return m.close().catch(() => {});
+        },
+        { onSecondSignal: () => io.exit(EXIT.INTERRUPTED) },
+      );
     });
   return usageErrorsExit2(cmd, io.exit);
 }

@@ -1,9 +1,8 @@
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   captureControlLogger as captureLogger,
   testClient as client,
-  closeLinkResources,
   command as cmd,
   testManipulator as manipulator,
   rawSocket,
@@ -12,8 +11,6 @@ import {
 import { parseCommandLine } from '../manipulator-protocol';
 import { waitFor } from '../test-support';
 import { startManipulator } from './manipulator';
-
-afterEach(closeLinkResources);
 
 describe('parseCommandLine', () => {
   it('accepts the task message', () => {

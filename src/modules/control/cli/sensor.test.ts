@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runSensors } from './sensor';
+import { runSensors, type SensorOptions } from './sensor';
 import { meanAt, parseSchedule, payloadSource } from './sensor-schedule';
 
 interface Arrival {
@@ -37,6 +37,10 @@ async function recordingServer(opts: { delayMs?: number; status?: number } = {})
   servers.push(server);
   return { arrivals, target: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
+
+/** One sensor at 100 rps, payloads N(0, 1) from seed 1, unless `options` say otherwise. */
+const oneSensor = (options: Partial<SensorOptions> & Pick<SensorOptions, 'target'>) =>
+  runSensors({ instances: 1, rps: 100, mean: 0, std: 1, seed: 1, ...options });
 
 const servers: ReturnType<typeof createServer>[] = [];
 afterEach(async () => {
@@ -94,16 +98,7 @@ describe('runSensors against a real HTTP server', () => {
     const { arrivals, target } = await recordingServer({ delayMs: 400 });
     const started = performance.now();
     // 100 rps x 0.4 s = 40 requests outstanding at once, so allow that many connections.
-    const report = await runSensors({
-      instances: 1,
-      rps: 100,
-      target,
-      mean: 0,
-      std: 1,
-      seed: 1,
-      durationMs: 1000,
-      connections: 64,
-    });
+    const report = await oneSensor({ target, durationMs: 1000, connections: 64 });
     // A sender that waited for each reply would have managed ~3 requests in that second; here every
     // request arrives close to its slot, the last one (slot 990 ms) well before 1.4 s.
     expect(arrivals).toHaveLength(100);
@@ -114,16 +109,7 @@ describe('runSensors against a real HTTP server', () => {
 
   it('caps in-flight requests per instance; held-back messages go out late as responses free room', async () => {
     const { arrivals, target } = await recordingServer({ delayMs: 300 });
-    const report = await runSensors({
-      instances: 1,
-      rps: 100,
-      target,
-      mean: 0,
-      std: 1,
-      seed: 1,
-      durationMs: 200,
-      maxInFlight: 5,
-    });
+    const report = await oneSensor({ target, durationMs: 200, maxInFlight: 5 });
     // 20 messages, 5 at a time, each answered after 300 ms: the last 15 leave 300+ ms behind their slots.
     expect(report).toMatchObject({ scheduled: 20, sent: 20, ok: 20, unsent: 0, abandoned: 0 });
     expect(arrivals).toHaveLength(20);
@@ -133,23 +119,14 @@ describe('runSensors against a real HTTP server', () => {
   it('gives up on responses after the drain timeout and reports them abandoned', async () => {
     const { target } = await recordingServer({ delayMs: 3000 });
     const started = performance.now();
-    const report = await runSensors({
-      instances: 1,
-      rps: 50,
-      target,
-      mean: 0,
-      std: 1,
-      seed: 1,
-      durationMs: 100,
-      drainTimeoutMs: 200,
-    });
+    const report = await oneSensor({ rps: 50, target, durationMs: 100, drainTimeoutMs: 200 });
     expect(performance.now() - started).toBeLessThan(1500);
     expect(report).toMatchObject({ sent: 5, ok: 0, errors: 0, abandoned: 5 });
   });
 
   it('stamps milliseconds with ms: true', async () => {
     const { arrivals, target } = await recordingServer();
-    await runSensors({ instances: 1, rps: 50, target, mean: 0, std: 1, seed: 3, durationMs: 200, ms: true });
+    await oneSensor({ rps: 50, target, seed: 3, durationMs: 200, ms: true });
     expect(arrivals.length).toBe(10);
     for (const { body } of arrivals)
       expect(body.datetime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}$/);
@@ -160,18 +137,10 @@ describe('runSensors against a real HTTP server', () => {
 
   it('counts HTTP error statuses and transport errors without throwing', async () => {
     const { target } = await recordingServer({ status: 503 });
-    const r1 = await runSensors({ instances: 1, rps: 50, target, mean: 0, std: 1, seed: 1, durationMs: 100 });
+    const r1 = await oneSensor({ rps: 50, target, durationMs: 100 });
     expect(r1).toMatchObject({ sent: 5, ok: 0, httpErrors: 5, statusCounts: { '503': 5 } });
 
-    const r2 = await runSensors({
-      instances: 1,
-      rps: 50,
-      target: 'http://127.0.0.1:1',
-      mean: 0,
-      std: 1,
-      seed: 1,
-      durationMs: 100,
-    });
+    const r2 = await oneSensor({ rps: 50, target: 'http://127.0.0.1:1', durationMs: 100 });
     expect(r2).toMatchObject({ sent: 5, ok: 0, errors: 5 });
     expect(r2.errorCodes).toEqual({ ECONNREFUSED: 5 });
   });
@@ -181,13 +150,8 @@ describe('runSensors against a real HTTP server', () => {
     const controller = new AbortController();
     const progress: number[] = [];
     setTimeout(() => controller.abort(), 300);
-    const report = await runSensors({
-      instances: 1,
-      rps: 100,
+    const report = await oneSensor({
       target,
-      mean: 0,
-      std: 1,
-      seed: 1,
       signal: controller.signal,
       progressIntervalMs: 100,
       onProgress: (p) => progress.push(p.sent),

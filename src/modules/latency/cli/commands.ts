@@ -3,9 +3,9 @@
 import { Command } from 'commander';
 import {
   nonNegativeNumber,
-  onShutdown,
   port,
   positiveNumber,
+  serveUntilShutdown,
   usageErrorsExit2,
 } from '../../../platform/cli-kit';
 
@@ -33,11 +33,6 @@ export function latencyTargetCommand(): Command {
       const { startLatencyTarget } = await import('../engine/target');
       const target = await startLatencyTarget(flags);
       process.stdout.write(`latency target listening on ${target.latencyUrl}\n`);
-      await new Promise<void>((resolve) => {
-        const remove = onShutdown(() => {
-          remove();
-          void target.close().then(resolve);
-        });
-      });
+      await serveUntilShutdown(() => target.close());
     });
 }

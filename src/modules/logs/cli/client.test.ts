@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseLogLine } from '../log-line';
-import { runLogClient } from './client';
+import { type LogClientOptions, runLogClient } from './client';
 
 /** A stand-in for POST /api/data: 201 for a line that parses, 418 otherwise; records what it got. */
 async function startServer(): Promise<{
@@ -48,16 +48,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The client against the stand-in server, writing its files to the temp dir, no malformed lines by default. */
+const runClient = (options: Pick<LogClientOptions, 'threads' | 'delayMs'> & Partial<LogClientOptions>) =>
+  runLogClient({ target: srv.url, invalidRatio: 0, logDir: dir, ...options });
+
 describe('runLogClient', () => {
   it('sends exactly --count requests across threads, one log file per thread', async () => {
-    const result = await runLogClient({
-      target: srv.url,
-      threads: 4,
-      delayMs: 5,
-      count: 200,
-      invalidRatio: 0,
-      logDir: dir,
-    });
+    const result = await runClient({ threads: 4, delayMs: 5, count: 200 });
 
     expect(result.sent).toBe(200);
     expect(srv.received).toHaveLength(200);
@@ -89,14 +86,7 @@ describe('runLogClient', () => {
   });
 
   it('sends about --invalid-ratio malformed lines, and the server rejects exactly those', async () => {
-    const result = await runLogClient({
-      target: srv.url,
-      threads: 8,
-      delayMs: 0,
-      count: 2000,
-      invalidRatio: 0.3,
-      logDir: dir,
-    });
+    const result = await runClient({ threads: 8, delayMs: 0, count: 2000, invalidRatio: 0.3 });
 
     expect(result.sent).toBe(2000);
     // Binomial(2000, 0.3): sd ~ 20, so +-100 is a 5-sigma band.
@@ -107,14 +97,7 @@ describe('runLogClient', () => {
   });
 
   it('stops at --duration', async () => {
-    const result = await runLogClient({
-      target: srv.url,
-      threads: 2,
-      delayMs: 20,
-      durationMs: 300,
-      invalidRatio: 0,
-      logDir: dir,
-    });
+    const result = await runClient({ threads: 2, delayMs: 20, durationMs: 300 });
     expect(result.durationMs).toBeGreaterThanOrEqual(290);
     expect(result.durationMs).toBeLessThan(1500);
     // Each thread waits 0..20 ms between requests, so ~30 requests per thread at most a few times over.
@@ -124,14 +107,7 @@ describe('runLogClient', () => {
   it('stops when the signal aborts and still closes its files', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
-    const result = await runLogClient({
-      target: srv.url,
-      threads: 3,
-      delayMs: 1000,
-      invalidRatio: 0,
-      logDir: dir,
-      signal: controller.signal,
-    });
+    const result = await runClient({ threads: 3, delayMs: 1000, signal: controller.signal });
     expect(result.durationMs).toBeLessThan(1000);
     expect(result.sent).toBeGreaterThanOrEqual(3);
   });
@@ -140,14 +116,7 @@ describe('runLogClient', () => {
     const { port } = srv.server.address() as AddressInfo;
     await new Promise((resolve) => srv.server.close(resolve));
     srv.server = createServer(); // afterEach closes whatever is here
-    const result = await runLogClient({
-      target: `http://127.0.0.1:${port}`,
-      threads: 2,
-      delayMs: 0,
-      count: 4,
-      invalidRatio: 0,
-      logDir: dir,
-    });
+    const result = await runClient({ target: `http://127.0.0.1:${port}`, threads: 2, delayMs: 0, count: 4 });
     expect(result.sent).toBe(4);
     expect(result.errors).toBe(4);
     expect(result.errorsByCode).toEqual({ ECONNREFUSED: 4 });
@@ -157,13 +126,10 @@ describe('runLogClient', () => {
 
   it('reports progress while running', async () => {
     const seen: number[] = [];
-    await runLogClient({
-      target: srv.url,
+    await runClient({
       threads: 2,
       delayMs: 10,
       durationMs: 250,
-      invalidRatio: 0,
-      logDir: dir,
       progressIntervalMs: 50,
       onProgress: (p) => seen.push(p.sent),
     });
@@ -174,9 +140,7 @@ describe('runLogClient', () => {
   it('fails before sending anything when the log dir cannot be used', async () => {
     const notADir = join(dir, 'file');
     await writeFile(notADir, '');
-    await expect(
-      runLogClient({ target: srv.url, threads: 2, delayMs: 0, count: 5, invalidRatio: 0, logDir: notADir }),
-    ).rejects.toThrow();
+    await expect(runClient({ threads: 2, delayMs: 0, count: 5, logDir: notADir })).rejects.toThrow();
     expect(srv.received).toHaveLength(0);
   });
 

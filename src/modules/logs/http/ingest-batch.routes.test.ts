@@ -1,15 +1,12 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../../../test/deterministic';
-import { buildTestApp, type TestApp } from '../../../../test/helpers';
+import { buildTestApp } from '../../../../test/helpers';
 import { generateLogLine } from '../log-traffic';
 import { type BatchResult, batch, count, expectProblem, list, logsOnly, reset } from './test-support';
 
-describe('POST /api/data/batch', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await buildTestApp(logsOnly);
-  });
+const app = await buildTestApp(logsOnly);
 
+describe('POST /api/data/batch', () => {
   it('JSON array: stores the valid items, lists the rejected ones by index', async () => {
     await reset(app);
     const items = [

@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../../../test/deterministic';
-import { buildTestApp, type TestApp } from '../../../../test/helpers';
+import { buildTestApp } from '../../../../test/helpers';
 import { generateInvalidLine, INVALID_LINE_KINDS } from '../log-traffic';
 import {
   batch,
@@ -17,12 +17,9 @@ import {
   UUID,
 } from './test-support';
 
-describe('POST /api/data', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await buildTestApp(logsOnly);
-  });
+const app = await buildTestApp(logsOnly);
 
+describe('POST /api/data', () => {
   it('POST /api/data stores a line and answers 201 {id, created}', async () => {
     await reset(app);
     const before = Date.now();

@@ -1,15 +1,12 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../../../test/deterministic';
-import { buildTestApp, onPostgres, openSecondHandle, type TestApp } from '../../../../test/helpers';
+import { buildTestApp, onPostgres, openSecondHandle } from '../../../../test/helpers';
 import { generateLogLine } from '../log-traffic';
 import { batch, expectProblem, ISO_UTC, list, logsOnly, postOk, type Rec, reset } from './test-support';
 
-describe('GET /api/data', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await buildTestApp(logsOnly);
-  });
+const app = await buildTestApp(logsOnly);
 
+describe('GET /api/data', () => {
   it('malformed id -> 400, unknown id -> 404, bad limit -> 400', async () => {
     for (const id of ['abc', '123', 'zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz', '%27%3B--']) {
       const res = await app.http.inject({ method: 'GET', url: `/api/data?id=${id}` });

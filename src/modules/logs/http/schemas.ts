@@ -22,9 +22,9 @@ export const CreatedSchema = Type.Object({
   created: Type.String({ format: 'date-time' }),
 });
 
+/** A stored record: what POST /api/data answered, and the line's fields. */
 export const RecordSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  created: Type.String({ format: 'date-time' }),
+  ...CreatedSchema.properties,
   log: Type.Object({
     ip: Type.String(),
     method: Type.String(),
