@@ -8,8 +8,8 @@
  * answer but never lowers the capacity, and the capacity stays the number above on a loaded machine.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { closeServer, listenOn } from './engine/target';
 
 export interface CapacityTargetOptions {
   /** Requests served at a time. */
@@ -57,21 +57,14 @@ export async function startCapacityTarget(opts: CapacityTargetOptions): Promise<
   };
 
   const server = createServer({ keepAliveTimeout: 60_000 }, handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const { address, port } = server.address() as AddressInfo;
+  const host = opts.host ?? '127.0.0.1';
+  const port = await listenOn(server, host, opts.port);
   return {
-    url: `http://${address}:${port}/`,
+    url: `http://${host}:${port}/`,
     capacityRps: (concurrency * 1000) / serviceMs,
     get served() {
       return served;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }

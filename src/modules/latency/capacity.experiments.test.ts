@@ -3,23 +3,25 @@
  * a target of known capacity, and stop / pause / resume.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openTestDb } from '../../../test/helpers';
-import type { TelelabApp } from '../../app';
-import { type CapacityTarget, startCapacityTarget } from './capacity-target';
-import type { CapacityRecord } from './model';
-import { call, createExperiment, inState, latencyApp, manageOk, result, waitFor } from './test-support';
+import type { CapacityRecordJson as CapacityRecord } from './capacity.record';
+import { startCapacityTarget } from './capacity-target';
+import {
+  appWithTarget,
+  call,
+  createExperiment,
+  inState,
+  latencyApp,
+  manageOk,
+  result,
+  startExperiment,
+  waitFor,
+} from './test-support';
 
-let app: TelelabApp;
-let target: CapacityTarget;
-beforeAll(async () => {
-  // 2 requests at a time × 10 ms = 200 req/s; the rest queue.
-  target = await startCapacityTarget({ concurrency: 2, serviceMs: 10 });
-  app = await latencyApp({ env: { LATENCY_MAX_RATE: '1000', LATENCY_MAX_DURATION_SECONDS: '600' } });
-});
-afterAll(async () => {
-  await app.close();
-  await target.close();
+// 2 requests at a time × 10 ms = 200 req/s; the rest queue.
+const { target, app } = await appWithTarget(startCapacityTarget({ concurrency: 2, serviceMs: 10 }), {
+  env: { LATENCY_MAX_RATE: '1000', LATENCY_MAX_DURATION_SECONDS: '600' },
 });
 
 const capacityBody = (extra: Record<string, unknown> = {}) => ({
@@ -103,14 +105,13 @@ describe('capacity experiments: bad input', () => {
 describe('capacity experiments: runs', () => {
   it('the worker searches, stores every step and the capacity; result and stats show them', async () => {
     const served = target.served;
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       capacityBody({
         // Two attempts per rate (the default): one stall of a busy machine does not fail a rate.
         search: { start_rps: 40, window_seconds: 1, warmup_seconds: 0.5, precision: 0.3 },
       }),
     );
-    await manageOk(app, id, 'start');
     const r = await waitFor(app, id, (x) => x.finished_at !== null, 60_000);
     expect(r.state).toBe('completed');
     const c = r.capacity as CapacityRecord;
@@ -146,14 +147,13 @@ describe('capacity experiments: runs', () => {
   }, 90_000);
 
   it('stop ends the search at once with what it found; pause and resume keep the stored steps', async () => {
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       capacityBody({
         slo: { p50_ms: 1000 },
         search: { start_rps: 20, max_rps: 1000, window_seconds: 0.5, warmup_seconds: 0, max_steps: 60 },
       }),
     );
-    await manageOk(app, id, 'start');
     await waitFor(app, id, (x) => ((x.capacity as CapacityRecord | null)?.steps.length ?? 0) >= 1, 20_000);
     await manageOk(app, id, 'pause');
     await waitFor(app, id, inState('paused'));
@@ -192,8 +192,7 @@ describe('capacity experiments: runs', () => {
         slo: { p50_ms: 1000 },
         search: { start_rps: 10, max_rps: 80, window_seconds: 0.5, warmup_seconds: 0 },
       });
-      const id = await createExperiment(first, body);
-      await manageOk(first, id, 'start');
+      const id = await startExperiment(first, body);
       await waitFor(
         first,
         id,

@@ -7,7 +7,7 @@
  * takeover replays the stored steps and continues where they leave off.
  */
 import { type CapacityResult, findCapacity } from './capacity';
-import { emptyRecord, finalRecord, stepFromJson, stepJson } from './capacity.record';
+import { emptyRecord, finalRecord } from './capacity.record';
 import type { LoadOptions, LoadProgress, LoadState } from './engine';
 import type { CapacityRecord, ExperimentSettings } from './model';
 import { loadTargetOf } from './settings';
@@ -22,7 +22,7 @@ export interface CapacityRunOptions {
   /** A save found the lease lost. */
   onLost: () => void;
   /**
-   * The search ended (`ended`) or was stopped; `final` is its record with the answer (`limited_by`
+   * The search ended (`ended`) or was stopped; `final` is its record with the answer (`limitedBy`
    * `interrupted` when stopped); `error` when it could not run at all (the engine refused the target).
    */
   onEnd: (ended: boolean, final: CapacityRecord, error?: unknown) => void;
@@ -120,19 +120,18 @@ export class CapacityRun {
           timeoutMs: settings.timeout_ms,
           successStatuses: settings.success_statuses ?? undefined,
           lookup: this.o.lookup,
-          resume: this.record.steps.map(stepFromJson),
+          resume: this.record.steps.map(({ at: _, ...step }) => step),
           signal: this.controller.signal,
           onStepStart: (index, phase, rate) =>
-            this.write({ ...this.record, current: { index, phase, rate_rps: rate } }),
+            this.write({ ...this.record, current: { index, phase, rateRps: rate } }),
           onStep: (step) =>
             this.write({
               ...this.record,
               current: null,
-              steps: [...this.record.steps, { ...stepJson(step), at: new Date().toISOString() }],
-              capacity_rps: step.held ? step.rateRps : this.record.capacity_rps,
+              steps: [...this.record.steps, { ...step, at: new Date() }],
+              capacityRps: step.held ? step.rateRps : this.record.capacityRps,
               // A rate fails once its last attempt fails (capacity.ts); both answers only move inwards.
-              failed_rps:
-                !step.held && step.attempt >= search.attempts ? step.rateRps : this.record.failed_rps,
+              failedRps: !step.held && step.attempt >= search.attempts ? step.rateRps : this.record.failedRps,
             }),
         });
         if (result.limitedBy !== 'interrupted') break;
@@ -147,7 +146,7 @@ export class CapacityRun {
       this.current = ended ? 'completed' : 'stopped';
       const final: CapacityRecord = result
         ? finalRecord(result, this.record.steps)
-        : { ...this.record, current: null, limited_by: 'interrupted' };
+        : { ...this.record, current: null, limitedBy: 'interrupted' };
       this.o.onEnd(ended, final, error);
     }
   }

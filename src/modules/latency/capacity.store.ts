@@ -1,5 +1,9 @@
-/** Where a capacity experiment's search stands (model.ts CapacityRecord), written by its lease holder. */
+/**
+ * Where a capacity experiment's search stands (model.ts CapacityRecord), written by its lease holder
+ * as its stored document (capacity.record.ts).
+ */
 import type { Db } from '../../platform/db';
+import { recordJson } from './capacity.record';
 import type { CapacityRecord } from './model';
 
 export function createCapacityStore(db: Db) {
@@ -15,7 +19,7 @@ export function createCapacityStore(db: Db) {
             AND EXISTS (SELECT 1 FROM latency.segments s
                          WHERE s.experiment_id = e.id AND s.idx = 0 AND s.lease_owner = $2)
           RETURNING e.id`,
-        [id, owner, JSON.stringify(record)],
+        [id, owner, JSON.stringify(recordJson(record))],
       );
       return rows.length > 0;
     },

@@ -50,6 +50,14 @@ describe('capacity search against a target of known capacity', () => {
     target = await startCapacityTarget({ concurrency: 4, serviceMs: 10 });
   });
   afterAll(() => target.close());
+  /** Every answer takes 10 ms, so p50 ≤ 1 ms never holds: a search from 8 req/s down to 1, 0.5 s a step. */
+  const neverHolds = () => ({
+    target: { url: target.url },
+    slo: { p50_ms: 1 },
+    startRps: 8,
+    warmupSeconds: 0,
+    windowSeconds: 0.5,
+  });
 
   it('finds 400 req/s within 10 %', async () => {
     // The SLO is on the median, 10× the service time: below capacity the median is ~10 ms however busy
@@ -109,13 +117,7 @@ describe('capacity search against a target of known capacity', () => {
 
   it('reports null when not even the lowest rate holds, trying each rate twice', async () => {
     // Every answer takes 10 ms, so p50 ≤ 1 ms never holds; the bisection goes down to 1 req/s.
-    const r = await findCapacity({
-      target: { url: target.url },
-      slo: { p50_ms: 1 },
-      startRps: 8,
-      warmupSeconds: 0,
-      windowSeconds: 0.5,
-    });
+    const r = await findCapacity(neverHolds());
     expect(r.steps.map((s) => s.rateRps)).toEqual([8, 8, 4, 4, 2, 2, 1, 1]);
     expect(r.steps.map((s) => s.attempt)).toEqual([1, 2, 1, 2, 1, 2, 1, 2]);
     expect(r.steps.every((s) => !s.held)).toBe(true);
@@ -141,25 +143,14 @@ describe('capacity search against a target of known capacity', () => {
   }, 30_000);
 
   it('a resumed search replays the stored steps and continues where they leave off', async () => {
-    const first = await findCapacity({
-      target: { url: target.url },
-      slo: { p50_ms: 1 },
-      startRps: 8,
-      warmupSeconds: 0,
-      windowSeconds: 0.5,
-      maxSteps: 2,
-    });
+    const first = await findCapacity({ ...neverHolds(), maxSteps: 2 });
     expect(first.steps.map((s) => [s.rateRps, s.attempt, s.held])).toEqual([
       [8, 1, false],
       [8, 2, false],
     ]);
     const announced: number[] = [];
     const resumed = await findCapacity({
-      target: { url: target.url },
-      slo: { p50_ms: 1 },
-      startRps: 8,
-      warmupSeconds: 0,
-      windowSeconds: 0.5,
+      ...neverHolds(),
       maxSteps: 3,
       resume: first.steps,
       onStepStart: (index, _phase, rate) => announced.push(index, rate),
@@ -178,9 +169,7 @@ describe('capacity search against a target of known capacity', () => {
       attempt: 1 + (i % 2),
     }));
     const done = await findCapacity({
-      target: { url: target.url },
-      slo: { p50_ms: 1 },
-      startRps: 8,
+      ...neverHolds(),
       resume: all,
       onStepStart: () => {
         throw new Error('no step should run');

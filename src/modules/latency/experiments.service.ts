@@ -22,7 +22,6 @@ import {
   TRANSITIONS,
 } from './model';
 import type { Runner } from './runner/runner';
-import { segmentJson } from './segments.view';
 import { mergeSeries } from './series-merge';
 import { type Caps, DEFAULT_PATH, segmentCountOf, settingsFromSpec } from './settings';
 import { emptySummary } from './summary';
@@ -139,14 +138,13 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
       return store.series(id, afterSecond, 600);
     },
 
-    async stats(id: string): Promise<ExperimentStats> {
+    /** Live stats of one experiment, with the experiment and its segments. */
+    async stats(
+      id: string,
+    ): Promise<{ experiment: Experiment; stats: ExperimentStats; segments: Segment[] }> {
       const e = await get(id);
       const [last, segments] = await Promise.all([store.lastSeconds([id]), store.segments(id)]);
-      return {
-        ...experimentStats(e, last.get(id) ?? null),
-        segments: segments.map((s) => segmentJson(s, e.settings.load_profiles.length)),
-        capacity: e.capacity,
-      };
+      return { experiment: e, stats: experimentStats(e, last.get(id) ?? null), segments };
     },
 
     /** One request to host:port (the original API's `/test-latency`); refused targets throw 403. */

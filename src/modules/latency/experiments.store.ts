@@ -3,8 +3,8 @@
  * The runner's writes (claim, lease, per-second records) are in runs.store.ts.
  */
 import type { Db, Queryable, Row } from '../../platform/db';
+import { type CapacityRecordJson, recordFromJson } from './capacity.record';
 import type {
-  CapacityRecord,
   Experiment,
   ExperimentSettings,
   ExperimentState,
@@ -50,7 +50,7 @@ export function experimentFromRow(r: Row): Experiment {
     leasedSegments: Number(r.leased_segments ?? 0),
     runStartAt: (r.run_start_at as Date | null) ?? null,
     verdict: (r.verdict as string | null) ?? null,
-    capacity: (r.capacity as CapacityRecord | null) ?? null,
+    capacity: r.capacity ? recordFromJson(r.capacity as CapacityRecordJson) : null,
   };
 }
 

@@ -1,10 +1,7 @@
 /** group_stats.rate: requests per second of the whole group over the last second, from known seconds. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelelabApp } from '../../app';
-import { createLatencyHistogram, encodeHistogram, recordMs, summarizeHistogram } from '../../stats/histogram';
-import { createRunsStore } from './runs.store';
-import { addSecond, emptySummary, summarize, totalsOf } from './summary';
-import { call, experimentBody, latencyApp } from './test-support';
+import { call, experimentBody, latencyApp, recordKnownSecond } from './test-support';
 
 const profile = { users: 1, duration_seconds: 30, interval_seconds: 0.1 };
 let app: TelelabApp;
@@ -15,44 +12,8 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 /** One recorded second of `requests` answers (1 ms each) lasting `durationMs`. */
-async function recordSecond(id: string, requests: number, durationMs: number) {
-  const runs = createRunsStore(app.db);
-  expect(await runs.claim(id, 0, 'test-runner', 60_000, 0)).not.toBeNull();
-  const h = createLatencyHistogram();
-  for (let i = 0; i < requests; i++) recordMs(h, 1);
-  const second = {
-    requests,
-    successes: requests,
-    failures: 0,
-    failuresByKind: {} as Record<string, number>,
-    statusCodes: { '200': requests },
-    late: 0,
-    dropped: 0,
-  };
-  const totals = totalsOf(emptySummary(), null, null, false);
-  addSecond(totals, { ...second, histogram: h, rawHistogram: null });
-  const cumulative = {
-    profileIndex: 0,
-    progressMs: durationMs,
-    summary: summarize(totals, durationMs, null),
-    histogram: encodeHistogram(totals.histogram),
-    rawHistogram: null,
-  };
-  const point = {
-    ...second,
-    ts: new Date(),
-    durationMs,
-    profileIndex: 0,
-    elapsedInProfileMs: durationMs,
-    latency: summarizeHistogram(h),
-    rawLatency: null,
-    histogram: encodeHistogram(h),
-    rawHistogram: null,
-  };
-  expect(
-    await runs.recordSecond({ id, segment: 0 }, 'test-runner', cumulative, () => cumulative, point, [], 0),
-  ).toBe(true);
-}
+const recordSecond = (id: string, requests: number, durationMs: number) =>
+  recordKnownSecond(app.db, id, Array(requests).fill(1), 0, durationMs);
 
 async function startedGroup(members: number): Promise<{ groupId: string; ids: string[] }> {
   const body = {

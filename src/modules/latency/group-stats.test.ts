@@ -1,20 +1,19 @@
 /** GroupStats: members' histograms merged exactly, failures in success_rate only, nulls before any request. */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TelelabApp } from '../../app';
-import { createLatencyHistogram, encodeHistogram, recordMs, summarizeHistogram } from '../../stats/histogram';
-import { type LatencyTarget, startLatencyTarget } from './engine/target';
-import { createRunsStore } from './runs.store';
-import { addSecond, emptySummary, summarize, totalsOf } from './summary';
-import { call, createGroupIn, experimentBody, type GroupJson, latencyApp } from './test-support';
+import { describe, expect, it } from 'vitest';
+import { createLatencyHistogram, recordMs, summarizeHistogram } from '../../stats/histogram';
+import { startLatencyTarget } from './engine/target';
+import {
+  appWithTarget,
+  call,
+  createGroupIn,
+  experimentBody,
+  type GroupJson,
+  latencyApp,
+  recordKnownSecond,
+} from './test-support';
 
-let target: LatencyTarget;
-let app: TelelabApp;
-beforeAll(async () => {
-  target = await startLatencyTarget({ port: 0, delayMs: 5 });
-  app = await latencyApp();
-});
-afterAll(() => target.close());
+const { target, app } = await appWithTarget(startLatencyTarget({ port: 0, delayMs: 5 }));
 
 const short = { users: 2, duration_seconds: 1, interval_seconds: 0.05 };
 const createGroup = (body: unknown, query = '') => createGroupIn(app, body, query);
@@ -31,46 +30,8 @@ describe('group_stats merging', () => {
     const groupId = created.json().group_id;
     await call(quiet, 'POST', `/manage_group?state=start&group_id=${groupId}`);
     const ids = ((await call(quiet, 'GET', '/list_groups')).json() as GroupJson[])[0]!.experiment_ids;
-    const runs = createRunsStore(quiet.db);
-    const owner = 'test-runner';
-
-    const record = async (id: string, latencies: number[], noAnswer: number) => {
-      expect(await runs.claim(id, 0, owner, 60_000, 0)).not.toBeNull();
-      const h = createLatencyHistogram();
-      for (const ms of latencies) recordMs(h, ms);
-      const second = {
-        requests: latencies.length + noAnswer,
-        successes: latencies.length,
-        failures: noAnswer,
-        failuresByKind: (noAnswer ? { connection_refused: noAnswer } : {}) as Record<string, number>,
-        statusCodes: { '200': latencies.length },
-        late: 0,
-        dropped: 0,
-      };
-      const totals = totalsOf(emptySummary(), null, null, false);
-      addSecond(totals, { ...second, histogram: h, rawHistogram: null });
-      const cumulative = {
-        profileIndex: 0,
-        progressMs: 1000,
-        summary: summarize(totals, 1000, null),
-        histogram: encodeHistogram(totals.histogram),
-        rawHistogram: null,
-      };
-      const point = {
-        ...second,
-        ts: new Date(),
-        durationMs: 1000,
-        profileIndex: 0,
-        elapsedInProfileMs: 1000,
-        latency: summarizeHistogram(h),
-        rawLatency: null,
-        histogram: encodeHistogram(h),
-        rawHistogram: null,
-      };
-      expect(
-        await runs.recordSecond({ id, segment: 0 }, owner, cumulative, () => cumulative, point, [], 0),
-      ).toBe(true);
-    };
+    const record = (id: string, latencies: number[], noAnswer: number) =>
+      recordKnownSecond(quiet.db, id, latencies, noAnswer);
     const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
     await record(ids[0]!, range(1, 100), 0);
     await record(ids[1]!, range(101, 200), 20);

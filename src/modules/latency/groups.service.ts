@@ -141,7 +141,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
  */
 function groupRate(members: Experiment[], stats: GroupStats): number {
   let sum = 0;
-  for (const m of members) if (m.state === 'running') sum += stats.experiments_stats[m.id]?.rate ?? 0;
+  for (const m of members) if (m.state === 'running') sum += stats.experimentsStats[m.id]?.rate ?? 0;
   return Math.round(sum * 100) / 100;
 }
 

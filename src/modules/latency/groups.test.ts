@@ -3,27 +3,20 @@
  * group-stats.test.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TelelabApp } from '../../app';
-import { type LatencyTarget, startLatencyTarget } from './engine/target';
+import { describe, expect, it } from 'vitest';
+import { startLatencyTarget } from './engine/target';
 import {
+  appWithTarget,
   call,
   createGroupIn,
   experimentBody,
   type GroupJson,
-  latencyApp,
   manageOk,
   result,
   waitFor,
 } from './test-support';
 
-let target: LatencyTarget;
-let app: TelelabApp;
-beforeAll(async () => {
-  target = await startLatencyTarget({ port: 0, delayMs: 5 });
-  app = await latencyApp();
-});
-afterAll(() => target.close());
+const { target, app } = await appWithTarget(startLatencyTarget({ port: 0, delayMs: 5 }));
 
 const short = { users: 2, duration_seconds: 1, interval_seconds: 0.05 };
 const long = { users: 1, duration_seconds: 30, interval_seconds: 0.1 };

@@ -10,7 +10,6 @@ import {
   summarizeHistogram,
 } from '../../stats/histogram';
 import {
-  type CapacityRecord,
   type Experiment,
   type ExperimentState,
   type Group,
@@ -18,57 +17,53 @@ import {
   type LoadProfile,
   type SeriesPoint,
 } from './model';
-import type { SegmentJson } from './segments.view';
 
 export interface ExperimentStats {
-  experiment_id: string;
+  experimentId: string;
   name: string;
   state: ExperimentState;
-  current_profile_index: number;
+  currentProfileIndex: number;
   /** The profile being run (the last one once finished). */
   profile: LoadProfile | null;
   /** Virtual users of the current profile while running, else 0. */
   users: number;
-  elapsed_in_profile_ms: number;
+  elapsedInProfileMs: number;
   /** Requests per second over the last recorded second. */
   rate: number;
-  total_requests: number;
+  totalRequests: number;
   successes: number;
   failures: number;
   /** Percent 0-100; null before any request. */
-  success_rate: number | null;
+  successRate: number | null;
   /** ms, over every answered request; null before any answer. */
-  average_latency: number | null;
+  averageLatency: number | null;
   p50: number | null;
   p90: number | null;
   p99: number | null;
   p999: number | null;
-  last_second: {
-    timestamp: string;
+  lastSecond: {
+    ts: Date;
     requests: number;
-    success_rate: number | null;
+    successRate: number | null;
     p50: number | null;
     p99: number | null;
   } | null;
-  updated_at: string;
-  /** experiment_stats only. */
-  segments?: SegmentJson[];
-  /** experiment_stats only: a capacity experiment's steps and answer so far (null for the others). */
-  capacity?: CapacityRecord | null;
+  updatedAt: Date;
 }
 
 export interface GroupStats {
-  group_id: string;
+  groupId: string;
   name: string;
   state: ExperimentState;
-  experiments_stats: Record<string, ExperimentStats>;
-  total_requests: number;
-  average_latency: number | null;
-  success_rate: number | null;
+  experimentsStats: Record<string, ExperimentStats>;
+  totalRequests: number;
+  averageLatency: number | null;
+  successRate: number | null;
   p50: number | null;
   p90: number | null;
   p99: number | null;
-  timestamp: string;
+  /** When these numbers were taken. */
+  at: Date;
 }
 
 const percent = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 1e5) / 1000 : null);
@@ -80,34 +75,34 @@ export function experimentStats(e: Experiment, last: SeriesPoint | null): Experi
   const s = e.summary;
   const measured = s.latency.count > 0;
   return {
-    experiment_id: e.id,
+    experimentId: e.id,
     name: e.name,
     state: e.state,
-    current_profile_index: index,
+    currentProfileIndex: index,
     profile,
     users: e.state === 'running' && profile ? profile.users : 0,
-    elapsed_in_profile_ms:
+    elapsedInProfileMs:
       e.currentProfileIndex >= profiles.length ? (profile?.duration_seconds ?? 0) * 1000 : e.progressMs,
     rate: last && last.durationMs > 0 ? Math.round((last.requests / last.durationMs) * 1e5) / 100 : 0,
-    total_requests: s.requests,
+    totalRequests: s.requests,
     successes: s.successes,
     failures: s.failures,
-    success_rate: s.success_rate,
-    average_latency: measured ? s.latency.mean : null,
+    successRate: s.success_rate,
+    averageLatency: measured ? s.latency.mean : null,
     p50: measured ? s.latency.p50 : null,
     p90: measured ? s.latency.p90 : null,
     p99: measured ? s.latency.p99 : null,
     p999: measured ? s.latency.p999 : null,
-    last_second: last
+    lastSecond: last
       ? {
-          timestamp: last.ts.toISOString(),
+          ts: last.ts,
           requests: last.requests,
-          success_rate: percent(last.successes, last.requests),
+          successRate: percent(last.successes, last.requests),
           p50: last.latency.count > 0 ? last.latency.p50 : null,
           p99: last.latency.count > 0 ? last.latency.p99 : null,
         }
       : null,
-    updated_at: e.updatedAt.toISOString(),
+    updatedAt: e.updatedAt,
   };
 }
 
@@ -140,16 +135,16 @@ export function groupStats(
   const latency = summarizeHistogram(merged);
   const measured = latency.count > 0;
   return {
-    group_id: group.id,
+    groupId: group.id,
     name: group.name,
     state: groupState(group, members),
-    experiments_stats: perExperiment,
-    total_requests: requests,
-    average_latency: measured ? latency.mean : null,
-    success_rate: percent(successes, requests),
+    experimentsStats: perExperiment,
+    totalRequests: requests,
+    averageLatency: measured ? latency.mean : null,
+    successRate: percent(successes, requests),
     p50: measured ? latency.p50 : null,
     p90: measured ? latency.p90 : null,
     p99: measured ? latency.p99 : null,
-    timestamp: now.toISOString(),
+    at: now,
   };
 }

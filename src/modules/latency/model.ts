@@ -1,10 +1,14 @@
 /**
- * The latency module's domain: experiments, their states and transitions, groups. Settings and
- * summaries are the public (snake_case) documents, stored as they are shown.
+ * The latency module's domain: experiments, their states and transitions, segments, series, groups,
+ * capacity records — camelCase, `Date` for times. Three shapes stay in the wire's snake_case names, as
+ * documents: what a client sends (`ExperimentSpec`: errors name its fields), and an experiment's settings
+ * and summary, stored as JSON documents and shown as stored (`experiment_stream` sends them in their
+ * stored key order).
  */
 
 import type { LatencySummary } from '../../stats/histogram';
-import type { LoadModel, RequestResult, ThresholdCheck, ThresholdReport, Thresholds } from './engine';
+import type { CapacityResult, CapacityStep } from './capacity';
+import type { LoadCounters, LoadModel, RequestResult, ThresholdReport, Thresholds } from './engine';
 
 /** `failed`: an aborting threshold failed on the merged numbers and stopped every segment. */
 export type ExperimentState = 'created' | 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
@@ -50,6 +54,7 @@ export interface CapacitySearch {
   max_steps: number;
 }
 
+/** The settings an experiment runs with: a document, stored and shown as it is (snake_case). */
 export interface ExperimentSettings {
   host: string;
   port: number;
@@ -72,7 +77,7 @@ export interface ExperimentSettings {
   search?: CapacitySearch;
 }
 
-/** What a client sends to create one experiment (omitted fields take the defaults). */
+/** What a client sends to create one experiment (omitted fields take the defaults), in its names. */
 export interface ExperimentSpec {
   name: string;
   host: string;
@@ -93,6 +98,7 @@ export interface ExperimentSpec {
   search?: Partial<CapacitySearch> | null;
 }
 
+/** An experiment's (or a segment's) numbers: a document, stored and shown as it is (snake_case). */
 export interface ExperimentSummary {
   requests: number;
   successes: number;
@@ -142,35 +148,18 @@ export interface Experiment {
   capacity: CapacityRecord | null;
 }
 
-/** What a capacity experiment stores: every step judged, the step under way, and the answer. */
+/** Where a capacity experiment's search stands: every step judged, the step under way, and the answer. */
 export interface CapacityRecord {
-  /** The highest rate that held so far (final once `limited_by` is set). */
-  capacity_rps: number | null;
+  /** The highest rate that held so far (final once `limitedBy` is set). */
+  capacityRps: number | null;
   /** The lowest rate that failed so far. */
-  failed_rps: number | null;
+  failedRps: number | null;
   /** Why the search ended (see capacity.ts); null while it runs. */
-  limited_by: 'slo' | 'max_rps' | 'max_steps' | 'interrupted' | null;
+  limitedBy: CapacityResult['limitedBy'] | null;
   /** The step being run now (null between steps and once finished). */
-  current: { index: number; phase: 'ramp' | 'bisect'; rate_rps: number } | null;
-  /** Each step with `at`, when it was judged (ISO 8601 UTC). */
-  steps: (CapacityStepJson & { at?: string })[];
-}
-
-/** One step as stored and shown (the objects of `telelab load --find-capacity --json`'s `steps`). */
-export interface CapacityStepJson {
-  index: number;
-  phase: 'ramp' | 'bisect';
-  rate_rps: number;
-  attempt: number;
-  held: boolean;
-  stopped_early: boolean;
-  requests: number;
-  dropped: number;
-  late: number;
-  success_rate: number;
-  error_rate: number;
-  latency: LatencySummary;
-  checks: ThresholdCheck[];
+  current: { index: number; phase: CapacityStep['phase']; rateRps: number } | null;
+  /** Each step with `at`, when it was judged. */
+  steps: (CapacityStep & { at?: Date })[];
 }
 
 /** One segment of an experiment, as result_experiment and experiment_stats list them. */
@@ -186,19 +175,13 @@ export interface Segment {
   runAttempts: number;
 }
 
-export interface SeriesPoint {
+/** One second of an experiment (of one profile): the engine's counters and their latencies. */
+export interface SeriesPoint extends LoadCounters {
   second: number;
   ts: Date;
   durationMs: number;
   profileIndex: number;
   elapsedInProfileMs: number;
-  requests: number;
-  successes: number;
-  failures: number;
-  late: number;
-  dropped: number;
-  statusCodes: Record<string, number>;
-  failuresByKind: Record<string, number>;
   latency: LatencySummary;
   rawLatency: LatencySummary | null;
 }

@@ -3,29 +3,25 @@
  * control over HTTP, thresholds, raw results, the stream.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TelelabApp } from '../../app';
+import { describe, expect, it } from 'vitest';
 import { measureOnce } from './engine';
-import { type LatencyTarget, startLatencyTarget } from './engine/target';
+import { startLatencyTarget } from './engine/target';
 import {
+  appWithTarget,
   call,
   createExperiment,
   experimentBody,
   inState,
-  latencyApp,
   manage,
   manageOk,
   result,
+  startExperiment,
   waitFor,
 } from './test-support';
 
-let target: LatencyTarget;
-let app: TelelabApp;
-beforeAll(async () => {
-  target = await startLatencyTarget({ port: 0, delayMs: 10 });
-  app = await latencyApp({ env: { LATENCY_RAW_RESULTS_CAP: '50' } });
+const { target, app } = await appWithTarget(startLatencyTarget({ port: 0, delayMs: 10 }), {
+  env: { LATENCY_RAW_RESULTS_CAP: '50' },
 });
-afterAll(() => target.close());
 
 /** The fastest of a few single requests: the target's delay plus the round trip. */
 async function measuredDelayMs(): Promise<number> {
@@ -39,11 +35,10 @@ describe('an experiment run', () => {
   it('a 2 s profile with 5 users and a 0.1 s interval issues the expected number of requests', async () => {
     const d = await measuredDelayMs();
     const before = target.served;
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       experimentBody(target.port, [{ users: 5, duration_seconds: 2, interval_seconds: 0.1 }]),
     );
-    await manageOk(app, id, 'start');
     const r = await waitFor(app, id, inState('completed'));
 
     // Each user loops: request (d ms), then 100 ms of sleep, while t < 2000 ms: at most
@@ -64,14 +59,13 @@ describe('an experiment run', () => {
   });
 
   it('profiles run in order and current_profile_index follows them', async () => {
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       experimentBody(target.port, [
         { users: 2, duration_seconds: 1, interval_seconds: 0.05 },
         { users: 1, duration_seconds: 1, interval_seconds: 0.05 },
       ]),
     );
-    await manageOk(app, id, 'start');
     const mid = await waitFor(app, id, (r) => r.current_profile_index === 1 && r.state === 'running');
     expect(mid.series.length).toBeGreaterThan(0);
     const r = await waitFor(app, id, inState('completed'));
@@ -156,12 +150,11 @@ describe('an experiment run', () => {
   });
 
   it('keeps raw results up to the cap, paged, while the summary counts every request', async () => {
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       // 4 users cycling every >= 30 ms: ~130 requests, well past the cap even on a busy machine.
       experimentBody(target.port, [{ users: 4, duration_seconds: 1, interval_seconds: 0.02 }]),
     );
-    await manageOk(app, id, 'start');
     const r = await waitFor(app, id, inState('completed'));
     expect(r.summary.requests).toBeGreaterThan(50);
     expect(r.results_total).toBe(50);
@@ -183,11 +176,10 @@ describe('an experiment run', () => {
     const closed = await startLatencyTarget({ port: 0 });
     const port = closed.port;
     await closed.close();
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       experimentBody(port, [{ users: 1, duration_seconds: 1, interval_seconds: 0.1 }]),
     );
-    await manageOk(app, id, 'start');
     await waitFor(app, id, inState('completed'));
     const r = await result(app, id);
     expect(r.summary.requests).toBeGreaterThan(0);
@@ -198,11 +190,10 @@ describe('an experiment run', () => {
   });
 
   it('live stats and the stream follow the run', async () => {
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       experimentBody(target.port, [{ users: 2, duration_seconds: 2, interval_seconds: 0.05 }]),
     );
-    await manageOk(app, id, 'start');
     await waitFor(app, id, (r) => r.series.length > 0);
     const live = (await call(app, 'GET', `/experiment_stats?experiment_id=${id}`)).json();
     expect(live).toMatchObject({ experiment_id: id, state: 'running', current_profile_index: 0, users: 2 });

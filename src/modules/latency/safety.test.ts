@@ -2,17 +2,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TelelabApp } from '../../app';
-import { type LatencyTarget, startLatencyTarget } from './engine/target';
+import { startLatencyTarget } from './engine/target';
 import {
+  appWithTarget,
   call,
-  createExperiment,
   experimentBody,
   fakeResolver,
   inState,
   latencyApp,
-  manageOk,
   result,
+  startExperiment,
   waitFor,
 } from './test-support';
 
@@ -24,13 +23,7 @@ const resolver = fakeResolver({
 });
 const profile = { users: 1, duration_seconds: 1, interval_seconds: 0.1 };
 
-let target: LatencyTarget;
-let app: TelelabApp;
-beforeAll(async () => {
-  target = await startLatencyTarget({ port: 0 });
-  app = await latencyApp({ resolver });
-});
-afterAll(() => target.close());
+const { target, app } = await appWithTarget(startLatencyTarget({ port: 0 }), { resolver });
 
 const create = (host: string, port = target.port) =>
   call(app, 'POST', '/create_experiment', { ...experimentBody(port, [profile]), host });
@@ -149,11 +142,10 @@ describe('redirects', () => {
 
   it('are not followed by a run: a 3xx is a failed request', async () => {
     const before = target.served;
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       experimentBody(redirectPort, [{ ...profile, duration_seconds: 0.5 }]),
     );
-    await manageOk(app, id, 'start');
     await waitFor(app, id, inState('completed'));
     const r = await result(app, id);
     expect(r.summary.requests).toBeGreaterThan(0);

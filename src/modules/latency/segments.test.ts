@@ -14,14 +14,15 @@ import { segmentProfiles, splitEvenly } from './segments';
 import { settingsFromSpec } from './settings';
 import { emptySummary } from './summary';
 import {
+  appWithTarget,
   call,
-  createExperiment,
   experimentBody,
   inState,
   latencyApp,
   manage,
   manageOk,
   result,
+  startExperiment,
   waitFor,
 } from './test-support';
 
@@ -99,24 +100,20 @@ describe('an experiment of several segments in one process', () => {
   let target: LatencyTarget;
   let app: TelelabApp;
   beforeAll(async () => {
-    target = await startLatencyTarget({ port: 0, delayMs: 5 });
-    app = await latencyApp({ env: { LATENCY_MAX_USERS: '10', LATENCY_MAX_RATE: '100' } });
-  });
-  afterAll(async () => {
-    await app.close();
-    await target.close();
+    ({ target, app } = await appWithTarget(startLatencyTarget({ port: 0, delayMs: 5 }), {
+      env: { LATENCY_MAX_USERS: '10', LATENCY_MAX_RATE: '100' },
+    }));
   });
 
   it('runs every segment, divides users 4/3/3, and records each request once', async () => {
     const before = target.served;
     // Each user sends one request when the profile starts (the interval outlasts the profile).
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       experimentBody(target.port, [{ users: 10, duration_seconds: 1, interval_seconds: 30 }], {
         segments: 3,
       }),
     );
-    await manageOk(app, id, 'start');
     const r = await waitFor(app, id, inState('completed'), 20_000);
     const full = await result(app, id);
     const segments = full.segments as { index: number; state: string; requests: number; worker: string }[];
@@ -136,14 +133,13 @@ describe('an experiment of several segments in one process', () => {
   it('divides an arrival rate and merges the latencies of all segments', async () => {
     const before = target.served;
     // 100 requests/s for 1 s in 2 segments: 50 each, on a fixed schedule.
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       experimentBody(target.port, [{ users: 1, duration_seconds: 1, interval_seconds: 0.01 }], {
         model: 'arrival-rate',
         segments: 2,
       }),
     );
-    await manageOk(app, id, 'start');
     const r = await waitFor(app, id, inState('completed'), 20_000);
     const full = await result(app, id);
     const segments = full.segments as { requests: number }[];
@@ -176,13 +172,12 @@ describe('an experiment of several segments in one process', () => {
 
   it('pause and stop act on every segment', async () => {
     const before = target.served;
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       experimentBody(target.port, [{ users: 4, duration_seconds: 30, interval_seconds: 0.05 }], {
         segments: 2,
       }),
     );
-    await manageOk(app, id, 'start');
     await waitFor(app, id, (x) => x.summary.requests > 20, 20_000);
     await manageOk(app, id, 'pause');
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -202,14 +197,13 @@ describe('an experiment of several segments in one process', () => {
   it('an aborting threshold fails the experiment and stops every segment within 2 s', async () => {
     const slow = await startLatencyTarget({ port: 0, delayMs: 20 });
     try {
-      const id = await createExperiment(
+      const id = await startExperiment(
         app,
         experimentBody(slow.port, [{ users: 4, duration_seconds: 30, interval_seconds: 0.01 }], {
           segments: 2,
           thresholds: { p99_ms: 5, abort: true },
         }),
       );
-      await manageOk(app, id, 'start');
       await waitFor(app, id, inState('failed'), 20_000);
       const failedSeenAt = Date.now();
       const r = await waitFor(app, id, (x) => x.finished_at !== null, 5000);
@@ -237,13 +231,12 @@ describe('an experiment of several segments in one process', () => {
   it('holds off an abort until the failure has lasted abort_after_seconds', async () => {
     const slow = await startLatencyTarget({ port: 0, delayMs: 20 });
     try {
-      const id = await createExperiment(
+      const id = await startExperiment(
         app,
         experimentBody(slow.port, [{ users: 2, duration_seconds: 30, interval_seconds: 0.05 }], {
           thresholds: { p99_ms: 5, abort: true, abort_after_seconds: 2.5 },
         }),
       );
-      await manageOk(app, id, 'start');
       await waitFor(app, id, (x) => x.series.length > 0, 20_000);
       const firstSecondAt = Date.now();
       await waitFor(app, id, inState('failed'), 20_000);

@@ -3,30 +3,12 @@
  * profile did: per-profile sums of the series equal each profile's requests, and no point is labelled
  * with a profile that does not exist. The target answers slowly so that requests straddle each boundary.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TelelabApp } from '../../app';
+import { describe, expect, it } from 'vitest';
 import { LoadRun, type LoadStage, type SecondBucket } from './engine';
-import { type LatencyTarget, startLatencyTarget } from './engine/target';
-import {
-  createExperiment,
-  experimentBody,
-  inState,
-  latencyApp,
-  manageOk,
-  result,
-  waitFor,
-} from './test-support';
+import { startLatencyTarget } from './engine/target';
+import { appWithTarget, experimentBody, inState, result, startExperiment, waitFor } from './test-support';
 
-let target: LatencyTarget;
-let app: TelelabApp;
-beforeAll(async () => {
-  target = await startLatencyTarget({ port: 0, delayMs: 700 });
-  app = await latencyApp();
-});
-afterAll(async () => {
-  await app.close();
-  await target.close();
-});
+const { target, app } = await appWithTarget(startLatencyTarget({ port: 0, delayMs: 700 }));
 
 const perStage = (points: { stage: number; requests: number }[]) => {
   const sums: Record<number, number> = {};
@@ -70,14 +52,13 @@ describe('series labels at profile boundaries', () => {
   });
 
   it('result_experiment: series[].profile_index is in range and sums to each profile', async () => {
-    const id = await createExperiment(
+    const id = await startExperiment(
       app,
       experimentBody(target.port, [
         { users: 2, duration_seconds: 0.3, interval_seconds: 30 },
         { users: 3, duration_seconds: 1.5, interval_seconds: 30 },
       ]),
     );
-    await manageOk(app, id, 'start');
     await waitFor(app, id, inState('completed'));
     const r = await result(app, id);
     expect(r.summary.requests).toBe(5);

@@ -9,6 +9,7 @@ import {
   mergeInto,
   summarizeHistogram,
 } from '../../stats/histogram';
+import { addCounters } from './engine';
 import type { SeriesPoint } from './model';
 
 /** A stored point with its segment and encoded histograms (needed to merge latencies exactly). */
@@ -17,10 +18,6 @@ export interface SegmentPoint extends SeriesPoint {
   histogram: string | null;
   rawHistogram: string | null;
 }
-
-const addCounts = (into: Record<string, number>, from: Record<string, number>) => {
-  for (const k in from) into[k] = (into[k] ?? 0) + from[k]!;
-};
 
 /** One point from several (of one second and profile). */
 export function mergePoints(points: SegmentPoint[]): SeriesPoint {
@@ -48,13 +45,7 @@ export function mergePoints(points: SegmentPoint[]): SeriesPoint {
     if (p.ts < merged.ts) merged.ts = p.ts;
     merged.durationMs = Math.max(merged.durationMs, p.durationMs);
     merged.elapsedInProfileMs = Math.max(merged.elapsedInProfileMs, p.elapsedInProfileMs);
-    merged.requests += p.requests;
-    merged.successes += p.successes;
-    merged.failures += p.failures;
-    merged.late += p.late;
-    merged.dropped += p.dropped;
-    addCounts(merged.statusCodes, p.statusCodes);
-    addCounts(merged.failuresByKind, p.failuresByKind);
+    addCounters(merged, p);
     if (p.histogram) mergeInto(h, decodeHistogram(p.histogram));
     if (raw && p.rawHistogram) mergeInto(raw, decodeHistogram(p.rawHistogram));
   }

@@ -11,7 +11,13 @@ import {
   mergeInto,
   summarizeHistogram,
 } from '../../stats/histogram';
-import { evaluateThresholds, type LoadCounters, type ThresholdReport, type Thresholds } from './engine';
+import {
+  addCounters,
+  evaluateThresholds,
+  type LoadCounters,
+  type ThresholdReport,
+  type Thresholds,
+} from './engine';
 import type { ExperimentSettings, ExperimentSummary, ExperimentThresholds, LoadProfile } from './model';
 import type { AbortCheck, MergeIntoExperiment, Position } from './runs.store';
 
@@ -71,21 +77,11 @@ export function totalsOf(
   };
 }
 
-const addCounts = (into: Record<string, number>, from: Record<string, number>) => {
-  for (const k in from) into[k] = (into[k] ?? 0) + from[k]!;
-};
-
 export function addSecond(
   t: Totals,
   s: LoadCounters & { histogram: LatencyHistogram; rawHistogram: LatencyHistogram | null },
 ): void {
-  t.requests += s.requests;
-  t.successes += s.successes;
-  t.failures += s.failures;
-  t.late += s.late;
-  t.dropped += s.dropped;
-  addCounts(t.failuresByKind, s.failuresByKind);
-  addCounts(t.statusCodes, s.statusCodes);
+  addCounters(t, s);
   mergeInto(t.histogram, s.histogram);
   if (t.rawHistogram && s.rawHistogram) mergeInto(t.rawHistogram, s.rawHistogram);
 }

@@ -1,12 +1,15 @@
 /** Helpers shared by the latency tests: an app with the module, and the original API's calls through HTTP. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
-import { buildTestApp } from '../../../test/helpers';
+import { afterFile, buildTestApp } from '../../../test/helpers';
 import type { TelelabApp } from '../../app';
 import type { Db } from '../../platform/db';
+import { createLatencyHistogram, encodeHistogram, recordMs, summarizeHistogram } from '../../stats/histogram';
 import { type Resolver, systemResolver } from './allowlist';
 import { createLatencyModule } from './index';
 import type { RunnerOptions } from './runner/runner';
+import { createRunsStore } from './runs.store';
+import { addSecond, emptySummary, summarize, totalsOf } from './summary';
 
 export interface LatencyAppOptions {
   db?: Db;
@@ -24,6 +27,19 @@ export function latencyApp(opts: LatencyAppOptions = {}): Promise<TelelabApp> {
     env: opts.env,
     modules: [(deps) => createLatencyModule(deps, { resolver: opts.resolver, runner: opts.runner })],
   });
+}
+
+/**
+ * Waits for `target` (a server the tests load; closed after the file's tests) and builds an app with the
+ * module beside it (closed before the target).
+ */
+export async function appWithTarget<T extends { close(): Promise<void> }>(
+  target: Promise<T>,
+  app: LatencyAppOptions = {},
+): Promise<{ target: T; app: TelelabApp }> {
+  const started = await target;
+  afterFile(() => started.close());
+  return { target: started, app: await latencyApp(app) };
 }
 
 /**
@@ -67,6 +83,13 @@ export async function createExperiment(app: TelelabApp, body: unknown): Promise<
   const res = await call(app, 'POST', '/create_experiment', body);
   if (res.statusCode !== 201) throw new Error(`create_experiment: ${res.statusCode} ${res.body}`);
   return res.json<{ experiment_id: string }>().experiment_id;
+}
+
+/** Creates an experiment and starts it; its id. */
+export async function startExperiment(app: TelelabApp, body: unknown): Promise<string> {
+  const id = await createExperiment(app, body);
+  await manageOk(app, id, 'start');
+  return id;
 }
 
 export interface GroupJson {
@@ -141,3 +164,54 @@ export const inState =
   (...states: string[]) =>
   (r: ResultJson) =>
     states.includes(r.state);
+
+/**
+ * Writes one second of an experiment's segment 0 as a runner would, claiming it first: `latencies`
+ * answered with 200 and `noAnswer` requests with none (connection refused), over `durationMs`. For an
+ * API-only app, where nothing runs the experiment.
+ */
+export async function recordKnownSecond(
+  db: Db,
+  id: string,
+  latencies: number[],
+  noAnswer = 0,
+  durationMs = 1000,
+) {
+  const runs = createRunsStore(db);
+  const owner = 'test-runner';
+  expect(await runs.claim(id, 0, owner, 60_000, 0)).not.toBeNull();
+  const h = createLatencyHistogram();
+  for (const ms of latencies) recordMs(h, ms);
+  const second = {
+    requests: latencies.length + noAnswer,
+    successes: latencies.length,
+    failures: noAnswer,
+    failuresByKind: (noAnswer ? { connection_refused: noAnswer } : {}) as Record<string, number>,
+    statusCodes: { '200': latencies.length },
+    late: 0,
+    dropped: 0,
+  };
+  const totals = totalsOf(emptySummary(), null, null, false);
+  addSecond(totals, { ...second, histogram: h, rawHistogram: null });
+  const cumulative = {
+    profileIndex: 0,
+    progressMs: durationMs,
+    summary: summarize(totals, durationMs, null),
+    histogram: encodeHistogram(totals.histogram),
+    rawHistogram: null,
+  };
+  const point = {
+    ...second,
+    ts: new Date(),
+    durationMs,
+    profileIndex: 0,
+    elapsedInProfileMs: durationMs,
+    latency: summarizeHistogram(h),
+    rawLatency: null,
+    histogram: encodeHistogram(h),
+    rawHistogram: null,
+  };
+  expect(await runs.recordSecond({ id, segment: 0 }, owner, cumulative, () => cumulative, point, [], 0)).toBe(
+    true,
+  );
+}

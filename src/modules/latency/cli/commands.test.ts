@@ -1,58 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LatencyTarget, startLatencyTarget } from '../engine/target';
+import { collect, latencyCli } from './test-support';
 
-// The commands run as real processes (exit codes, signals), through a tiny wrapper that stands in for
-// the root CLI: `wrapper.mts load ...` / `wrapper.mts latency-target ...`.
-const TSX = resolve('node_modules/.bin/tsx');
-const COMMANDS = resolve('src/modules/latency/cli/commands.ts');
-let dir: string;
-let wrapper: string;
+let commands: ReturnType<typeof latencyCli>;
 let target: LatencyTarget;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'telelab-load-'));
-  wrapper = join(dir, 'wrapper.mts');
-  writeFileSync(
-    wrapper,
-    `import { latencyTargetCommand, loadCommand } from ${JSON.stringify(COMMANDS)};\n` +
-      `const [name, ...rest] = process.argv.slice(2);\n` +
-      `const cmd = name === 'load' ? loadCommand() : latencyTargetCommand();\n` +
-      `await cmd.parseAsync(rest, { from: 'user' });\n`,
-  );
+  commands = latencyCli();
   target = await startLatencyTarget({ port: 0, delayMs: 5 });
 });
 
 afterAll(async () => {
   await target.close();
-  rmSync(dir, { recursive: true, force: true });
+  commands.remove();
 });
 
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function collect(child: ChildProcess): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr?.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((resolveOutcome) =>
-    child.on('close', (code) => resolveOutcome({ code, stdout, stderr })),
-  );
-}
-
-const cli = (...args: string[]) =>
-  collect(spawn(TSX, [wrapper, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+const cli = (...args: string[]) => commands.run(...args);
+/** One user for one second: the flags the bad-flag cases add to. */
+const oneUserOneSecond = () => ['load', '--url', target.latencyUrl, '--users', '1', '--duration', '1'];
 
 describe('telelab load', () => {
   it('exits 99 and reports the failed check when a threshold fails', async () => {
@@ -96,17 +61,7 @@ describe('telelab load', () => {
   });
 
   it('exits 2 on an unknown threshold name', async () => {
-    const out = await cli(
-      'load',
-      '--url',
-      target.latencyUrl,
-      '--users',
-      '1',
-      '--duration',
-      '1',
-      '--threshold',
-      'p42=1',
-    );
+    const out = await cli(...oneUserOneSecond(), '--threshold', 'p42=1');
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/NAME one of p50_ms/);
   });
@@ -127,16 +82,7 @@ describe('telelab load', () => {
   });
 
   it('--abort-on-fail without a threshold exits 2', async () => {
-    const out = await cli(
-      'load',
-      '--url',
-      target.latencyUrl,
-      '--users',
-      '1',
-      '--duration',
-      '1',
-      '--abort-on-fail',
-    );
+    const out = await cli(...oneUserOneSecond(), '--abort-on-fail');
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/--abort-on-fail needs at least one --threshold/);
   });
@@ -150,9 +96,7 @@ describe('telelab load', () => {
 
 describe('telelab latency-target', () => {
   it('serves pong until SIGTERM, then exits 0', async () => {
-    const child = spawn(TSX, [wrapper, 'latency-target', '--port', '0', '--delay-ms', '1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = commands.start('latency-target', '--port', '0', '--delay-ms', '1');
     const outcome = collect(child);
     const url = await new Promise<string>((ok) => {
       child.stdout.on('data', (d: Buffer) => {

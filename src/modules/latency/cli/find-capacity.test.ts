@@ -2,14 +2,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CapacityTarget, startCapacityTarget } from '../capacity-target';
 import { type LatencyTarget, startLatencyTarget } from '../engine/target';
-import { loadCli } from './test-support';
+import { latencyCli } from './test-support';
 
-let cli: ReturnType<typeof loadCli>;
+let cli: ReturnType<typeof latencyCli>;
 let capacity: CapacityTarget;
 let fast: LatencyTarget;
 let slow: LatencyTarget;
 beforeAll(async () => {
-  cli = loadCli();
+  cli = latencyCli();
   capacity = await startCapacityTarget({ concurrency: 4, serviceMs: 10 });
   fast = await startLatencyTarget({ port: 0, delayMs: 5 });
   slow = await startLatencyTarget({ port: 0, delayMs: 100 });

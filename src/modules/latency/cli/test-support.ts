@@ -1,4 +1,7 @@
-/** Runs `telelab load …` as a real process (exit codes, stdout) through a wrapper around commands.ts. */
+/**
+ * Runs the module's commands as real processes (exit codes, signals, stdout) through a tiny wrapper that
+ * stands in for the root CLI: `wrapper.mts load …` / `wrapper.mts latency-target …`.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +16,7 @@ export interface Outcome {
   stderr: string;
 }
 
-function collect(child: ChildProcess): Promise<Outcome> {
+export function collect(child: ChildProcess): Promise<Outcome> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d) => {
@@ -25,19 +28,26 @@ function collect(child: ChildProcess): Promise<Outcome> {
   return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })));
 }
 
-/** A scratch directory with the wrapper in it; `load(...args)` runs the command; `remove()` cleans up. */
-export function loadCli() {
+/**
+ * A scratch directory with the wrapper in it: `start(name, ...args)` spawns a command, `run` waits for
+ * its outcome, `load(...args)` runs `load`; `file` writes a file there; `remove()` cleans up.
+ */
+export function latencyCli() {
   const dir = mkdtempSync(join(tmpdir(), 'telelab-load-cli-'));
   const wrapper = join(dir, 'wrapper.mts');
   writeFileSync(
     wrapper,
-    `import { loadCommand } from ${JSON.stringify(COMMANDS)};\n` +
-      `await loadCommand().parseAsync(process.argv.slice(2), { from: 'user' });\n`,
+    `import { latencyTargetCommand, loadCommand } from ${JSON.stringify(COMMANDS)};\n` +
+      `const [name, ...rest] = process.argv.slice(2);\n` +
+      `const cmd = name === 'load' ? loadCommand() : latencyTargetCommand();\n` +
+      `await cmd.parseAsync(rest, { from: 'user' });\n`,
   );
+  const start = (...args: string[]) => spawn(TSX, [wrapper, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   return {
     dir,
-    load: (...args: string[]) =>
-      collect(spawn(TSX, [wrapper, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })),
+    start,
+    run: (...args: string[]) => collect(start(...args)),
+    load: (...args: string[]) => collect(start('load', ...args)),
     file: (name: string, text: string) => {
       const path = join(dir, name);
       writeFileSync(path, text);

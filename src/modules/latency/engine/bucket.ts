@@ -1,6 +1,21 @@
 import { createLatencyHistogram, type LatencyHistogram, mergeInto } from '../../../stats/histogram';
 import type { LoadCounters } from './types';
 
+const addCounts = (into: Record<string, number>, from: Record<string, number>) => {
+  for (const k in from) into[k] = (into[k] ?? 0) + from[k]!;
+};
+
+/** Adds `from`'s counters to `into` (per-kind and per-status counts by key). */
+export function addCounters(into: LoadCounters, from: LoadCounters): void {
+  into.requests += from.requests;
+  into.successes += from.successes;
+  into.failures += from.failures;
+  into.late += from.late;
+  into.dropped += from.dropped;
+  addCounts(into.failuresByKind, from.failuresByKind);
+  addCounts(into.statusCodes, from.statusCodes);
+}
+
 /** Counters and histograms of one second of a run, or of the whole run. */
 export class Bucket implements LoadCounters {
   requests = 0;
@@ -19,15 +34,7 @@ export class Bucket implements LoadCounters {
     this.rawHistogram = withRaw ? createLatencyHistogram() : null;
   }
   addTo(total: Bucket): void {
-    total.requests += this.requests;
-    total.successes += this.successes;
-    total.failures += this.failures;
-    total.late += this.late;
-    total.dropped += this.dropped;
-    for (const k in this.failuresByKind)
-      total.failuresByKind[k] = (total.failuresByKind[k] ?? 0) + this.failuresByKind[k]!;
-    for (const k in this.statusCodes)
-      total.statusCodes[k] = (total.statusCodes[k] ?? 0) + this.statusCodes[k]!;
+    addCounters(total, this);
     mergeInto(total.histogram, this.histogram);
     if (this.rawHistogram && total.rawHistogram) mergeInto(total.rawHistogram, this.rawHistogram);
   }

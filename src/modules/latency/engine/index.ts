@@ -2,6 +2,8 @@
  * The load engine's public entry points (README.md): `LoadRun` / `run()` for a staged run,
  * `measureOnce()` for one request, `evaluateThresholds()` for pass/fail limits.
  */
+
+export { addCounters } from './bucket';
 export {
   LoadOptionsError,
   /** @public `start()` called twice; nothing in telelab does. */

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -78,15 +78,7 @@ export async function startLatencyTarget(opts: LatencyTargetOptions = {}): Promi
   };
 
   const server = createServer({ keepAliveTimeout: 65_000 }, handle);
-  // A load generator may open many sockets; the default backlog drops SYNs under a connection burst.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: opts.port ?? 0, host, backlog: 4096 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOn(server, host, opts.port);
   const urlHost =
     host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   const origin = `http://${urlHost}:${port}`;
@@ -98,12 +90,29 @@ export async function startLatencyTarget(opts: LatencyTargetOptions = {}): Promi
     get served() {
       return served;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Keep-alive sockets would hold close() open until the client lets go.
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 1000).unref();
-      }),
+    close: () => closeServer(server),
   };
+}
+
+/** Listens on host:port (0 or none: a free port) and resolves with the port. */
+export async function listenOn(server: Server, host: string, port = 0): Promise<number> {
+  // A load generator may open many sockets; the default backlog drops SYNs under a connection burst.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, backlog: 4096 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Closes a target: idle sockets at once, those still answering after at most 1 s. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive sockets would hold close() open until the client lets go.
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 1000).unref();
+  });
 }

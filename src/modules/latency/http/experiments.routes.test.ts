@@ -1,19 +1,12 @@
 /** The seed's experiment routes: shapes, both create forms, validation, caps, state codes, /api. */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TelelabApp } from '../../../app';
-import { type LatencyTarget, startLatencyTarget } from '../engine/target';
-import { call, createExperiment, experimentBody, latencyApp, manage, result } from '../test-support';
+import { describe, expect, it } from 'vitest';
+import { startLatencyTarget } from '../engine/target';
+import { appWithTarget, call, createExperiment, experimentBody, manage, result } from '../test-support';
 
-let target: LatencyTarget;
-let app: TelelabApp;
-beforeAll(async () => {
-  target = await startLatencyTarget({ port: 0 });
-  app = await latencyApp({
-    env: { LATENCY_MAX_USERS: '10', LATENCY_MAX_RATE: '100', LATENCY_MAX_DURATION_SECONDS: '60' },
-  });
+const { target, app } = await appWithTarget(startLatencyTarget({ port: 0 }), {
+  env: { LATENCY_MAX_USERS: '10', LATENCY_MAX_RATE: '100', LATENCY_MAX_DURATION_SECONDS: '60' },
 });
-afterAll(() => target.close());
 
 const profile = { users: 2, duration_seconds: 1, interval_seconds: 0.5 };
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

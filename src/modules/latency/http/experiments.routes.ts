@@ -8,9 +8,9 @@ import { badRequest } from '../../../platform/errors';
 import { problemResponses } from '../../../platform/http/problems';
 import type { App } from '../../../platform/http/server';
 import { sseStream } from '../../../platform/sse';
+import { recordJson } from '../capacity.record';
 import type { ExperimentsService } from '../experiments.service';
 import { isFinal } from '../model';
-import { segmentJson } from '../segments.view';
 import {
   ExperimentCreated,
   ExperimentManaged,
@@ -29,7 +29,7 @@ import {
   ResultQuery,
   TestLatencyQuery,
 } from './schemas';
-import { experimentJson, seriesJson } from './views';
+import { experimentJson, experimentStatsJson, segmentJson, seriesJson } from './views';
 
 export interface RouteScope {
   /** '' (documented) or '/api' (the same routes, hidden from /docs). */
@@ -145,7 +145,7 @@ export function experimentsRoutes(app: App, service: ExperimentsService, scope: 
         results: r.results,
         results_total: r.experiment.rawResultsCount,
         segments: r.segments.map((s) => segmentJson(s, r.experiment.settings.load_profiles.length)),
-        capacity: r.experiment.capacity,
+        capacity: r.experiment.capacity && recordJson(r.experiment.capacity),
         limit,
         offset,
       };
@@ -181,7 +181,14 @@ export function experimentsRoutes(app: App, service: ExperimentsService, scope: 
         response: { 200: ExperimentStatsOut, ...problemResponses(400, 404) },
       },
     },
-    async (req) => service.stats(req.query.experiment_id),
+    async (req) => {
+      const { experiment: e, stats, segments } = await service.stats(req.query.experiment_id);
+      return {
+        ...experimentStatsJson(stats),
+        segments: segments.map((s) => segmentJson(s, e.settings.load_profiles.length)),
+        capacity: e.capacity && recordJson(e.capacity),
+      };
+    },
   );
 
   app.get(

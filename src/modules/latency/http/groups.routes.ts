@@ -16,7 +16,7 @@ import {
   ManageGroupQuery,
   MemberQuery,
 } from './schemas';
-import { groupJson } from './views';
+import { groupJson, groupStatsJson } from './views';
 
 /** The original's form: `?name=` with a bare JSON array of experiments as the body. */
 function originalGroupForm(req: FastifyRequest): void {
@@ -76,7 +76,7 @@ export function groupsRoutes(app: App, service: GroupsService, scope: RouteScope
         response: { 200: GroupStatsOut, ...problemResponses(400, 404) },
       },
     },
-    async (req) => service.stats(req.query.group_id),
+    async (req) => groupStatsJson(await service.stats(req.query.group_id)),
   );
 
   app.post(

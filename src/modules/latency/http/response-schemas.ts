@@ -24,16 +24,16 @@ export const LatencyOut = Type.Object({
   p999: Type.Number(),
 });
 
+const ThresholdCheckOut = Type.Object({
+  name: Type.String(),
+  limit: Type.Number(),
+  actual: NullableNumber,
+  passed: Type.Boolean(),
+});
+
 const ThresholdReportOut = Type.Object({
   passed: Type.Boolean(),
-  checks: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      limit: Type.Number(),
-      actual: NullableNumber,
-      passed: Type.Boolean(),
-    }),
-  ),
+  checks: Type.Array(ThresholdCheckOut),
 });
 
 export const SummaryOut = Type.Object({
@@ -57,6 +57,12 @@ export const SummaryOut = Type.Object({
   }),
 });
 
+const ProfileOut = Type.Object({
+  users: Type.Integer(),
+  duration_seconds: Type.Number(),
+  interval_seconds: Type.Number(),
+});
+
 const SettingsOut = Type.Object({
   host: Type.String(),
   port: Type.Integer(),
@@ -66,9 +72,7 @@ const SettingsOut = Type.Object({
   headers: Type.Record(Type.String(), Type.String()),
   body: Type.Union([Type.String(), Type.Null()]),
   model: Type.String(),
-  load_profiles: Type.Array(
-    Type.Object({ users: Type.Integer(), duration_seconds: Type.Number(), interval_seconds: Type.Number() }),
-  ),
+  load_profiles: Type.Array(ProfileOut),
   thresholds: Type.Union([ThresholdsIn, Type.Null()]),
   timeout_ms: Type.Integer(),
   success_statuses: Type.Union([Type.Array(Type.Integer()), Type.Null()]),
@@ -99,27 +103,10 @@ const CapacityStepOut = Type.Object({
   late: Type.Integer(),
   success_rate: Type.Number(),
   error_rate: Type.Number(),
-  latency: Type.Object(
-    {
-      count: Type.Integer(),
-      min: Type.Number(),
-      mean: Type.Number(),
-      max: Type.Number(),
-      p50: Type.Number(),
-      p90: Type.Number(),
-      p99: Type.Number(),
-      p999: Type.Number(),
-    },
-    { description: 'Of the window, from each request’s scheduled time (ms)' },
-  ),
-  checks: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      limit: Type.Number(),
-      actual: NullableNumber,
-      passed: Type.Boolean(),
-    }),
-  ),
+  latency: Type.Object(LatencyOut.properties, {
+    description: 'Of the window, from each request’s scheduled time (ms)',
+  }),
+  checks: Type.Array(ThresholdCheckOut),
   at: Type.Optional(Type.String({ format: 'date-time', description: 'When the step was judged' })),
 });
 
@@ -225,10 +212,7 @@ export const ExperimentStatsOut = Type.Object({
   name: Type.String(),
   state: State,
   current_profile_index: Type.Integer(),
-  profile: Type.Union([
-    Type.Object({ users: Type.Integer(), duration_seconds: Type.Number(), interval_seconds: Type.Number() }),
-    Type.Null(),
-  ]),
+  profile: Type.Union([ProfileOut, Type.Null()]),
   users: Type.Integer(),
   elapsed_in_profile_ms: Type.Integer(),
   rate: Type.Number({ description: 'Requests per second over the last recorded second' }),

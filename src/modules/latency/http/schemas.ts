@@ -21,16 +21,21 @@ export const LoadProfileIn = Type.Object(
   { additionalProperties: false },
 );
 
+/** The limits thresholds and SLOs share: maxima in ms, success and error rates in percent. */
+const limitFields = {
+  p50_ms: Type.Optional(Type.Number({ minimum: 0 })),
+  p90_ms: Type.Optional(Type.Number({ minimum: 0 })),
+  p99_ms: Type.Optional(Type.Number({ minimum: 0 })),
+  mean_ms: Type.Optional(Type.Number({ minimum: 0 })),
+  success_rate: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Minimum percent' })),
+  error_rate: Type.Optional(
+    Type.Number({ minimum: 0, maximum: 100, description: 'Maximum percent without any answer' }),
+  ),
+};
+
 export const ThresholdsIn = Type.Object(
   {
-    p50_ms: Type.Optional(Type.Number({ minimum: 0 })),
-    p90_ms: Type.Optional(Type.Number({ minimum: 0 })),
-    p99_ms: Type.Optional(Type.Number({ minimum: 0 })),
-    mean_ms: Type.Optional(Type.Number({ minimum: 0 })),
-    success_rate: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Minimum percent' })),
-    error_rate: Type.Optional(
-      Type.Number({ minimum: 0, maximum: 100, description: 'Maximum percent without any answer' }),
-    ),
+    ...limitFields,
     abort: Type.Optional(
       Type.Boolean({
         description:
@@ -52,19 +57,9 @@ export const ThresholdsIn = Type.Object(
  * A capacity experiment's SLO: the thresholds' metrics (as `telelab load --slo`). Other names are
  * answered with a 400 that lists these, so the object is open here.
  */
-export const SloIn = Type.Object(
-  {
-    p50_ms: Type.Optional(Type.Number({ minimum: 0 })),
-    p90_ms: Type.Optional(Type.Number({ minimum: 0 })),
-    p99_ms: Type.Optional(Type.Number({ minimum: 0 })),
-    mean_ms: Type.Optional(Type.Number({ minimum: 0 })),
-    success_rate: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Minimum percent' })),
-    error_rate: Type.Optional(
-      Type.Number({ minimum: 0, maximum: 100, description: 'Maximum percent without any answer' }),
-    ),
-  },
-  { description: 'model "capacity" only (required there): the limits every judged window must hold' },
-);
+export const SloIn = Type.Object(limitFields, {
+  description: 'model "capacity" only (required there): the limits every judged window must hold',
+});
 
 export const SearchIn = Type.Object(
   {

@@ -1,7 +1,8 @@
 /** Domain objects to their HTTP shapes (response-schemas.ts). Timestamps go out as ISO 8601 UTC. */
 
 import type { GroupView } from '../groups.service';
-import type { Experiment, SeriesPoint } from '../model';
+import type { ExperimentStats, GroupStats } from '../live-stats';
+import type { Experiment, Segment, SeriesPoint } from '../model';
 
 export function experimentJson(e: Experiment) {
   // A capacity experiment has no profiles: it stays at position 0.
@@ -56,5 +57,77 @@ export function groupJson(v: GroupView) {
     experiment_ids: v.group.experimentIds,
     created_at: v.group.createdAt.toISOString(),
     updated_at: v.group.updatedAt.toISOString(),
+  };
+}
+
+/** `profiles`: the experiment's profile count (a finished segment's position is one past the last). */
+export function segmentJson(s: Segment, profiles: number) {
+  const m = s.summary;
+  const measured = m !== null && m.latency.count > 0;
+  return {
+    index: s.index,
+    worker: s.worker,
+    state: s.state,
+    current_profile_index: Math.max(0, Math.min(s.currentProfileIndex, profiles - 1)),
+    elapsed_in_profile_ms: s.progressMs,
+    requests: m?.requests ?? 0,
+    successes: m?.successes ?? 0,
+    failures: m?.failures ?? 0,
+    rps: m?.rps ?? 0,
+    p50: measured ? m.latency.p50 : null,
+    p99: measured ? m.latency.p99 : null,
+    run_attempts: s.runAttempts,
+  };
+}
+
+export function experimentStatsJson(s: ExperimentStats) {
+  const last = s.lastSecond;
+  return {
+    experiment_id: s.experimentId,
+    name: s.name,
+    state: s.state,
+    current_profile_index: s.currentProfileIndex,
+    profile: s.profile,
+    users: s.users,
+    elapsed_in_profile_ms: s.elapsedInProfileMs,
+    rate: s.rate,
+    total_requests: s.totalRequests,
+    successes: s.successes,
+    failures: s.failures,
+    success_rate: s.successRate,
+    average_latency: s.averageLatency,
+    p50: s.p50,
+    p90: s.p90,
+    p99: s.p99,
+    p999: s.p999,
+    last_second: last
+      ? {
+          timestamp: last.ts.toISOString(),
+          requests: last.requests,
+          success_rate: last.successRate,
+          p50: last.p50,
+          p99: last.p99,
+        }
+      : null,
+    updated_at: s.updatedAt.toISOString(),
+  };
+}
+
+export function groupStatsJson(s: GroupStats & { rate: number }) {
+  return {
+    group_id: s.groupId,
+    name: s.name,
+    state: s.state,
+    experiments_stats: Object.fromEntries(
+      Object.entries(s.experimentsStats).map(([id, e]) => [id, experimentStatsJson(e)]),
+    ),
+    rate: s.rate,
+    total_requests: s.totalRequests,
+    average_latency: s.averageLatency,
+    success_rate: s.successRate,
+    p50: s.p50,
+    p90: s.p90,
+    p99: s.p99,
+    timestamp: s.at.toISOString(),
   };
 }

@@ -15,6 +15,7 @@ import {
   latencyApp,
   manageOk,
   result,
+  startExperiment,
   waitFor,
 } from '../test-support';
 import { RUN_JOB } from './runner';
@@ -41,11 +42,10 @@ describe('recovery', () => {
     try {
       const before = target.served;
       const first = await latencyApp({ db });
-      const id = await createExperiment(
+      const id = await startExperiment(
         first,
         experimentBody(target.port, [{ users: 5, duration_seconds: 3, interval_seconds: 0.1 }]),
       );
-      await manageOk(first, id, 'start');
       await waitFor(first, id, (r) => r.elapsed_in_profile_ms >= 1000);
       await first.close();
 
@@ -129,11 +129,10 @@ describe('an API process and a worker process', () => {
       const api = await latencyApp({ db, role: 'api' });
       const worker = await latencyApp({ db: other });
       const before = target.served;
-      const id = await createExperiment(
+      const id = await startExperiment(
         api,
         experimentBody(target.port, [{ users: 2, duration_seconds: 10, interval_seconds: 0.05 }]),
       );
-      await manageOk(api, id, 'start');
       await waitFor(api, id, (r) => r.series.length > 0);
       await manageOk(api, id, 'pause');
       // The worker's next poll (100 ms), then in-flight requests (5 ms) and sleeping users (50 ms).
