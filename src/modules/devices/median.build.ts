@@ -7,7 +7,7 @@ import { singleValue, thresholdsFrom } from './median.layout';
 import {
   bucketSql,
   f8,
-  INDEXED,
+  indexedReadings,
   LEAF_SIZE,
   LOCK_DEVICE,
   MEDIAN_QUANTITIES,
@@ -57,6 +57,9 @@ export async function loadLayout(tx: Queryable, deviceId: string): Promise<Layou
 const spacingOf = (thresholds: number[][], o: MedianIndexOptions) =>
   2 * Math.max(o.bucketTarget, ...thresholds.map((t) => t.length + 1));
 
+const WINDOW = indexedReadings('$2', '$3');
+const ALL = indexedReadings();
+
 /** Per quantity and bucket, the indexed readings with from <= ts < to (null: open). */
 async function windowCounts(
   tx: Queryable,
@@ -67,9 +70,7 @@ async function windowCounts(
 ): Promise<number[][]> {
   const rows = await tx.query<{ q: number; b: number; n: number }>(
     `SELECT qv.q, ${bucketSql(thresholdParams(4))} AS b, count(*)::int8 AS n
-     FROM ${INDEXED} ${QUANTITY_ROWS}
-     WHERE r.device_id = $1 AND r.ts >= coalesce($2::timestamptz, '-infinity')
-       AND r.ts < coalesce($3::timestamptz, 'infinity')
+     FROM ${WINDOW.from} ${QUANTITY_ROWS} WHERE ${WINDOW.where}
      GROUP BY 1, 2`,
     [deviceId, from?.toISOString() ?? null, to?.toISOString() ?? null, ...thresholds.map((t) => t.map(f8))],
   );
@@ -182,7 +183,7 @@ export async function rebuild(tx: Queryable, deviceId: string, o: MedianIndexOpt
     const exprs = ['r.x + r.y + r.z', 'r.x', 'r.y', 'r.z'];
     const [row] = await tx.query<Record<string, number[]>>(
       `SELECT ${exprs.map((e, i) => `percentile_disc($2::float8[]) WITHIN GROUP (ORDER BY ${e}) AS q${i}`).join(', ')}
-       FROM ${INDEXED} WHERE r.device_id = $1`,
+       FROM ${ALL.from} WHERE ${ALL.where}`,
       [deviceId, fractions],
     );
     thresholds = Q.map((_, i) => thresholdsFrom(row![`q${i}`]!));
@@ -192,8 +193,8 @@ export async function rebuild(tx: Queryable, deviceId: string, o: MedianIndexOpt
      SELECT $1, q, b, (rn - 1) / ${LEAF_SIZE}, array_agg(v ORDER BY rn), array_agg(t ORDER BY rn)
      FROM (
        SELECT q, b, v, t, row_number() OVER (PARTITION BY q, b ORDER BY t) AS rn
-       FROM (SELECT qv.q, ${bucketSql(thresholdParams(2))} AS b, qv.v, r.ts AS t FROM ${INDEXED} ${QUANTITY_ROWS}
-             WHERE r.device_id = $1) s
+       FROM (SELECT qv.q, ${bucketSql(thresholdParams(2))} AS b, qv.v, r.ts AS t FROM ${ALL.from} ${QUANTITY_ROWS}
+             WHERE ${ALL.where}) s
      ) s2
      GROUP BY q, b, (rn - 1) / ${LEAF_SIZE}`,
     [deviceId, ...thresholds.map((t) => t.map(f8))],

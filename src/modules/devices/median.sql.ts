@@ -13,13 +13,25 @@ export const LEAF_SIZE = 64;
 export const LOCK_DEVICE = `SELECT pg_advisory_xact_lock(hashtextextended('telelab.devices.median:' || $1, 0))`;
 
 /**
- * FROM the readings the index holds (alias r; add `WHERE r.device_id = $1`): per hour in median_hours,
- * those with id <= its max id. A reading committed later in that hour has a higher id (readings.store.ts
- * draws ids after locking the hour's rollup row), so this set does not change while others commit.
+ * FROM and WHERE of the readings of device $1 the index holds with from <= ts < to (SQL expressions,
+ * NULL = open; alias r): per hour in median_hours, those with id <= its max id. A reading committed
+ * later in that hour has a higher id (readings.store.ts draws ids after locking the hour's rollup row),
+ * so this set does not change while others commit. Driven from the hours, one index range scan each
+ * (OFFSET 0 keeps the planner from flattening it): joined the other way round, a planner that believed
+ * the device had few readings (bulk-loaded, not analysed yet) probed every hour for every reading.
  */
-export const INDEXED = `devices.readings r
-  JOIN devices.median_hours h ON h.device_id = r.device_id
-    AND r.ts >= h.bucket AND r.ts < h.bucket + interval '1 hour' AND r.id <= h.max_id`;
+export function indexedReadings(from = 'NULL', to = 'NULL'): { from: string; where: string } {
+  const lo = `coalesce(${from}::timestamptz, '-infinity')`;
+  const hi = `coalesce(${to}::timestamptz, 'infinity')`;
+  return {
+    from: `devices.median_hours h CROSS JOIN LATERAL (
+      SELECT r0.id, r0.ts, r0.x, r0.y, r0.z FROM devices.readings r0
+      WHERE r0.device_id = h.device_id AND r0.id <= h.max_id
+        AND r0.ts >= greatest(h.bucket, ${lo}) AND r0.ts < least(h.bucket + interval '1 hour', ${hi})
+      OFFSET 0) r`,
+    where: `h.device_id = $1 AND h.bucket >= date_trunc('hour', ${lo}, 'UTC') AND h.bucket < ${hi}`,
+  };
+}
 
 /** (q, v) rows of a reading r: its four quantities, in MEDIAN_QUANTITIES order. */
 export const QUANTITY_ROWS = `CROSS JOIN LATERAL (VALUES
