@@ -11,6 +11,7 @@ import { buildTestApp, type TestApp } from '../../../test/helpers';
 import { createAggregatesStore } from './aggregates.store';
 import { createDevicesModule } from './index';
 import type { Aggregates, Period } from './model';
+import { boundArb, readingArb, T0, toPeriod } from './test-arbitraries';
 
 let app: TestApp;
 let oracle: ReturnType<typeof createAggregatesStore>;
@@ -19,44 +20,13 @@ beforeAll(async () => {
   oracle = createAggregatesStore(app.db);
 });
 
-const T0 = Date.parse('2024-05-01T22:00:00.000Z');
-const HOUR = 3_600_000;
-const SPAN = 7 * HOUR;
-
-const axis = fc.oneof(
-  fc.integer({ min: -5, max: 5 }), // ties
-  fc.constantFrom(0.1, 0.2, 0.3, -0.1, 1e-9, -0), // sums that round
-  fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }),
-);
-const reading = fc.record({
-  x: axis,
-  y: axis,
-  z: axis,
-  // Clustered on whole hours and on a few shared milliseconds as well as anywhere in the span.
-  ts: fc.oneof(
-    fc.integer({ min: 0, max: SPAN }),
-    fc.tuple(fc.integer({ min: 0, max: 7 }), fc.constantFrom(-1, 0, 1)).map(([h, d]) => h * HOUR + d),
-  ),
-});
+const reading = readingArb(7);
 /** Readings sent in several requests in any order (late ones land in old hours). */
 const history = fc.array(fc.array(reading, { minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 5 });
 
-/** A bound near something interesting: a reading, an hour boundary ±1 ms, or anywhere; or open. */
-function bound(times: number[]) {
-  return fc.oneof(
-    fc.constant(null),
-    fc.constantFrom(...times).chain((t) => fc.constantFrom(t - 1, t, t + 1)),
-    fc.integer({ min: -1, max: 8 }).chain((h) => fc.constantFrom(h * HOUR - 1, h * HOUR, h * HOUR + 1)),
-    fc.integer({ min: -HOUR, max: SPAN + HOUR }),
-  );
-}
+const bound = (times: number[]) => boundArb(times, 7);
 
 let serial = 0;
-
-function toPeriod([a, b]: [number | null, number | null]): Period {
-  const [s, e] = a !== null && b !== null && a > b ? [b, a] : [a, b];
-  return { start: s === null ? null : new Date(T0 + s), end: e === null ? null : new Date(T0 + e) };
-}
 
 async function send(deviceId: string, batches: { x: number; y: number; z: number; ts: number }[][]) {
   for (const batch of batches) {

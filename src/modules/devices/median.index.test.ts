@@ -13,7 +13,7 @@ import { createAggregatesStore } from './aggregates.store';
 import { createDevicesModule } from './index';
 import { createMedianIndex, type MedianIndex } from './median.index';
 import { bucketOf, nextUp, singleValue, thresholdsFrom } from './median.layout';
-import type { Period } from './model';
+import { boundArb, HOUR, readingArb, T0, toPeriod } from './test-arbitraries';
 
 let app: TestApp;
 let store: ReturnType<typeof createAggregatesStore>;
@@ -28,45 +28,18 @@ beforeAll(async () => {
   index = createMedianIndex(app.db, { minReadings: 1, bucketTarget: 2, maxBuckets: 16 });
 });
 
-const T0 = Date.parse('2024-05-01T22:00:00.000Z');
-const HOUR = 3_600_000;
 const SPAN = 9 * HOUR;
 /** JSON writes -0 as 0; the two compare equal and may swap places between two sorts. */
 const wire = (v: number): number => JSON.parse(JSON.stringify(v));
 
-const axis = fc.oneof(
-  fc.integer({ min: -3, max: 3 }),
-  fc.constantFrom(0.1, 0.2, -0.3, 1e-9),
-  fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }),
-);
-const reading = fc.record({
-  x: axis,
-  y: axis,
-  z: axis,
-  ts: fc.oneof(
-    fc.integer({ min: 0, max: SPAN }),
-    fc.tuple(fc.integer({ min: 0, max: 9 }), fc.constantFrom(-1, 0, 1)).map(([h, d]) => h * HOUR + d),
-  ),
-});
+const reading = readingArb(9);
 /** Rounds of batches; after each round the index is updated or not. */
 const rounds = fc.array(
   fc.record({ batch: fc.array(reading, { minLength: 1, maxLength: 40 }), index: fc.boolean() }),
   { minLength: 1, maxLength: 5 },
 );
 
-function bound(times: number[]) {
-  return fc.oneof(
-    fc.constant(null),
-    fc.constantFrom(...times).chain((t) => fc.constantFrom(t - 1, t, t + 1)),
-    fc.integer({ min: -1, max: 10 }).chain((h) => fc.constantFrom(h * HOUR - 1, h * HOUR, h * HOUR + 1)),
-    fc.integer({ min: -HOUR, max: SPAN + HOUR }),
-  );
-}
-
-function toPeriod([a, b]: [number | null, number | null]): Period {
-  const [s, e] = a !== null && b !== null && a > b ? [b, a] : [a, b];
-  return { start: s === null ? null : new Date(T0 + s), end: e === null ? null : new Date(T0 + e) };
-}
+const bound = (times: number[]) => boundArb(times, 9);
 
 let serial = 0;
 

@@ -24,44 +24,33 @@ export const QUANTITIES = [
 ] as const;
 export type Quantity = (typeof QUANTITIES)[number][0];
 
-/** Columns of a rollup row after device_id and bucket. */
-export const ROLLUP_COLUMNS = [
-  'count',
-  'first_ts',
-  'last_ts',
-  ...QUANTITIES.flatMap(([q]) => [`${q}_min`, `${q}_max`, `${q}_sum`]),
+/**
+ * The columns of a rollup row after device_id and bucket: each one's aggregate over raw readings, and
+ * how two rows' values combine (sum, min or max: merging partial rows, and the insert's upsert).
+ */
+const COLUMNS: readonly { name: string; raw: string; combine: 'sum' | 'min' | 'max' }[] = [
+  { name: 'count', raw: 'count(*)', combine: 'sum' },
+  { name: 'first_ts', raw: 'min(ts)', combine: 'min' },
+  { name: 'last_ts', raw: 'max(ts)', combine: 'max' },
+  ...QUANTITIES.flatMap(([q, e]) => [
+    { name: `${q}_min`, raw: `min(${e})`, combine: 'min' as const },
+    { name: `${q}_max`, raw: `max(${e})`, combine: 'max' as const },
+    { name: `${q}_sum`, raw: `sum(${e})`, combine: 'sum' as const },
+  ]),
 ];
+const PAIRWISE = { min: 'least', max: 'greatest' } as const;
+
+export const ROLLUP_COLUMNS = COLUMNS.map((c) => c.name);
 
 /** The same quantities aggregated from raw readings, in ROLLUP_COLUMNS order. */
-const RAW_AGGREGATES = [
-  'count(*)',
-  'min(ts)',
-  'max(ts)',
-  ...QUANTITIES.flatMap(([, e]) => [`min(${e})`, `max(${e})`, `sum(${e})`]),
-].join(', ');
+const RAW_AGGREGATES = COLUMNS.map((c) => c.raw).join(', ');
 
 /** Merges rollup-shaped rows (count, first_ts, … in ROLLUP_COLUMNS order) into one. */
-const MERGE = [
-  'sum(count) AS count',
-  'min(first_ts) AS first_ts',
-  'max(last_ts) AS last_ts',
-  ...QUANTITIES.flatMap(([q]) => [
-    `min(${q}_min) AS ${q}_min`,
-    `max(${q}_max) AS ${q}_max`,
-    `sum(${q}_sum) AS ${q}_sum`,
-  ]),
-].join(', ');
+const MERGE = COLUMNS.map((c) => `${c.combine}(${c.name}) AS ${c.name}`).join(', ');
 
-const UPSERT_SET = [
-  'count = r.count + excluded.count',
-  'first_ts = least(r.first_ts, excluded.first_ts)',
-  'last_ts = greatest(r.last_ts, excluded.last_ts)',
-  ...QUANTITIES.flatMap(([q]) => [
-    `${q}_min = least(r.${q}_min, excluded.${q}_min)`,
-    `${q}_max = greatest(r.${q}_max, excluded.${q}_max)`,
-    `${q}_sum = r.${q}_sum + excluded.${q}_sum`,
-  ]),
-].join(', ');
+const UPSERT_SET = COLUMNS.map(({ name: c, combine }) =>
+  combine === 'sum' ? `${c} = r.${c} + excluded.${c}` : `${c} = ${PAIRWISE[combine]}(r.${c}, excluded.${c})`,
+).join(', ');
 
 /**
  * A CTE (`, rolled AS (...)`) adding the rows of `source` (device_id, ts, x, y, z) to their hours.

@@ -1,0 +1,47 @@
+/**
+ * fast-check generators the devices property tests share: readings whose values tie, round and span
+ * a wide range, at times clustered on hour boundaries (where rollups and checkpoints split), and
+ * periods whose bounds fall on readings, beside them, on hour boundaries, anywhere, or nowhere.
+ * Times are milliseconds after T0; `hours` is the span the readings cover.
+ */
+import fc from 'fast-check';
+import type { Period } from './model';
+
+export const T0 = Date.parse('2024-05-01T22:00:00.000Z');
+export const HOUR = 3_600_000;
+
+const axis = fc.oneof(
+  fc.integer({ min: -5, max: 5 }), // ties
+  fc.constantFrom(0.1, 0.2, 0.3, -0.1, 1e-9, -0), // sums that round
+  fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }),
+);
+
+export function readingArb(hours: number) {
+  return fc.record({
+    x: axis,
+    y: axis,
+    z: axis,
+    ts: fc.oneof(
+      fc.integer({ min: 0, max: hours * HOUR }),
+      fc.tuple(fc.integer({ min: 0, max: hours }), fc.constantFrom(-1, 0, 1)).map(([h, d]) => h * HOUR + d),
+    ),
+  });
+}
+
+/** A bound near something interesting: a reading, an hour boundary ±1 ms, or anywhere; or open. */
+export function boundArb(times: number[], hours: number) {
+  return fc.oneof(
+    fc.constant(null),
+    fc.constantFrom(...times).chain((t) => fc.constantFrom(t - 1, t, t + 1)),
+    fc
+      .integer({ min: -1, max: hours + 1 })
+      .chain((h) => fc.constantFrom(h * HOUR - 1, h * HOUR, h * HOUR + 1)),
+    fc.integer({ min: -HOUR, max: (hours + 1) * HOUR }),
+  );
+}
+
+/** Two bounds as a period (swapped when out of order). */
+export function toPeriod([a, b]: [number | null, number | null]): Period {
+  const [s, e] = a !== null && b !== null && a > b ? [b, a] : [a, b];
+  return { start: s === null ? null : new Date(T0 + s), end: e === null ? null : new Date(T0 + e) };
+}
