@@ -49,9 +49,21 @@ export function mergeInto(target: LatencyHistogram, src: LatencyHistogram): void
 
 const usToMs = (us: number) => Math.round(us) / 1000;
 
+/** The summary of no requests: zeros. */
+export const EMPTY_LATENCY: Readonly<LatencySummary> = Object.freeze({
+  count: 0,
+  min: 0,
+  mean: 0,
+  max: 0,
+  p50: 0,
+  p90: 0,
+  p99: 0,
+  p999: 0,
+});
+
 export function summarizeHistogram(h: LatencyHistogram): LatencySummary {
   const count = h.totalCount;
-  if (count === 0) return { count: 0, min: 0, mean: 0, max: 0, p50: 0, p90: 0, p99: 0, p999: 0 };
+  if (count === 0) return { ...EMPTY_LATENCY };
   return {
     count,
     min: usToMs(h.minNonZeroValue),

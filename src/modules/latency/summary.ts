@@ -5,9 +5,9 @@
 import {
   createLatencyHistogram,
   decodeHistogram,
+  EMPTY_LATENCY,
   encodeHistogram,
   type LatencyHistogram,
-  type LatencySummary,
   mergeInto,
   summarizeHistogram,
 } from '../../stats/histogram';
@@ -25,17 +25,6 @@ export interface Totals extends LoadCounters {
   histogram: LatencyHistogram;
   rawHistogram: LatencyHistogram | null;
 }
-
-export const EMPTY_LATENCY: LatencySummary = Object.freeze({
-  count: 0,
-  min: 0,
-  mean: 0,
-  max: 0,
-  p50: 0,
-  p90: 0,
-  p99: 0,
-  p999: 0,
-});
 
 export function emptySummary(): ExperimentSummary {
   return {
