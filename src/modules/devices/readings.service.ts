@@ -65,7 +65,7 @@ export function createReadingsService(deps: ReadingsServiceDeps) {
     async ingestBatch(items: readonly (ReadingInput & { deviceId: string })[]): Promise<number> {
       const now = new Date(clock.now());
       const rows = items.map((i) => ({ deviceId: i.deviceId, x: i.x, y: i.y, z: i.z, ts: i.ts ?? now }));
-      await readings.insert(rows);
+      await readings.insertUnanswered(rows);
       deps.onStored?.(rows.length);
       return rows.length;
     },

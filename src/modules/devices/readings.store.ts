@@ -37,19 +37,31 @@ const REGISTER = `, registered AS (
   ON CONFLICT (id) DO NOTHING
   RETURNING id
 )`;
-const STORE_AND_ANSWER = `, numbered AS (
+const STORE = `, numbered AS (
   SELECT input.*, nextval('devices.readings_id_seq') AS id FROM input WHERE (SELECT count(*) FROM rolled) > 0
 ), stored AS (
   INSERT INTO devices.readings (id, device_id, ts, x, y, z) OVERRIDING SYSTEM VALUE
   SELECT id, device_id, ts, x, y, z FROM numbered ORDER BY device_id, ts
-)
+)`;
+const ANSWER = `
 SELECT array_agg(id ORDER BY n)::text AS ids, now()::timestamptz(3) AS created_at FROM numbered`;
-const INSERT_SQL = INPUT + REGISTER + rollupUpsertCte('input', 'registered') + STORE_AND_ANSWER;
+/**
+ * For callers that need no ids (a batch request answers only its count). Skipping the array saves more
+ * than building it: with the main query reading `numbered`, a 10k-row batch of 1 000 known devices
+ * measured ~1,000 more page faults and ~20 % more server CPU (PostgreSQL 15, 1.4k against 0.4k faults,
+ * 95 against 80 ms) than this, where the readings insert is what pulls `numbered` (and the rollup
+ * upsert before it). The order of the two inserts is the same either way.
+ */
+const NO_ANSWER = `
+SELECT 1`;
+const REGISTER_AND_ROLL = INPUT + REGISTER + rollupUpsertCte('input', 'registered') + STORE;
 /**
  * The same without registering devices, for batches whose devices are all known to exist. The
  * registration is a quarter of a 64-row batch's time on PGlite (an ON CONFLICT probe per device).
  */
-const INSERT_KNOWN_SQL = INPUT + rollupUpsertCte('input') + STORE_AND_ANSWER;
+const ROLL = INPUT + rollupUpsertCte('input') + STORE;
+const INSERT_SQL = { registering: REGISTER_AND_ROLL + ANSWER, known: ROLL + ANSWER };
+const INSERT_UNANSWERED_SQL = { registering: REGISTER_AND_ROLL + NO_ANSWER, known: ROLL + NO_ANSWER };
 
 /** Device ids remembered as registered; beyond this, new ones simply take the registering path. */
 const KNOWN_DEVICES_CAP = 100_000;
@@ -68,6 +80,27 @@ export function createReadingsStore(db: Pick<Db, 'query'>) {
    * good; only statements outside a caller's transaction add to it (a transaction may roll back).
    */
   const known = new Set<string>();
+  /** Runs one of `statements` on rows (registering their devices unless all are remembered). */
+  async function run<T>(
+    statements: { registering: string; known: string },
+    rows: readonly NewReading[],
+    tx: Queryable,
+  ): Promise<T[]> {
+    const ownStatement = tx === db;
+    const allKnown = ownStatement && rows.every((r) => known.has(r.deviceId));
+    const out = await tx.query<T>(allKnown ? statements.known : statements.registering, [
+      rows.map((r) => r.deviceId),
+      rows.map((r) => r.ts.toISOString()),
+      rows.map((r) => r.x),
+      rows.map((r) => r.y),
+      rows.map((r) => r.z),
+    ]);
+    if (ownStatement && !allKnown) {
+      for (const r of rows) if (known.size < KNOWN_DEVICES_CAP) known.add(r.deviceId);
+    }
+    return out;
+  }
+
   return {
     /** Stores readings (registering their devices); returns id and storage time of each, in order. */
     async insert(
@@ -75,27 +108,18 @@ export function createReadingsStore(db: Pick<Db, 'query'>) {
       tx: Queryable = db,
     ): Promise<{ id: number; createdAt: Date }[]> {
       if (rows.length === 0) return [];
-      const ownStatement = tx === db;
-      const allKnown = ownStatement && rows.every((r) => known.has(r.deviceId));
-      const out = await tx.query<{ ids: string; created_at: Date }>(
-        allKnown ? INSERT_KNOWN_SQL : INSERT_SQL,
-        [
-          rows.map((r) => r.deviceId),
-          rows.map((r) => r.ts.toISOString()),
-          rows.map((r) => r.x),
-          rows.map((r) => r.y),
-          rows.map((r) => r.z),
-        ],
-      );
-      if (ownStatement && !allKnown) {
-        for (const r of rows) if (known.size < KNOWN_DEVICES_CAP) known.add(r.deviceId);
-      }
+      const out = await run<{ ids: string; created_at: Date }>(INSERT_SQL, rows, tx);
       const { ids, created_at: createdAt } = out[0]!;
       // '{1,2,3}': bigint ids, in input order.
       return ids
         .slice(1, -1)
         .split(',')
         .map((id) => ({ id: Number(id), createdAt }));
+    },
+
+    /** Stores readings like `insert`, in one statement, without answering their ids (cheaper, see NO_ANSWER). */
+    async insertUnanswered(rows: readonly NewReading[], tx: Queryable = db): Promise<void> {
+      if (rows.length > 0) await run(INSERT_UNANSWERED_SQL, rows, tx);
     },
 
     async deviceExists(deviceId: string, tx: Queryable = db): Promise<boolean> {
