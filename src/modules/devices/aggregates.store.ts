@@ -79,7 +79,13 @@ function toAggregates(r: AggregateRow): Aggregates {
 
 const bounds = (p: Period) => [p.start?.toISOString() ?? null, p.end?.toISOString() ?? null];
 
-function ownerResult(rows: (AggregateRow & { device_id: string | null })[]) {
+/** A user's devices combined (null when none has readings in the period) and each device with any. */
+export interface OwnerAggregates {
+  combined: Aggregates | null;
+  devices: Map<string, Aggregates>;
+}
+
+function ownerResult(rows: (AggregateRow & { device_id: string | null })[]): OwnerAggregates {
   let combined: Aggregates | null = null;
   const devices = new Map<string, Aggregates>();
   for (const row of rows) {
@@ -152,11 +158,7 @@ export function createAggregatesStore(
     forDevice,
 
     /** The user's devices combined and each device (grouping sets). */
-    async forOwner(
-      userId: number,
-      period: Period,
-      tx: Queryable = db,
-    ): Promise<{ combined: Aggregates | null; devices: Map<string, Aggregates> }> {
+    async forOwner(userId: number, period: Period, tx: Queryable = db): Promise<OwnerAggregates> {
       const rows = await tx.query<AggregateRow & { device_id: string | null }>(
         `SELECT t.*, m.* FROM (${periodRollupSql(OWNED, true)}) t
          JOIN (
@@ -180,11 +182,7 @@ export function createAggregatesStore(
     },
 
     /** forOwner computed from the readings alone in one scan (the oracle). */
-    async rawForOwner(
-      userId: number,
-      period: Period,
-      tx: Queryable = db,
-    ): Promise<{ combined: Aggregates | null; devices: Map<string, Aggregates> }> {
+    async rawForOwner(userId: number, period: Period, tx: Queryable = db): Promise<OwnerAggregates> {
       const rows = await tx.query<AggregateRow & { device_id: string | null }>(
         `SELECT device_id, ${RAW} FROM devices.readings
          WHERE device_id IN (${OWNED}) AND ${IN_PERIOD}

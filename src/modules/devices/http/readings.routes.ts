@@ -2,6 +2,7 @@
 import { Type } from 'typebox';
 import { problemResponses } from '../../../platform/http/problems';
 import type { App } from '../../../platform/http/server';
+import type { Period } from '../model';
 import type { ReadingsService } from '../readings.service';
 import {
   BatchAccepted,
@@ -17,6 +18,9 @@ import {
 import { deviceAggregatesJson, deviceSummaryJson, periodOf, readingJson, timestampField } from './views';
 
 export function readingsRoutes(app: App, service: ReadingsService, opts: { batchLimit: number }): void {
+  const aggregatesOf = async (deviceId: string, period: Period) =>
+    deviceAggregatesJson(deviceId, await service.deviceAggregates(deviceId, period), period);
+
   app.post(
     '/devices/:device_id/data',
     {
@@ -77,11 +81,7 @@ export function readingsRoutes(app: App, service: ReadingsService, opts: { batch
         response: { 200: DeviceAggregates, ...problemResponses(400, 404, 503) },
       },
     },
-    async (req) => {
-      const period = periodOf(req.query);
-      const a = await service.deviceAggregates(req.params.device_id, period);
-      return deviceAggregatesJson(req.params.device_id, a, period);
-    },
+    async (req) => aggregatesOf(req.params.device_id, periodOf(req.query)),
   );
 
   app.get(
@@ -95,11 +95,7 @@ export function readingsRoutes(app: App, service: ReadingsService, opts: { batch
         response: { 200: DeviceAggregates, ...problemResponses(400, 404, 503) },
       },
     },
-    async (req) => {
-      const period = { start: null, end: null };
-      const a = await service.deviceAggregates(req.params.device_id, period);
-      return deviceAggregatesJson(req.params.device_id, a, period);
-    },
+    async (req) => aggregatesOf(req.params.device_id, { start: null, end: null }),
   );
 
   app.get(
