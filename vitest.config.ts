@@ -1,11 +1,95 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Files that measure time or rates, wait on real timers or timeouts, or start real processes and
+ * servers: they run one at a time, as every file did before (a neighbour's CPU load would distort
+ * them), after the rest. Every other file is CPU-bound work with no clock in its assertions, so those
+ * run one per core. A new file that asserts on time or spawns processes belongs in this list.
+ */
+const serial = [
+  'test/browser/**',
+  'src/modules/ab/cache.test.ts',
+  'src/modules/control/cli/manipulator.test.ts',
+  'src/modules/control/cli/sensor.test.ts',
+  'src/modules/control/controller-state.test.ts',
+  'src/modules/control/controller.test.ts',
+  'src/modules/control/http/control.routes.test.ts',
+  'src/modules/control/ingest.service.test.ts',
+  'src/modules/control/leader.test.ts',
+  'src/modules/control/manipulator-client.test.ts',
+  'src/modules/devices/median.index.test.ts',
+  'src/modules/devices/recalc.test.ts',
+  'src/modules/latency/allowlist.test.ts',
+  'src/modules/latency/capacity.experiments.test.ts',
+  'src/modules/latency/capacity.test.ts',
+  'src/modules/latency/cli/commands.test.ts',
+  'src/modules/latency/cli/find-capacity.test.ts',
+  'src/modules/latency/compare.test.ts',
+  'src/modules/latency/engine/http1/http1.test.ts',
+  'src/modules/latency/engine/load-run.test.ts',
+  'src/modules/latency/engine/target.test.ts',
+  'src/modules/latency/group-rate.test.ts',
+  'src/modules/latency/group-stats.test.ts',
+  'src/modules/latency/groups.test.ts',
+  'src/modules/latency/http/experiments.routes.test.ts',
+  'src/modules/latency/runner/recovery.test.ts',
+  'src/modules/latency/runner/runner.test.ts',
+  'src/modules/latency/runs.test.ts',
+  'src/modules/latency/safety.test.ts',
+  'src/modules/latency/segments.test.ts',
+  'src/modules/latency/series-labels.test.ts',
+  'src/modules/latency/series-merge.test.ts',
+  'src/modules/logs/cli/client.test.ts',
+  'src/modules/logs/cli/commands.test.ts',
+  'src/modules/logs/cli/syncer.app.test.ts',
+  'src/modules/logs/cli/syncer.test.ts',
+  'src/modules/logs/cursor.test.ts',
+  'src/modules/logs/http/ingest.routes.test.ts',
+  'src/platform/dir-lock.test.ts',
+  'test/platform/cli.test.ts',
+  'test/platform/data-dir.test.ts',
+  'test/platform/jobs.test.ts',
+  'test/platform/lifecycle.test.ts',
+  'test/platform/recent-rates.test.ts',
+  'test/platform/shutdown.test.ts',
+  'test/platform/supervisor.test.ts',
+];
+
+const shared = {
+  globalSetup: ['test/global-setup.ts'],
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+};
+// `vitest run --exclude <glob>` (CI's PostgreSQL pass) reaches the root config only, not projects: pass it on.
+const cliExclude = process.argv.flatMap((arg, i, all) =>
+  arg === '--exclude' ? [all[i + 1]!] : arg.startsWith('--exclude=') ? [arg.slice('--exclude='.length)] : [],
+);
+const exclude = ['test/reliability/**', 'node_modules/**', ...cliExclude];
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['test/reliability/**', 'node_modules/**'],
-    globalSetup: ['test/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'parallel',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: [...exclude, ...serial],
+          // CPU-bound files without timing assertions: one per core.
+          maxWorkers: availableParallelism(),
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'serial',
+          include: serial,
+          exclude,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -14,7 +14,12 @@ import { migrate, migrationSetsOnDisk } from '../src/platform/migrate';
 
 const logger = createLogger('silent');
 
+/** Set to this process's pid once the template exists: every vitest project runs this setup, the first makes it. */
+const MADE_BY = 'TELELAB_TEST_TEMPLATE_MADE_BY';
+
 export default async function setup() {
+  if (process.env.TELELAB_TEST_TEMPLATE && process.env[MADE_BY] === String(process.pid)) return;
+  process.env[MADE_BY] = String(process.pid);
   const url = process.env.DATABASE_URL;
   if (!url) {
     const db = await openDb({ memory: true });

@@ -3,13 +3,16 @@
  * `kill -9` of either), no process of it is left within 5 s, its ports are free and the data directory's
  * lock is released. A second instance refuses to start, loudly, before it starts any load.
  * Linux only: a process of the tree is found by its DATA_DIR in /proc/<pid>/environ.
+ * The processes always use the embedded database (DATABASE_URL is removed from their environment), so
+ * the PostgreSQL pass skips this file rather than repeat it, as test/platform/data-dir.test.ts does.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'telelab.js');
@@ -17,6 +20,22 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** The environment of every process here: the embedded database, whatever the suite runs on. */
+const baseEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL'));
+
+/**
+ * A migrated data directory that each `npm start` gets a copy of: creating and migrating the embedded
+ * database is most of a first start (and is not what this file tests), so it happens once, here.
+ */
+let template = '';
+async function makeTemplate(): Promise<void> {
+  template = mkdtempSync(path.join(tmpdir(), 'telelab-up-template-'));
+  dirs.push(template);
+  await promisify(execFile)(process.execPath, [BIN, 'migrate'], {
+    env: { ...baseEnv(), DATA_DIR: template, LOG_LEVEL: 'warn' },
+  });
+}
 
 /** pids of every process whose environment carries this DATA_DIR (the whole tree, detached or not). */
 function treeOf(dataDir: string): number[] {
@@ -80,7 +99,11 @@ async function npmStart(
   extra: string[] = [],
   on: { dataDir?: string; ports?: Instance['ports'] } = {},
 ): Promise<Instance> {
-  const dataDir = on.dataDir ?? mkdtempSync(path.join(tmpdir(), 'telelab-up-'));
+  let dataDir = on.dataDir;
+  if (!dataDir) {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'telelab-up-'));
+    cpSync(template, dataDir, { recursive: true });
+  }
   dirs.push(dataDir);
   const project = mkdtempSync(path.join(tmpdir(), 'telelab-npm-'));
   dirs.push(project);
@@ -95,7 +118,7 @@ async function npmStart(
     cwd: project,
     env: {
       // The embedded database, whatever the suite runs on: the data directory's lock is part of the test.
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL')),
+      ...baseEnv(),
       DATA_DIR: dataDir,
       PORT: String(ports.api),
       MANIPULATOR_PORT: String(ports.manipulator),
@@ -140,8 +163,11 @@ async function expectAllGone(i: Instance): Promise<void> {
   }
 }
 
+const onPostgres = Boolean(process.env.DATABASE_URL);
 // Three at a time: each tree is an API on its own embedded database, and the machine may have 2 cores.
-describe.runIf(process.platform === 'linux')('telelab up: nothing outlives it', () => {
+describe.runIf(process.platform === 'linux' && !onPostgres)('telelab up: nothing outlives it', () => {
+  beforeAll(makeTemplate, 120_000);
+
   const cases: [string, (i: Instance) => void][] = [
     ['SIGTERM to npm (kill <pid of npm>)', (i) => i.npm.kill('SIGTERM')],
     ['SIGINT to npm', (i) => i.npm.kill('SIGINT')],

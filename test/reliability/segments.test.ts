@@ -126,10 +126,12 @@ describe.skipIf(skipReason !== null)('segments across worker processes on one Po
           return { id, target };
         }),
       );
-      for (const { id, target } of batch) {
-        const r = await finished(id, 60_000);
-        // Let any straggling (duplicate) runner show itself on the target.
-        await sleep(300);
+      const results = [];
+      for (const { id } of batch) results.push(await finished(id, 60_000));
+      // Let any straggling (duplicate) runner show itself on the targets: >= 300 ms after each finished.
+      await sleep(300);
+      for (const [k, { target }] of batch.entries()) {
+        const r = results[k]!;
         await target.close();
         expect(r.state).toBe('completed');
         expect(r.summary.interrupted).toBe(0);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../../../test/helpers';
 import { createDecisionsStore } from '../decisions.store';
 import { createReadingsStore } from '../readings.store';
@@ -155,28 +155,34 @@ describe('POST /control/replay', () => {
     expect(pages.at(-1)![1]).toBe(T0 / I + 12);
   });
 
-  it.each([
-    [{ detector: 'bogus' }, 400, /body\.detector.*ttest.*cusum|body\.detector/],
-    [{ alpha: 1.5 }, 400, /body\.alpha/],
-    [{ detector: 'cusum', arl: 5 }, 400, /body\.arl/],
-    [{ detector: 'cusum', k: 0 }, 400, /body\.k/],
-    [{ min_dwell: -1 }, 400, /body\.min_dwell/],
-    [{ arl: 500 }, 422, /body\.arl: applies to detector cusum only/],
-    [{ detector: 'cusum', alpha: 0.01 }, 422, /body\.alpha: applies to detector ttest only/],
-    [{ from: 'yesterday' }, 400, /body\.from: must be an ISO 8601 date-time/],
-    [{ from: iso(T0 - 3600_000) }, 422, /body\.from: readings are kept for 600 s/],
-    [{ to: iso(T0) }, 422, /body\.to: must be later than body\.from/],
-    [{ stationary: { from: iso(T0 - 60_000), to: iso(T0 + I) } }, 422, /body\.stationary\.from/],
-    [{ stationary: { from: iso(T0 + 2 * I), to: iso(T0 + 3 * I) } }, 422, /body\.stationary: no decision/],
-    [{ extra: 1 }, 400, /body.*extra/],
-  ])('refuses %j with %i naming the field', async (patch, status, detail) => {
-    const clock = fakeClock(T0 + 12 * I);
-    const { app } = await controlApp({ clock, env: { MANIPULATOR_PORT: '1' } });
-    cleanups.push(() => app.close());
-    const res = await replay(app, { from: iso(T0 + 2 * I), to: iso(T0 + 12 * I), ...patch });
-    expect(res.statusCode, res.body).toBe(status);
-    expect(res.headers['content-type']).toContain('application/problem+json');
-    expect(res.json().detail).toMatch(detail);
+  describe('refuses a bad request', () => {
+    // The refusals write nothing: one app (empty database, clock at the last decision time) serves them all.
+    let app: TestApp;
+    beforeAll(async () => {
+      ({ app } = await controlApp({ clock: fakeClock(T0 + 12 * I), env: { MANIPULATOR_PORT: '1' } }));
+    });
+    afterAll(() => app.close());
+
+    it.each([
+      [{ detector: 'bogus' }, 400, /body\.detector.*ttest.*cusum|body\.detector/],
+      [{ alpha: 1.5 }, 400, /body\.alpha/],
+      [{ detector: 'cusum', arl: 5 }, 400, /body\.arl/],
+      [{ detector: 'cusum', k: 0 }, 400, /body\.k/],
+      [{ min_dwell: -1 }, 400, /body\.min_dwell/],
+      [{ arl: 500 }, 422, /body\.arl: applies to detector cusum only/],
+      [{ detector: 'cusum', alpha: 0.01 }, 422, /body\.alpha: applies to detector ttest only/],
+      [{ from: 'yesterday' }, 400, /body\.from: must be an ISO 8601 date-time/],
+      [{ from: iso(T0 - 3600_000) }, 422, /body\.from: readings are kept for 600 s/],
+      [{ to: iso(T0) }, 422, /body\.to: must be later than body\.from/],
+      [{ stationary: { from: iso(T0 - 60_000), to: iso(T0 + I) } }, 422, /body\.stationary\.from/],
+      [{ stationary: { from: iso(T0 + 2 * I), to: iso(T0 + 3 * I) } }, 422, /body\.stationary: no decision/],
+      [{ extra: 1 }, 400, /body.*extra/],
+    ])('refuses %j with %i naming the field', async (patch, status, detail) => {
+      const res = await replay(app, { from: iso(T0 + 2 * I), to: iso(T0 + 12 * I), ...patch });
+      expect(res.statusCode, res.body).toBe(status);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json().detail).toMatch(detail);
+    });
   });
 
   it('refuses a period longer than the cap, naming `to`', async () => {
