@@ -25,7 +25,7 @@ export type Medians = Record<Quantity, number>;
 const Q = MEDIAN_QUANTITIES;
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-const counts = (alias: string, suffix: string) =>
+const countColumns = (alias: string, suffix: string) =>
   Q.map((q) => `${alias}.${q}_${suffix} AS ${q}_counts`).join(', ');
 const MS = (at: string) => `extract(epoch FROM ${at})::float8 * 1000`;
 
@@ -38,11 +38,11 @@ const MS = (at: string) => `extract(epoch FROM ${at})::float8 * 1000`;
  */
 function checkpointFor(p: string, openEnd: boolean): string {
   const ck = (where: string, order: string, dir: number) => `(SELECT c.at, ${dir} AS dir,
-      abs(${MS('c.at')} - ${MS(`${p}::timestamptz`)}) AS dist, ${counts('c', 'counts')}
+      abs(${MS('c.at')} - ${MS(`${p}::timestamptz`)}) AS dist, ${countColumns('c', 'counts')}
     FROM devices.median_checkpoints c WHERE c.device_id = $1 AND c.at ${where} ${p}::timestamptz
     ORDER BY c.at ${order} LIMIT 1)`;
   const totals = (dist: string) =>
-    `(SELECT 'infinity'::timestamptz AS at, -1 AS dir, ${dist} AS dist, ${counts('l', 'totals')} FROM l)`;
+    `(SELECT 'infinity'::timestamptz AS at, -1 AS dir, ${dist} AS dist, ${countColumns('l', 'totals')} FROM l)`;
   if (openEnd) return `SELECT * FROM ${totals('0')} k WHERE ${p}::timestamptz IS NULL`;
   const hours = (agg: string) => `(SELECT ${MS(agg)} FROM devices.median_hours WHERE device_id = $1)`;
   const t = MS(`${p}::timestamptz`);
