@@ -9,6 +9,7 @@
  * (drizzle cannot express INCLUDE): every aggregate is an index-only scan of it, and it is the table's
  * only index, so each inserted row updates one btree (a separate id key cost ~30% of insert time).
  */
+import { sql } from 'drizzle-orm';
 import {
   bigint,
   doublePrecision,
@@ -52,6 +53,11 @@ export const readings = devicesSchema.table(
     z: doublePrecision('z').notNull(),
     /** When the server stored it. */
     createdAt: timestamptzMs('created_at').notNull().defaultNow(),
+    /**
+     * The inserting transaction's id (xid8 as bigint): the median index holds exactly the readings whose
+     * txid is below its bound (median.index.ts), whatever order concurrent inserts commit in.
+     */
+    txid: bigint('txid', { mode: 'number' }).notNull().default(sql`(pg_current_xact_id()::text)::bigint`),
   },
   (t) => [primaryKey({ name: 'readings_pkey', columns: [t.deviceId, t.ts, t.id] })],
 );
@@ -143,17 +149,21 @@ export const medianLayouts = devicesSchema.table('median_layouts', {
   zTotals: bigint('z_totals', { mode: 'number' }).array().notNull(),
   builtCount: bigint('built_count', { mode: 'number' }).notNull(),
   indexedCount: bigint('indexed_count', { mode: 'number' }).notNull(),
+  /**
+   * The index holds exactly the device's readings with txid below this: the xmin of the snapshot its
+   * last update took after locking the device, so every transaction below it had ended (median.index.ts).
+   */
+  txidBound: bigint('txid_bound', { mode: 'number' }).notNull(),
   builtAt: timestamptzMs('built_at').notNull(),
 });
 
-/** Per device and UTC hour: how many readings of the hour the index holds, and the highest id. */
+/** Per device and UTC hour: how many readings of the hour the index holds. */
 export const medianHours = devicesSchema.table(
   'median_hours',
   {
     deviceId: text('device_id').notNull(),
     bucket: timestamptzMs('bucket').notNull(),
     count: bigint('count', { mode: 'number' }).notNull(),
-    maxId: bigint('max_id', { mode: 'number' }).notNull(),
   },
   (t) => [primaryKey({ name: 'median_hours_pkey', columns: [t.deviceId, t.bucket] })],
 );

@@ -12,7 +12,9 @@ import {
   LOCK_DEVICE,
   MEDIAN_QUANTITIES,
   QUANTITY_ROWS,
+  TXID_BOUND,
   thresholdParams,
+  txidLiteral,
 } from './median.sql';
 
 export interface MedianIndexOptions {
@@ -34,14 +36,22 @@ export interface Layout {
   totals: number[][];
   builtCount: number;
   indexedCount: number;
+  /** The index holds exactly the readings with txid below this (an xid8, as text). */
+  txidBound: string;
 }
 
-type LayoutRow = Record<string, unknown> & { version: number; built_count: number; indexed_count: number };
+type LayoutRow = Record<string, unknown> & {
+  version: number;
+  built_count: number;
+  indexed_count: number;
+  txid_bound: string;
+};
 
 export async function loadLayout(tx: Queryable, deviceId: string): Promise<Layout | null> {
-  const rows = await tx.query<LayoutRow>('SELECT * FROM devices.median_layouts WHERE device_id = $1', [
-    deviceId,
-  ]);
+  const rows = await tx.query<LayoutRow>(
+    'SELECT *, txid_bound::text AS txid_bound FROM devices.median_layouts WHERE device_id = $1',
+    [deviceId],
+  );
   const r = rows[0];
   if (!r) return null;
   return {
@@ -50,27 +60,33 @@ export async function loadLayout(tx: Queryable, deviceId: string): Promise<Layou
     totals: cols('totals').map((c) => (r[c] as number[]).map(Number)),
     builtCount: Number(r.built_count),
     indexedCount: Number(r.indexed_count),
+    txidBound: r.txid_bound,
   };
+}
+
+/** The bound for a run on a device whose lock the transaction holds (TXID_BOUND). */
+export async function txidBoundNow(tx: Queryable): Promise<string> {
+  const [row] = await tx.query<{ bound: string }>(TXID_BOUND);
+  return row!.bound;
 }
 
 /** Readings between checkpoints: about two per bucket. */
 const spacingOf = (thresholds: number[][], o: MedianIndexOptions) =>
   2 * Math.max(o.bucketTarget, ...thresholds.map((t) => t.length + 1));
 
-const WINDOW = indexedReadings('$2', '$3');
-const ALL = indexedReadings();
-
-/** Per quantity and bucket, the indexed readings with from <= ts < to (null: open). */
+/** Per quantity and bucket, the indexed readings (txid below `bound`) with from <= ts < to (null: open). */
 async function windowCounts(
   tx: Queryable,
   deviceId: string,
   from: Date | null,
   to: Date | null,
   thresholds: number[][],
+  bound: string,
 ): Promise<number[][]> {
+  const window = indexedReadings(txidLiteral(bound), '$2', '$3');
   const rows = await tx.query<{ q: number; b: number; n: number }>(
     `SELECT qv.q, ${bucketSql(thresholdParams(4))} AS b, count(*)::int8 AS n
-     FROM ${WINDOW.from} ${QUANTITY_ROWS} WHERE ${WINDOW.where}
+     FROM ${window.from} ${QUANTITY_ROWS} WHERE ${window.where}
      GROUP BY 1, 2`,
     [deviceId, from?.toISOString() ?? null, to?.toISOString() ?? null, ...thresholds.map((t) => t.map(f8))],
   );
@@ -120,7 +136,7 @@ export async function extendCheckpoints(
     acc += Number(h.count);
     if (acc < spacing) continue;
     const at = new Date(h.bucket.getTime() + HOUR_MS);
-    const window = await windowCounts(tx, deviceId, from, at, layout.thresholds);
+    const window = await windowCounts(tx, deviceId, from, at, layout.thresholds, layout.txidBound);
     counts = counts.map((c, q) => c.map((n, b) => n + window[q]![b]!));
     await insertCheckpoint(tx, deviceId, at, counts);
     from = at;
@@ -137,12 +153,12 @@ export async function saveLayout(
 ) {
   await tx.query(
     `INSERT INTO devices.median_layouts AS m (device_id, version, ${cols('thresholds').join(', ')},
-       ${cols('totals').join(', ')}, built_count, indexed_count, built_at)
+       ${cols('totals').join(', ')}, built_count, indexed_count, txid_bound, built_at)
      VALUES ($1, 1, $2::float8[], $3::float8[], $4::float8[], $5::float8[],
-       $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10, $11, now())
+       $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10, $11, $13::int8, now())
      ON CONFLICT (device_id) DO UPDATE SET
        version = m.version + $12::int,
-       ${[...cols('thresholds'), ...cols('totals'), 'built_count', 'indexed_count', 'built_at']
+       ${[...cols('thresholds'), ...cols('totals'), 'built_count', 'indexed_count', 'txid_bound', 'built_at']
          .map(
            (c) =>
              `${c} = ${c === 'built_at' ? `CASE WHEN $12::int = 1 THEN now() ELSE m.built_at END` : `excluded.${c}`}`,
@@ -155,22 +171,29 @@ export async function saveLayout(
       l.builtCount,
       l.indexedCount,
       rebuilt ? 1 : 0,
+      l.txidBound,
     ],
   );
 }
 
-/** Builds the device's index anew from its readings (a new layout, so a new version). */
+/**
+ * Builds the device's index anew from its readings with txid below a bound taken after the lock (a
+ * new layout, so a new version).
+ */
 export async function rebuild(tx: Queryable, deviceId: string, o: MedianIndexOptions): Promise<number> {
   await tx.query(LOCK_DEVICE, [deviceId]);
+  const bound = await txidBoundNow(tx);
+  const below = txidLiteral(bound);
   for (const t of ['median_hours', 'median_leaves', 'median_checkpoints']) {
     await tx.query(`DELETE FROM devices.${t} WHERE device_id = $1`, [deviceId]);
   }
   const hours = await tx.query<{ count: number }>(
-    `INSERT INTO devices.median_hours (device_id, bucket, count, max_id)
-     SELECT device_id, date_trunc('hour', ts, 'UTC'), count(*), max(id) FROM devices.readings
-     WHERE device_id = $1 GROUP BY 1, 2 RETURNING count`,
+    `INSERT INTO devices.median_hours (device_id, bucket, count)
+     SELECT device_id, date_trunc('hour', ts, 'UTC'), count(*) FROM devices.readings
+     WHERE device_id = $1 AND txid < ${below} GROUP BY 1, 2 RETURNING count`,
     [deviceId],
   );
+  const ALL = indexedReadings(below);
   const n = hours.reduce((s, h) => s + Number(h.count), 0);
   if (n === 0) {
     await tx.query('DELETE FROM devices.median_layouts WHERE device_id = $1', [deviceId]);
@@ -199,8 +222,8 @@ export async function rebuild(tx: Queryable, deviceId: string, o: MedianIndexOpt
      GROUP BY q, b, (rn - 1) / ${LEAF_SIZE}`,
     [deviceId, ...thresholds.map((t) => t.map(f8))],
   );
-  const totals = await windowCounts(tx, deviceId, null, null, thresholds);
-  const layout = { thresholds, totals, builtCount: n, indexedCount: n };
+  const totals = await windowCounts(tx, deviceId, null, null, thresholds, bound);
+  const layout = { thresholds, totals, builtCount: n, indexedCount: n, txidBound: bound };
   await saveLayout(tx, deviceId, layout, true);
   await extendCheckpoints(tx, deviceId, { ...layout, version: 0 }, o);
   return n;

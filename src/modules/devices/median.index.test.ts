@@ -8,11 +8,12 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../../../test/helpers';
+import { buildTestApp, onPostgres, type TestApp } from '../../../test/helpers';
 import { createAggregatesStore } from './aggregates.store';
 import { createDevicesModule } from './index';
 import { createMedianIndex, type MedianIndex } from './median.index';
 import { bucketOf, nextUp, singleValue, thresholdsFrom } from './median.layout';
+import { createReadingsStore } from './readings.store';
 import { boundArb, HOUR, readingArb, T0, toPeriod } from './test-arbitraries';
 
 let app: TestApp;
@@ -182,6 +183,62 @@ describe('median index', () => {
         expect(wire(got![q].median)).toBe(wire(want![q].median));
     }
   });
+
+  it.runIf(onPostgres)(
+    'holds a reading whose transaction began before an index run and committed after it (PostgreSQL)',
+    async () => {
+      // A transaction with an older id stays open across a later writer's commit and an index run: the
+      // index must neither hold its readings early nor miss them once it commits.
+      const deviceId = `median-${++serial}`;
+      const batch = (hour: number, n: number, x: number) =>
+        Array.from({ length: n }, (_, j) => ({
+          deviceId,
+          ts: new Date(T0 + hour * HOUR + j * 1000),
+          x: (x + j) % 13,
+          y: j / 10,
+          z: -1,
+        }));
+      const readings = createReadingsStore(app.db);
+      await readings.insert(batch(0, 30, 0));
+      await index.update(deviceId);
+      const expectExact = async () => {
+        for (const period of [
+          { start: null, end: null },
+          { start: new Date(T0 + HOUR), end: new Date(T0 + 3 * HOUR - 1) },
+        ]) {
+          const want = await store.rawForDevice(deviceId, period);
+          const got = await store.forDevice(deviceId, period);
+          expect(got!.count).toBe(want!.count);
+          for (const q of ['value', 'x', 'y', 'z'] as const)
+            expect(wire(got![q].median)).toBe(wire(want![q].median));
+        }
+      };
+      const client = await app.db.pool!.connect();
+      try {
+        await client.query('BEGIN');
+        const open = {
+          query: async <R>(text: string, params?: readonly unknown[]) =>
+            (await client.query(text, params as unknown[])).rows as R[],
+        };
+        await readings.insert(batch(2, 20, 5), open); // older txid, not committed yet
+        await readings.insert(batch(1, 25, 3)); // newer txid, committed
+        await index.update(deviceId);
+        await expectExact();
+        await client.query('COMMIT');
+        await expectExact(); // read raw until the index holds them
+        await index.update(deviceId);
+        await expectExact();
+      } finally {
+        client.release();
+      }
+      const [leaves] = await app.db.query<{ n: number }>(
+        'SELECT sum(cardinality(vals))::int8 AS n FROM devices.median_leaves WHERE device_id = $1',
+        [deviceId],
+      );
+      expect(Number(leaves!.n)).toBe(4 * 75);
+      expect(await index.update(deviceId)).toBe(0);
+    },
+  );
 
   it('is kept up to date by background processes on their own', async () => {
     const own = await buildTestApp({

@@ -7,10 +7,16 @@
  * - checkpoints: at hour boundaries spaced about 2·B readings apart, the count of indexed readings
  *   before it, per bucket (dense arrays);
  * - leaves: every indexed reading's value and time, per quantity and bucket, in chunks of 64;
- * - median_hours: per hour, how many readings the index holds and the highest id among them.
+ * - median_hours: per hour, how many readings the index holds.
  *
- * `update` adds the readings stored since (per hour, those with an id above the hour's max id: see
- * readings.store.ts for why that is exact) and `rebuild` starts over with a new layout, when a device
+ * Which readings it holds: exactly the device's readings whose txid (their inserting transaction) is
+ * below the layout's bound. A run takes its bound after locking the device: the xmin of a snapshot
+ * taken then, so every transaction below it has ended (committed or rolled back) and the readings
+ * below it cannot change any more, in whatever order concurrent inserts commit. A reading the index
+ * lacks makes its hour's rollup count differ from median_hours' count, so the readings to add (and
+ * those a reader adds raw) are found in those hours only: txid at or above the old bound.
+ *
+ * `update` adds the readings below a new bound and `rebuild` starts over with a new layout, when a device
  * is first indexed, when its count doubled since the layout was built, or when a bucket grew to 8× its
  * share. Both run in one transaction holding the device's advisory lock; readers never wait (they
  * use a snapshot). How answers use it: median.query.ts.
@@ -25,10 +31,11 @@ import {
   type MedianIndexOptions,
   rebuild,
   saveLayout,
+  txidBoundNow,
   unbalanced,
 } from './median.build';
 import { bucketOf } from './median.layout';
-import { f8, LEAF_SIZE, LOCK_DEVICE, quantitiesOf, UNINDEXED } from './median.sql';
+import { f8, LEAF_SIZE, LOCK_DEVICE, quantitiesOf, txidLiteral, unindexed } from './median.sql';
 
 export type { MedianIndexOptions } from './median.build';
 
@@ -39,7 +46,6 @@ export const MEDIAN_INDEX_DEFAULTS: MedianIndexOptions = {
 };
 
 interface NewRow {
-  id: number;
   ts: Date;
   x: number;
   y: number;
@@ -131,6 +137,7 @@ async function update(tx: Queryable, deviceId: string, o: MedianIndexOptions): P
   await tx.query(LOCK_DEVICE, [deviceId]);
   const layout = await loadLayout(tx, deviceId);
   if (!layout) return rebuild(tx, deviceId, o);
+  const bound = await txidBoundNow(tx);
   const [pending] = await tx.query<{ n: number }>(
     `SELECT coalesce(sum(ro.count - coalesce(mh.count, 0)), 0)::int8 AS n FROM devices.rollups ro
      LEFT JOIN devices.median_hours mh ON mh.device_id = ro.device_id AND mh.bucket = ro.bucket
@@ -143,28 +150,25 @@ async function update(tx: Queryable, deviceId: string, o: MedianIndexOptions): P
   if (layout.indexedCount + n > 2 * layout.builtCount || n > Math.max(100_000, layout.builtCount / 4))
     return rebuild(tx, deviceId, o);
   const rows = await tx.query<NewRow>(
-    `SELECT d.id, d.ts, d.x, d.y, d.z, ro.bucket AS hour FROM ${UNINDEXED}`,
+    `SELECT d.ts, d.x, d.y, d.z, ro.bucket AS hour
+     FROM ${unindexed(txidLiteral(layout.txidBound), txidLiteral(bound))}`,
     [deviceId],
   );
-  if (rows.length === 0) return 0;
+  // Readings below the new bound that the index lacks are all in `rows`: from here it holds all of them.
+  layout.txidBound = bound;
+  if (rows.length === 0) {
+    await saveLayout(tx, deviceId, layout, false);
+    return 0;
+  }
   await appendLeaves(tx, deviceId, rows, layout);
   if (unbalanced(layout, o)) return rebuild(tx, deviceId, o);
-  const hours = new Map<number, { n: number; max: number }>();
-  for (const r of rows) {
-    const h = hours.get(r.hour.getTime()) ?? { n: 0, max: 0 };
-    hours.set(r.hour.getTime(), { n: h.n + 1, max: Math.max(h.max, Number(r.id)) });
-  }
+  const hours = new Map<number, number>();
+  for (const r of rows) hours.set(r.hour.getTime(), (hours.get(r.hour.getTime()) ?? 0) + 1);
   await tx.query(
-    `INSERT INTO devices.median_hours AS h (device_id, bucket, count, max_id)
-     SELECT $1, bucket, n, m FROM unnest($2::timestamptz[], $3::int8[], $4::int8[]) AS u(bucket, n, m)
-     ON CONFLICT (device_id, bucket)
-     DO UPDATE SET count = h.count + excluded.count, max_id = greatest(h.max_id, excluded.max_id)`,
-    [
-      deviceId,
-      [...hours.keys()].map((t) => new Date(t).toISOString()),
-      [...hours.values()].map((h) => h.n),
-      [...hours.values()].map((h) => h.max),
-    ],
+    `INSERT INTO devices.median_hours AS h (device_id, bucket, count)
+     SELECT $1, bucket, n FROM unnest($2::timestamptz[], $3::int8[]) AS u(bucket, n)
+     ON CONFLICT (device_id, bucket) DO UPDATE SET count = h.count + excluded.count`,
+    [deviceId, [...hours.keys()].map((t) => new Date(t).toISOString()), [...hours.values()]],
   );
   await addToCheckpoints(tx, deviceId, rows, layout);
   layout.indexedCount += rows.length;

@@ -16,7 +16,7 @@
  */
 import type { Queryable } from '../../platform/db';
 import { bucketOf, locateRank, singleValue } from './median.layout';
-import { f8, MEDIAN_QUANTITIES, quantitiesOf, UNINDEXED } from './median.sql';
+import { f8, MEDIAN_QUANTITIES, quantitiesOf, unindexed } from './median.sql';
 import type { Period } from './model';
 import type { Quantity } from './rollups.store';
 
@@ -70,13 +70,13 @@ const nearRaw = (p: string, k: string, name: string) => `LEFT JOIN LATERAL (SELE
  * s<q>: the two checkpoints' counts per bucket (binary array format: far faster to decode than text;
  * null when none); s_*, e_*: the raw readings between each
  * bound and its checkpoint (C(<E) − C(<S) adds them with sign e_dir and −s_dir); s_at/e_at: the
- * checkpoints' times in ms (none: -Infinity); u_*: every unindexed reading (UNINDEXED), for the
+ * checkpoints' times in ms (none: -Infinity); u_*: every reading the index does not hold (`unindexed`), for the
  * caller to add where before K.
  */
 const HEAD_SQL = `WITH l AS (SELECT * FROM devices.median_layouts WHERE device_id = $1),
   ks AS MATERIALIZED (${checkpointFor('$3', false)}),
   ke AS MATERIALIZED (SELECT * FROM (${checkpointFor('$4', true)}) e UNION ALL (${checkpointFor('$4', false)})),
-  un AS MATERIALIZED (SELECT d.ts, d.x, d.y, d.z FROM ${UNINDEXED})
+  un AS MATERIALIZED (SELECT d.ts, d.x, d.y, d.z FROM ${unindexed('(SELECT txid_bound FROM l)')})
 SELECT l.version, ${Q.map((q, i) => `CASE WHEN l.version = $2 THEN NULL ELSE l.${q}_thresholds END AS t${i}`).join(', ')},
   coalesce(${MS('ks.at')}, '-Infinity') AS s_at, ${MS('ke.at')} AS e_at, ks.dir AS s_dir, ke.dir AS e_dir,
   ${Q.map((q, i) => `array_send(ke.${q}_counts) AS e${i}, array_send(ks.${q}_counts) AS s${i}`).join(', ')},

@@ -13,20 +13,32 @@ export const LEAF_SIZE = 64;
 export const LOCK_DEVICE = `SELECT pg_advisory_xact_lock(hashtextextended('telelab.devices.median:' || $1, 0))`;
 
 /**
- * FROM and WHERE of the readings of device $1 the index holds with from <= ts < to (SQL expressions,
- * NULL = open; alias r): per hour in median_hours, those with id <= its max id. A reading committed
- * later in that hour has a higher id (readings.store.ts draws ids after locking the hour's rollup row),
- * so this set does not change while others commit. Driven from the hours, one index range scan each
- * (OFFSET 0 keeps the planner from flattening it): joined the other way round, a planner that believed
- * the device had few readings (bulk-loaded, not analysed yet) probed every hour for every reading.
+ * The bound of a run of the index on a device whose lock it holds (see median.index.ts): the xmin of a
+ * snapshot taken now, so every transaction with a lower id has ended and the readings below it are
+ * final. As text: an xid8 can pass 2^53.
  */
-export function indexedReadings(from = 'NULL', to = 'NULL'): { from: string; where: string } {
+export const TXID_BOUND = 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS bound';
+
+/** A txid bound as an SQL literal (checked: it is spliced into statements). */
+export function txidLiteral(bound: string): string {
+  if (!/^\d{1,20}$/.test(bound)) throw new Error(`not a transaction id: ${bound}`);
+  return `${bound}::int8`;
+}
+
+/**
+ * FROM and WHERE of the readings of device $1 with txid below `below` (an SQL expression) and
+ * from <= ts < to (SQL expressions, NULL = open; alias r): the readings an index bounded by `below`
+ * holds. Driven from the hours, one index range scan each (OFFSET 0 keeps the planner from flattening
+ * it): joined the other way round, a planner that believed the device had few readings (bulk-loaded,
+ * not analysed yet) probed every hour for every reading.
+ */
+export function indexedReadings(below: string, from = 'NULL', to = 'NULL'): { from: string; where: string } {
   const lo = `coalesce(${from}::timestamptz, '-infinity')`;
   const hi = `coalesce(${to}::timestamptz, 'infinity')`;
   return {
     from: `devices.median_hours h CROSS JOIN LATERAL (
       SELECT r0.id, r0.ts, r0.x, r0.y, r0.z FROM devices.readings r0
-      WHERE r0.device_id = h.device_id AND r0.id <= h.max_id
+      WHERE r0.device_id = h.device_id AND r0.txid < ${below}
         AND r0.ts >= greatest(h.bucket, ${lo}) AND r0.ts < least(h.bucket + interval '1 hour', ${hi})
       OFFSET 0) r`,
     where: `h.device_id = $1 AND h.bucket >= date_trunc('hour', ${lo}, 'UTC') AND h.bucket < ${hi}`,
@@ -52,18 +64,22 @@ export const thresholdParams = (first: number): string[] =>
   MEDIAN_QUANTITIES.map((_, i) => `$${first + i}::float8[]`);
 
 /**
- * FROM the readings of device $1 the index does not hold yet (alias d; their hour ro.bucket): those
- * newer than their hour's max id, in hours whose rollup count differs from the index's.
+ * FROM the readings of device $1 an index bounded by `from` (an SQL expression: its txid bound) does
+ * not hold (alias d; their hour ro.bucket), below `below` when given: those with txid >= the bound, in
+ * hours whose rollup count differs from the index's (a reading the index lacks makes its hour's counts
+ * differ, and only such hours are read).
  */
-export const UNINDEXED = `devices.rollups ro
+export function unindexed(from: string, below?: string): string {
+  return `devices.rollups ro
   LEFT JOIN devices.median_hours mh ON mh.device_id = ro.device_id AND mh.bucket = ro.bucket
   CROSS JOIN LATERAL (
     SELECT id, ts, x, y, z FROM devices.readings r
     WHERE r.device_id = ro.device_id AND r.ts >= ro.bucket AND r.ts < ro.bucket + interval '1 hour'
-      AND r.id > coalesce(mh.max_id, 0)
+      AND r.txid >= ${from}${below ? ` AND r.txid < ${below}` : ''}
     OFFSET 0 -- not flattened: the planner may otherwise scan all the device's readings first
   ) d
   WHERE ro.device_id = $1 AND ro.count <> coalesce(mh.count, 0)`;
+}
 
 /** A float8 as PostgreSQL text, keeping -0 (String(-0) is "0"). */
 export const f8 = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
