@@ -6,6 +6,9 @@
 -- meanwhile sort the period, exactly as for a device without an index).
 TRUNCATE "devices"."median_hours", "devices"."median_leaves", "devices"."median_checkpoints", "devices"."median_layouts";--> statement-breakpoint
 ALTER TABLE "devices"."median_layouts" ADD COLUMN "txid_bound" bigint NOT NULL;--> statement-breakpoint
+-- Each leaf chunk's time range: a chunk wholly inside a period is read without unnesting its times.
+ALTER TABLE "devices"."median_leaves" ADD COLUMN "t_min" timestamp (3) with time zone NOT NULL;--> statement-breakpoint
+ALTER TABLE "devices"."median_leaves" ADD COLUMN "t_max" timestamp (3) with time zone NOT NULL;--> statement-breakpoint
 -- Existing readings get txid 0 (a constant default: no table rewrite), new ones their transaction's id.
 ALTER TABLE "devices"."readings" ADD COLUMN "txid" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "devices"."readings" ALTER COLUMN "txid" SET DEFAULT (pg_current_xact_id()::text)::bigint;--> statement-breakpoint

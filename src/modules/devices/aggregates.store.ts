@@ -1,42 +1,32 @@
 /**
  * Aggregate SQL. Count, min, max, sum and first/last come from the hourly rollups plus the partial
- * hours at a period's edges (rollups.store.ts); a device's exact medians from its median index
- * (median.query.ts) when it has one, otherwise (and a user's devices combined) from the period's
- * readings (an index-only scan of the covering primary key). `raw*` computes everything from the readings in one pass: the oracle the
- * tests compare with, and the benchmark's "on demand" column.
- *
- * Median: percentile_disc picks the two middle values (the same one twice for an odd count) and
- * JavaScript averages them as (lo + hi) / 2: correctly rounded (|values| <= 3e100, so the sum cannot
- * overflow), bit for bit the lo/2 + hi/2 computed here before wherever halving is exact, and defined
- * for subnormal values, where PostgreSQL's float8 division raises "underflow" when a half rounds to 0.
- * percentile_cont(0.5) computes lo + (hi - lo) * 0.5 instead, which rounds twice: on PostgreSQL 15 it
- * differed in the last bit for 29% of random pairs. The second fraction selects row ceil(n * 0.5000000000001) = n/2 + 1 for
- * even n and the middle row for odd n, exact for any period of fewer than 10^13 rows.
+ * hours at a period's edges (rollups.store.ts); exact medians from the devices' median indexes
+ * (median.query.ts, and median.owner.ts for a user's devices) when they have one, otherwise from the
+ * period's readings (an index-only scan of the covering primary key). `raw*` computes everything from
+ * the readings in one pass: the oracle the tests compare with, and the benchmark's "on demand" column.
+ * How medians are computed and rounded: aggregates.rows.ts.
  *
  * Sums are float8, added in scan order; exact while the partial sums are exactly
  * representable (e.g. values with few decimals and moderate size), otherwise within float8 rounding
  * (relative error below n * 2^-53). Inputs are bounded (|axis| <= 1e100) so no sum can overflow.
  */
 import type { Db, Queryable } from '../../platform/db';
-import { createMedianReader, type Medians } from './median.query';
-import type { Aggregates, Page, PageRequest, Period, Stat, StoredAggregates } from './model';
-import { periodParams, periodRollupSql, QUANTITIES, type Quantity } from './rollups.store';
-
-const MIDDLE_FRACTIONS = 'ARRAY[0.5, 0.5000000000001]';
-/** The two middle values of each quantity (percentile_disc), as `<q>_mid` float8[2]. */
-const MIDDLES = QUANTITIES.map(
-  ([q, expr]) => `percentile_disc(${MIDDLE_FRACTIONS}) WITHIN GROUP (ORDER BY ${expr}) AS ${q}_mid`,
-).join(', ');
-/** Everything from the readings in one pass (the oracle). */
-const RAW = [
-  'count(*) AS count',
-  'min(ts) AS first_ts',
-  'max(ts) AS last_ts',
-  ...QUANTITIES.map(([q, e]) => `min(${e}) AS ${q}_min, max(${e}) AS ${q}_max, sum(${e}) AS ${q}_sum`),
+import {
+  type AggregateRow,
+  bounds,
+  IN_PERIOD,
   MIDDLES,
-].join(', ');
-const IN_PERIOD = `ts >= coalesce($2::timestamptz, '-infinity') AND ts <= coalesce($3::timestamptz, 'infinity')`;
-const OWNED = 'SELECT id FROM devices.devices WHERE owner_id = $1::int8';
+  OWNED,
+  type OwnerAggregates,
+  ownerResult,
+  RAW,
+  toAggregates,
+  withMedians,
+} from './aggregates.rows';
+import { ownerMedians } from './median.owner';
+import { createMedianReader } from './median.query';
+import type { Aggregates, Page, PageRequest, Period, StoredAggregates } from './model';
+import { periodParams, periodRollupSql, QUANTITIES } from './rollups.store';
 
 /** The columns of devices.aggregates after device_id. */
 const COLUMNS = [
@@ -46,56 +36,6 @@ const COLUMNS = [
   ...QUANTITIES.flatMap(([q]) => [`${q}_min`, `${q}_max`, `${q}_sum`, `${q}_median`]),
 ];
 
-type AggregateRow = Record<string, unknown> & {
-  count: number | string | null;
-  first_ts: Date;
-  last_ts: Date;
-};
-
-/** The mean of the two middle values, correctly rounded (see the file comment). */
-export const midpoint = (lo: number, hi: number) => (lo + hi) / 2;
-
-function toStat(r: AggregateRow, q: Quantity): Stat {
-  const mid = r[`${q}_mid`] as number[] | undefined;
-  return {
-    min: r[`${q}_min`] as number,
-    max: r[`${q}_max`] as number,
-    sum: r[`${q}_sum`] as number,
-    median: mid ? midpoint(mid[0]!, mid[1]!) : (r[`${q}_median`] as number),
-  };
-}
-
-function toAggregates(r: AggregateRow): Aggregates {
-  return {
-    count: Number(r.count),
-    value: toStat(r, 'value'),
-    x: toStat(r, 'x'),
-    y: toStat(r, 'y'),
-    z: toStat(r, 'z'),
-    first: r.first_ts,
-    last: r.last_ts,
-  };
-}
-
-const bounds = (p: Period) => [p.start?.toISOString() ?? null, p.end?.toISOString() ?? null];
-
-/** A user's devices combined (null when none has readings in the period) and each device with any. */
-export interface OwnerAggregates {
-  combined: Aggregates | null;
-  devices: Map<string, Aggregates>;
-}
-
-function ownerResult(rows: (AggregateRow & { device_id: string | null })[]): OwnerAggregates {
-  let combined: Aggregates | null = null;
-  const devices = new Map<string, Aggregates>();
-  for (const row of rows) {
-    if (!(Number(row.count) > 0)) continue;
-    if (row.device_id === null) combined = toAggregates(row);
-    else devices.set(row.device_id, toAggregates(row));
-  }
-  return { combined, devices };
-}
-
 const INDEXED = 'EXISTS (SELECT 1 FROM devices.median_layouts WHERE device_id = $1)';
 /** Rollups, plus the medians by sorting the period's readings unless the device has a median index. */
 const FOR_DEVICE = `SELECT * FROM (${periodRollupSql('$1', false)}) t,
@@ -103,10 +43,6 @@ const FOR_DEVICE = `SELECT * FROM (${periodRollupSql('$1', false)}) t,
   (SELECT ${INDEXED} AS indexed) i`;
 const FOR_DEVICE_SORTED = `SELECT * FROM (${periodRollupSql('$1', false)}) t,
   (SELECT ${MIDDLES} FROM devices.readings WHERE device_id = $1 AND ${IN_PERIOD}) m`;
-
-/** The row with the index's medians as middles (midpoint(m, m) = m). */
-const withMedians = (row: AggregateRow, m: Medians): Aggregates =>
-  toAggregates({ ...row, ...Object.fromEntries(Object.entries(m).map(([q, v]) => [`${q}_mid`, [v, v]])) });
 
 export interface AggregatesStoreOptions {
   /**
@@ -137,6 +73,56 @@ export function createAggregatesStore(
     return toAggregates(sorted!);
   }
 
+  /**
+   * A user's devices, each and combined (grouping sets of the rollups), with medians from the devices'
+   * indexes (median.owner.ts) and a sort of the few readings of devices without one; all sorted when
+   * an index disagrees with its rollups.
+   */
+  async function owner(userId: number, period: Period, tx: Queryable): Promise<OwnerAggregates> {
+    type OwnerRow = AggregateRow & { device_id: string | null };
+    const params = [userId, ...periodParams(period)];
+    const rows = await tx.query<OwnerRow>(`SELECT * FROM (${periodRollupSql(OWNED, true)}) t`, params);
+    const counts = new Map<string, number>();
+    for (const r of rows)
+      if (r.device_id !== null && Number(r.count) > 0) counts.set(r.device_id, Number(r.count));
+    if (counts.size === 0) return ownerResult(rows);
+    const m = await ownerMedians(tx, reader, period, counts);
+    if (!m) {
+      options.onIndexMismatch?.(`user ${userId}`, period);
+      const sorted = await tx.query<OwnerRow>(
+        `SELECT t.*, m.* FROM (${periodRollupSql(OWNED, true)}) t
+         JOIN (
+           SELECT device_id AS mid_device_id, ${MIDDLES} FROM devices.readings
+           WHERE device_id IN (${OWNED}) AND ${IN_PERIOD}
+           GROUP BY GROUPING SETS ((device_id), ())
+         ) m ON m.mid_device_id IS NOT DISTINCT FROM t.device_id`,
+        params,
+      );
+      return ownerResult(sorted);
+    }
+    const small = [...counts.keys()].filter((id) => !m.devices.has(id));
+    const smallMids = new Map<string, AggregateRow>();
+    if (small.length > 0) {
+      const mids = await tx.query<AggregateRow & { device_id: string }>(
+        `SELECT device_id, ${MIDDLES} FROM devices.readings
+         WHERE device_id = ANY($1::text[]) AND ${IN_PERIOD} GROUP BY device_id`,
+        [small, ...bounds(period)],
+      );
+      for (const r of mids) smallMids.set(r.device_id, r);
+    }
+    const combined = rows.find((r) => r.device_id === null)!;
+    const devices = new Map<string, Aggregates>();
+    for (const r of rows) {
+      if (r.device_id === null || !counts.has(r.device_id)) continue;
+      const own = m.devices.get(r.device_id);
+      devices.set(
+        r.device_id,
+        own ? withMedians(r, own) : toAggregates({ ...r, ...smallMids.get(r.device_id) }),
+      );
+    }
+    return { combined: withMedians(combined, m.combined), devices };
+  }
+
   /** Aggregates of one device's readings in the period; null when it has none there. */
   async function forDevice(deviceId: string, period: Period, tx: Queryable = db): Promise<Aggregates | null> {
     if (!indexedDevices.has(deviceId)) {
@@ -157,18 +143,10 @@ export function createAggregatesStore(
   return {
     forDevice,
 
-    /** The user's devices combined and each device (grouping sets). */
-    async forOwner(userId: number, period: Period, tx: Queryable = db): Promise<OwnerAggregates> {
-      const rows = await tx.query<AggregateRow & { device_id: string | null }>(
-        `SELECT t.*, m.* FROM (${periodRollupSql(OWNED, true)}) t
-         JOIN (
-           SELECT device_id AS mid_device_id, ${MIDDLES} FROM devices.readings
-           WHERE device_id IN (${OWNED}) AND ${IN_PERIOD}
-           GROUP BY GROUPING SETS ((device_id), ())
-         ) m ON m.mid_device_id IS NOT DISTINCT FROM t.device_id`,
-        [userId, ...periodParams(period)],
-      );
-      return ownerResult(rows);
+    /** The user's devices combined and each device, in one snapshot. */
+    forOwner(userId: number, period: Period, tx: Queryable = db): Promise<OwnerAggregates> {
+      if (tx !== db) return owner(userId, period, tx);
+      return db.transaction((t) => owner(userId, period, t), { snapshot: true });
     },
 
     /** forDevice computed from the readings alone in one pass (the oracle). */

@@ -192,6 +192,9 @@ export const medianLeaves = devicesSchema.table(
     seq: integer('seq').notNull(),
     vals: doublePrecision('vals').array().notNull(),
     times: timestamptzMs('times').array().notNull(),
+    /** The chunk's earliest and latest time: a chunk wholly inside a period is read without its times. */
+    tMin: timestamptzMs('t_min').notNull(),
+    tMax: timestamptzMs('t_max').notNull(),
   },
   (t) => [primaryKey({ name: 'median_leaves_pkey', columns: [t.deviceId, t.quantity, t.bucket, t.seq] })],
 );

@@ -212,8 +212,8 @@ export async function rebuild(tx: Queryable, deviceId: string, o: MedianIndexOpt
     thresholds = Q.map((_, i) => thresholdsFrom(row![`q${i}`]!));
   }
   await tx.query(
-    `INSERT INTO devices.median_leaves (device_id, quantity, bucket, seq, vals, times)
-     SELECT $1, q, b, (rn - 1) / ${LEAF_SIZE}, array_agg(v ORDER BY rn), array_agg(t ORDER BY rn)
+    `INSERT INTO devices.median_leaves (device_id, quantity, bucket, seq, vals, times, t_min, t_max)
+     SELECT $1, q, b, (rn - 1) / ${LEAF_SIZE}, array_agg(v ORDER BY rn), array_agg(t ORDER BY rn), min(t), max(t)
      FROM (
        SELECT q, b, v, t, row_number() OVER (PARTITION BY q, b ORDER BY t) AS rn
        FROM (SELECT qv.q, ${bucketSql(thresholdParams(2))} AS b, qv.v, r.ts AS t FROM ${ALL.from} ${QUANTITY_ROWS}

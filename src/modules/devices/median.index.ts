@@ -101,13 +101,14 @@ async function appendLeaves(tx: Queryable, deviceId: string, rows: NewRow[], lay
     });
   }
   await tx.query(
-    `INSERT INTO devices.median_leaves AS l (device_id, quantity, bucket, seq, vals, times)
-     SELECT $1, q, b, s, array_agg(v ORDER BY n), array_agg(t ORDER BY n)
+    `INSERT INTO devices.median_leaves AS l (device_id, quantity, bucket, seq, vals, times, t_min, t_max)
+     SELECT $1, q, b, s, array_agg(v ORDER BY n), array_agg(t ORDER BY n), min(t), max(t)
      FROM unnest($2::int2[], $3::int4[], $4::int4[], $5::float8[], $6::timestamptz[])
        WITH ORDINALITY AS u(q, b, s, v, t, n)
      GROUP BY q, b, s
      ON CONFLICT (device_id, quantity, bucket, seq)
-     DO UPDATE SET vals = l.vals || excluded.vals, times = l.times || excluded.times`,
+     DO UPDATE SET vals = l.vals || excluded.vals, times = l.times || excluded.times,
+       t_min = least(l.t_min, excluded.t_min), t_max = greatest(l.t_max, excluded.t_max)`,
     [deviceId, out.q, out.b, out.s, out.v, out.t],
   );
 }

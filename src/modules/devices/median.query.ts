@@ -16,7 +16,7 @@
  */
 import type { Queryable } from '../../platform/db';
 import { bucketOf, locateRank, singleValue } from './median.layout';
-import { f8, MEDIAN_QUANTITIES, quantitiesOf, unindexed } from './median.sql';
+import { f8, MEDIAN_QUANTITIES, quantitiesOf, unindexed, unpackFloat8, unpackInt8Array } from './median.sql';
 import type { Period } from './model';
 import type { Quantity } from './rollups.store';
 
@@ -30,21 +30,22 @@ const countColumns = (alias: string, suffix: string) =>
 const MS = (at: string) => `extract(epoch FROM ${at})::float8 * 1000`;
 
 /**
- * The checkpoint K used for bound $p (CTE text): the nearest one in time, before the bound (dir 1:
- * C(<t) = K + raw[K, t)) or after it (dir -1: C(<t) = K − raw[t, K)), where an empty checkpoint at
- * -infinity and the layout's totals (every indexed reading) at +infinity are candidates too. None
- * when the bound is open at the start; the totals when open at the end. Either way C(<t) also adds
- * the unindexed readings before K.
+ * The checkpoint K used for bound $p of device l (CTE text, lateral to the layout row l): the nearest
+ * one in time, before the bound (dir 1: C(<t) = K + raw[K, t)) or after it (dir -1: C(<t) = K −
+ * raw[t, K)), where an empty checkpoint at -infinity and the layout's totals (every indexed reading) at
+ * +infinity are candidates too. None when the bound is open at the start; the totals when open at the
+ * end. Either way C(<t) also adds the unindexed readings before K.
  */
 function checkpointFor(p: string, openEnd: boolean): string {
   const ck = (where: string, order: string, dir: number) => `(SELECT c.at, ${dir} AS dir,
       abs(${MS('c.at')} - ${MS(`${p}::timestamptz`)}) AS dist, ${countColumns('c', 'counts')}
-    FROM devices.median_checkpoints c WHERE c.device_id = $1 AND c.at ${where} ${p}::timestamptz
+    FROM devices.median_checkpoints c WHERE c.device_id = l.device_id AND c.at ${where} ${p}::timestamptz
     ORDER BY c.at ${order} LIMIT 1)`;
   const totals = (dist: string) =>
-    `(SELECT 'infinity'::timestamptz AS at, -1 AS dir, ${dist} AS dist, ${countColumns('l', 'totals')} FROM l)`;
+    `(SELECT 'infinity'::timestamptz AS at, -1 AS dir, ${dist} AS dist, ${countColumns('l', 'totals')})`;
   if (openEnd) return `SELECT * FROM ${totals('0')} k WHERE ${p}::timestamptz IS NULL`;
-  const hours = (agg: string) => `(SELECT ${MS(agg)} FROM devices.median_hours WHERE device_id = $1)`;
+  const hours = (agg: string) =>
+    `(SELECT ${MS(agg)} FROM devices.median_hours WHERE device_id = l.device_id)`;
   const t = MS(`${p}::timestamptz`);
   const start = `(SELECT '-infinity'::timestamptz, 1, greatest(${t} - ${hours('min(bucket)')}, 0),
       ${Q.map(() => 'NULL::int8[]').join(', ')})`;
@@ -61,54 +62,33 @@ function checkpointFor(p: string, openEnd: boolean): string {
 const nearRaw = (p: string, k: string, name: string) => `LEFT JOIN LATERAL (SELECT ${['x', 'y', 'z']
   .map((c) => `string_agg(float8send(r.${c}), ''::bytea) AS ${name}_${c}`)
   .join(', ')}
-    FROM devices.readings r WHERE r.device_id = $1
+    FROM devices.readings r WHERE r.device_id = l.device_id
       AND r.ts >= least(${k}.at, ${p}::timestamptz) AND r.ts < greatest(${k}.at, ${p}::timestamptz)
   ) ${name} ON true`;
 
 /**
- * $1 device, $2 cached layout version, $3 S (null: from the start), $4 E (null: to the end). e<q>,
- * s<q>: the two checkpoints' counts per bucket (binary array format: far faster to decode than text;
- * null when none); s_*, e_*: the raw readings between each
+ * Per device of $1 that has an index ($2: the layout version cached for it), $3 S (null: from the
+ * start), $4 E (null: to the end). e<q>, s<q>: the two checkpoints' counts per bucket (binary array
+ * format: far faster to decode than text; null when none); s_*, e_*: the raw readings between each
  * bound and its checkpoint (C(<E) − C(<S) adds them with sign e_dir and −s_dir); s_at/e_at: the
- * checkpoints' times in ms (none: -Infinity); u_*: every reading the index does not hold (`unindexed`), for the
- * caller to add where before K.
+ * checkpoints' times in ms (none: -Infinity); u_*: every reading the index does not hold
+ * (`unindexed`), for the caller to add where before K. Each part is a lateral subquery of the
+ * device's layout row, evaluated once per device: one statement serves one device or a user's many.
  */
-const HEAD_SQL = `WITH l AS (SELECT * FROM devices.median_layouts WHERE device_id = $1),
-  ks AS MATERIALIZED (${checkpointFor('$3', false)}),
-  ke AS MATERIALIZED (SELECT * FROM (${checkpointFor('$4', true)}) e UNION ALL (${checkpointFor('$4', false)})),
-  un AS MATERIALIZED (SELECT d.ts, d.x, d.y, d.z FROM ${unindexed('(SELECT txid_bound FROM l)')})
-SELECT l.version, ${Q.map((q, i) => `CASE WHEN l.version = $2 THEN NULL ELSE l.${q}_thresholds END AS t${i}`).join(', ')},
+const HEAD_SQL = `SELECT l.device_id, l.version,
+  ${Q.map((q, i) => `CASE WHEN l.version = want.ver THEN NULL ELSE l.${q}_thresholds END AS t${i}`).join(', ')},
   coalesce(${MS('ks.at')}, '-Infinity') AS s_at, ${MS('ke.at')} AS e_at, ks.dir AS s_dir, ke.dir AS e_dir,
   ${Q.map((q, i) => `array_send(ke.${q}_counts) AS e${i}, array_send(ks.${q}_counts) AS s${i}`).join(', ')},
-  s.s_x, s.s_y, s.s_z, e.e_x, e.e_y, e.e_z,
-  (SELECT array_agg(ts) FROM un) AS u_ts, (SELECT array_agg(x) FROM un) AS u_x,
-  (SELECT array_agg(y) FROM un) AS u_y, (SELECT array_agg(z) FROM un) AS u_z
-FROM l LEFT JOIN ks ON true LEFT JOIN ke ON true ${nearRaw('$3', 'ks', 's')} ${nearRaw('$4', 'ke', 'e')}`;
-
-/**
- * An int8[] in PostgreSQL's binary array format (array_send): ndim, has-nulls flag, element type, then
- * per dimension its size and lower bound, then per element its length and big-endian value. Null: [].
- */
-function unpackInt8Array(bytes: Uint8Array | null): number[] {
-  if (!bytes) return [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getInt32(0) === 0) return []; // an empty array has no dimensions
-  const n = view.getInt32(12);
-  const out = new Array<number>(n);
-  for (let i = 0, at = 20; i < n; i++, at += 12) {
-    out[i] = Number(view.getBigInt64(at + 4)); // at: the element's length (8)
-  }
-  return out;
-}
-
-/** float8 values packed big-endian in a bytea (float8send), as PostgreSQL and PGlite return it. */
-function unpackFloat8(bytes: Uint8Array | null): Float64Array {
-  if (!bytes) return new Float64Array(0);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float64Array(bytes.byteLength / 8);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * 8, false);
-  return out;
-}
+  s.s_x, s.s_y, s.s_z, e.e_x, e.e_y, e.e_z, un.u_ts, un.u_x, un.u_y, un.u_z
+FROM unnest($1::text[], $2::int4[]) AS want(id, ver)
+  JOIN devices.median_layouts l ON l.device_id = want.id
+  LEFT JOIN LATERAL (${checkpointFor('$3', false)} OFFSET 0) ks ON true
+  LEFT JOIN LATERAL (SELECT * FROM (${checkpointFor('$4', true)}) e1
+    UNION ALL (${checkpointFor('$4', false)})) ke ON true
+  ${nearRaw('$3', 'ks', 's')} ${nearRaw('$4', 'ke', 'e')}
+  LEFT JOIN LATERAL (SELECT array_agg(d.ts) AS u_ts, array_agg(d.x) AS u_x, array_agg(d.y) AS u_y,
+      array_agg(d.z) AS u_z
+    FROM ${unindexed('l.txid_bound', undefined, 'l.device_id')}) un ON true`;
 
 interface LayoutCacheEntry {
   version: number;
@@ -117,41 +97,117 @@ interface LayoutCacheEntry {
 
 type Row = Record<string, unknown>;
 
+/** What the index says of one device's period: counts per quantity and bucket, and its layout. */
+export interface PeriodCounts {
+  thresholds: number[][];
+  /** Per quantity and bucket: the period's readings (indexed and not). */
+  counts: number[][];
+  /** The period's readings the index does not hold, as their four quantities. */
+  inPeriod: [number, number, number, number][];
+  /** The period's count by the index (the caller compares it with the rollups'). */
+  n: number;
+}
+
 export interface MedianReaderOptions {
   /** Layouts kept in memory (thresholds change only when a device's index is rebuilt). */
   cacheSize?: number;
+}
+
+/** Leaves to read: of one device and quantity, buckets b0..b1, values below b; those below a only counted. */
+export interface LeafGroup {
+  deviceId: string;
+  q: number;
+  b0: number;
+  b1: number;
+  a: number;
+  b: number;
+}
+
+const S_SQL = `coalesce($1::timestamptz, '-infinity')`;
+const E_SQL = `coalesce($2::timestamptz, 'infinity')`;
+const INSIDE = `l.t_min >= ${S_SQL} AND l.t_max < ${E_SQL}`;
+/**
+ * Per group (g: its 1-based position), its leaf values with time in [$1, $2), as the chunks' float8
+ * arrays in binary format (array_send), concatenated. A chunk wholly inside the period is sent as
+ * stored, with no work per value (unnesting and re-encoding each value cost ~0.25 µs); one that
+ * straddles a bound is filtered on its times; one outside is not read.
+ */
+const LEAVES_SQL = `SELECT g.n AS g, string_agg(x.arr, ''::bytea) AS arrs
+  FROM unnest($3::text[], $4::int2[], $5::int4[], $6::int4[]) WITH ORDINALITY AS g(device_id, q, b0, b1, n)
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN ${INSIDE} THEN array_send(l.vals) ELSE (
+        SELECT array_send(coalesce(array_agg(u.v), '{}'::float8[])) FROM unnest(l.vals, l.times) AS u(v, t)
+        WHERE u.t >= ${S_SQL} AND u.t < ${E_SQL}) END AS arr
+    FROM devices.median_leaves l
+    WHERE l.device_id = g.device_id AND l.quantity = g.q AND l.bucket BETWEEN g.b0 AND g.b1
+      AND l.t_max >= ${S_SQL} AND l.t_min < ${E_SQL}
+    OFFSET 0
+  ) x
+  GROUP BY g.n`;
+
+/**
+ * Float8 arrays in binary format (array_send), one after another: per array ndim, a has-nulls flag and
+ * the element type, then (ndim 1) its size and lower bound, then per element its length (8) and value.
+ */
+function float8Arrays(bytes: Uint8Array | null): Float64Array {
+  if (!bytes) return new Float64Array(0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float64Array(Math.floor(bytes.byteLength / 12));
+  let n = 0;
+  for (let at = 0; at < bytes.byteLength; ) {
+    if (view.getInt32(at) === 0) {
+      at += 12; // empty: no dimensions
+      continue;
+    }
+    const len = view.getInt32(at + 12);
+    at += 20;
+    for (let i = 0; i < len; i++, at += 12) out[n++] = view.getFloat64(at + 4);
+  }
+  return out.subarray(0, n);
+}
+
+/**
+ * Reads leaf groups (one statement): per group, how many of its values in the period are below its a,
+ * and those from a up to (not including) its b.
+ */
+export async function readLeaves(
+  tx: Queryable,
+  S: Date | null,
+  E: Date | null,
+  groups: readonly LeafGroup[],
+): Promise<{ below: number; values: number[] }[]> {
+  const out = groups.map(() => ({ below: 0, values: [] as number[] }));
+  if (groups.length === 0) return out;
+  const rows = await tx.query<{ g: number; arrs: Uint8Array | null }>(LEAVES_SQL, [
+    iso(S),
+    iso(E),
+    groups.map((g) => g.deviceId),
+    groups.map((g) => g.q),
+    groups.map((g) => g.b0),
+    groups.map((g) => g.b1),
+  ]);
+  for (const r of rows) {
+    const i = Number(r.g) - 1;
+    const { a, b } = groups[i]!;
+    const o = out[i]!;
+    for (const v of float8Arrays(r.arrs)) {
+      if (v < a) o.below++;
+      else if (v < b) o.values.push(v);
+    }
+  }
+  return out;
 }
 
 export function createMedianReader(options: MedianReaderOptions = {}) {
   const cacheSize = options.cacheSize ?? 10_000;
   const layouts = new Map<string, LayoutCacheEntry>();
 
-  /**
-   * The period's medians, or null when the device has no index, or when the index's count disagrees
-   * with `expectedCount` (the caller then sorts the period: an answer is never wrong).
-   */
-  async function medians(
-    tx: Queryable,
-    deviceId: string,
-    period: Period,
-    expectedCount: number,
-  ): Promise<Medians | null> {
-    const S = period.start;
-    const E = period.end ? new Date(period.end.getTime() + 1) : null;
-    const cached = layouts.get(deviceId);
-    // One statement: the layout (thresholds only when the cached version is stale), the period's
-    // per-bucket counts as far as the two checkpoints and the raw readings near the bounds tell, and
-    // the readings the index does not hold yet (they need the JavaScript side: see below).
-    const [head] = await tx.query<Row & { version: number; u_ts: Date[] | null }>(HEAD_SQL, [
-      deviceId,
-      cached?.version ?? -1,
-      iso(S),
-      iso(E),
-    ]);
-    if (!head) return null;
-    let layout = cached;
+  /** Per quantity and bucket, the period's readings of one device, from its head row. */
+  function countsOf(head: Row, S: Date | null, E: Date | null): PeriodCounts {
+    const deviceId = head.device_id as string;
+    let layout = layouts.get(deviceId);
     if (!layout || layout.version !== head.version) {
-      layout = { version: head.version, thresholds: Q.map((_, i) => head[`t${i}`] as number[]) };
+      layout = { version: head.version as number, thresholds: Q.map((_, i) => head[`t${i}`] as number[]) };
       if (layouts.size >= cacheSize) layouts.delete(layouts.keys().next().value!);
       layouts.set(deviceId, layout);
     }
@@ -176,13 +232,12 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
         for (let q = 0; q < vs.length; q++) counts[q]![bucketOf(thresholds[q]!, vs[q]!)]! += sign;
       }
     }
-
     // The unindexed readings: in no checkpoint, so counted here when before a bound's checkpoint K
     // (between K and the bound the raw readings hold them already), and candidates when in the period.
     const sMs = S?.getTime() ?? Number.NEGATIVE_INFINITY;
     const eMs = E?.getTime() ?? Number.POSITIVE_INFINITY;
-    const inPeriod: number[][] = [];
-    const uTs = head.u_ts ?? [];
+    const inPeriod: [number, number, number, number][] = [];
+    const uTs = (head.u_ts as Date[] | null) ?? [];
     const [ux, uy, uz] = ['u_x', 'u_y', 'u_z'].map((c) => (head[c] as number[] | null) ?? []);
     for (let i = 0; i < uTs.length; i++) {
       const vs = quantitiesOf(ux![i]!, uy![i]!, uz![i]!);
@@ -195,59 +250,92 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
       }
       if (t >= sMs && t < eMs) inPeriod.push(vs);
     }
-    const n = counts[0]!.reduce((a, b) => a + b, 0);
-    if (n !== expectedCount || n === 0) return null;
-
-    // The middle ranks (0-based): the same one for an odd count.
-    const ranks = [Math.floor((n - 1) / 2), Math.floor(n / 2)];
-    const out = {} as Medians;
-    const pending: { q: number; bucket: number; offsets: number[]; extra: string[] }[] = [];
-    const values = Q.map(() => [0, 0]);
-    Q.forEach((_, q) => {
-      ranks.forEach((r, i) => {
-        const { bucket, offset } = locateRank(counts[q]!, r);
-        const single = singleValue(thresholds[q]!, bucket);
-        if (single !== null) {
-          values[q]![i] = single;
-          return;
-        }
-        let p = pending.find((x) => x.q === q && x.bucket === bucket);
-        if (!p) {
-          const extra = inPeriod
-            .filter((vs) => bucketOf(thresholds[q]!, vs[q]!) === bucket)
-            .map((vs) => f8(vs[q]!));
-          p = { q, bucket, offsets: [], extra };
-          pending.push(p);
-        }
-        p.offsets.push(offset * 2 + i); // value offset and which middle rank, packed
-      });
-    });
-    if (pending.length > 0) {
-      const params: unknown[] = [deviceId, iso(S), iso(E)];
-      const parts = pending.map((p, g) => {
-        const offs = p.offsets.map((o) => o >> 1);
-        const lo = Math.min(...offs);
-        params.push(p.q, p.bucket, p.extra, lo, Math.max(...offs) - lo + 1);
-        const a = params.length - 4;
-        return `SELECT ${g} AS g, ARRAY(SELECT v FROM (
-            SELECT u.v FROM devices.median_leaves l, unnest(l.vals, l.times) AS u(v, t)
-            WHERE l.device_id = $1 AND l.quantity = $${a} AND l.bucket = $${a + 1}
-              AND u.t >= coalesce($2::timestamptz, '-infinity') AND u.t < coalesce($3::timestamptz, 'infinity')
-            UNION ALL SELECT unnest($${a + 2}::float8[])
-          ) s ORDER BY v OFFSET $${a + 3} LIMIT $${a + 4}) AS vs`;
-      });
-      const rows = await tx.query<{ g: number; vs: number[] }>(parts.join(' UNION ALL '), params);
-      for (const row of rows) {
-        const p = pending[row.g]!;
-        const lo = Math.min(...p.offsets.map((o) => o >> 1));
-        for (const packed of p.offsets) values[p.q]![packed & 1] = row.vs[(packed >> 1) - lo]!;
-      }
-    }
-    Q.forEach((q, i) => {
-      out[q] = (values[i]![0]! + values[i]![1]!) / 2;
-    });
-    return out;
+    return { thresholds, counts, inPeriod, n: counts[0]!.reduce((a, b) => a + b, 0) };
   }
 
-  return { medians };
+  /**
+   * The period's counts per bucket of each of these devices that has an index (one statement), in a
+   * snapshot the caller holds. Devices without an index are absent.
+   */
+  async function periodCounts(
+    tx: Queryable,
+    deviceIds: readonly string[],
+    period: Period,
+  ): Promise<Map<string, PeriodCounts>> {
+    const S = period.start;
+    const E = period.end ? new Date(period.end.getTime() + 1) : null;
+    const heads = await tx.query<Row>(HEAD_SQL, [
+      deviceIds,
+      deviceIds.map((id) => layouts.get(id)?.version ?? -1),
+      iso(S),
+      iso(E),
+    ]);
+    return new Map(heads.map((h) => [h.device_id as string, countsOf(h, S, E)]));
+  }
+
+  /**
+   * The period's medians, or null when the device has no index, or when the index's count disagrees
+   * with `expectedCount` (the caller then sorts the period: an answer is never wrong).
+   */
+  async function medians(
+    tx: Queryable,
+    deviceId: string,
+    period: Period,
+    expectedCount: number,
+  ): Promise<Medians | null> {
+    const pc = (await periodCounts(tx, [deviceId], period)).get(deviceId);
+    if (!pc || pc.n !== expectedCount || pc.n === 0) return null;
+    return (await mediansOf(tx, period, [{ deviceId, pc }]))[0]!;
+  }
+
+  return { medians, periodCounts, mediansOf };
+}
+
+/**
+ * The medians of each of these devices from their period counts: the middle ranks' buckets, then
+ * one statement for the values of every bucket that can hold more than one.
+ */
+export async function mediansOf(
+  tx: Queryable,
+  period: Period,
+  devices: { deviceId: string; pc: PeriodCounts }[],
+): Promise<Medians[]> {
+  const S = period.start;
+  const E = period.end ? new Date(period.end.getTime() + 1) : null;
+  const groups: (LeafGroup & { extra: number[] })[] = [];
+  const groupOf = new Map<string, number>();
+  /** Per device and quantity, the two middle values, or where to find them: [group, offset]. */
+  const found = devices.map(({ deviceId, pc }) => {
+    const n = pc.n;
+    const ranks = [Math.floor((n - 1) / 2), Math.floor(n / 2)];
+    return Q.map((_, q) =>
+      ranks.map((r) => {
+        const { bucket, offset } = locateRank(pc.counts[q]!, r);
+        const single = singleValue(pc.thresholds[q]!, bucket);
+        if (single !== null) return single;
+        const key = `${q}:${bucket}:${deviceId}`;
+        let g = groupOf.get(key) ?? -1;
+        if (g < 0) {
+          const extra = pc.inPeriod.filter((vs) => bucketOf(pc.thresholds[q]!, vs[q]!) === bucket);
+          const [a, b] = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+          groups.push({ deviceId, q, b0: bucket, b1: bucket, a, b, extra: extra.map((vs) => vs[q]!) });
+          g = groups.length - 1;
+          groupOf.set(key, g);
+        }
+        return { g, offset };
+      }),
+    );
+  });
+  // Each bucket's values in the period (the leaves' and the unindexed ones), sorted.
+  const values = (await readLeaves(tx, S, E, groups)).map(({ values: v }, i) =>
+    Float64Array.from([...v, ...groups[i]!.extra]).sort(),
+  );
+  return found.map((perQ) => {
+    const out = {} as Medians;
+    Q.forEach((q, i) => {
+      const [lo, hi] = perQ[i]!.map((m) => (typeof m === 'number' ? m : values[m.g]![m.offset]!));
+      out[q] = (lo! + hi!) / 2;
+    });
+    return out;
+  });
 }

@@ -64,21 +64,23 @@ export const thresholdParams = (first: number): string[] =>
   MEDIAN_QUANTITIES.map((_, i) => `$${first + i}::float8[]`);
 
 /**
- * FROM the readings of device $1 an index bounded by `from` (an SQL expression: its txid bound) does
+ * FROM the readings of device `device` (default $1) an index bounded by `from` (an SQL expression: its txid bound) does
  * not hold (alias d; their hour ro.bucket), below `below` when given: those with txid >= the bound, in
  * hours whose rollup count differs from the index's (a reading the index lacks makes its hour's counts
  * differ, and only such hours are read).
  */
-export function unindexed(from: string, below?: string): string {
-  return `devices.rollups ro
-  LEFT JOIN devices.median_hours mh ON mh.device_id = ro.device_id AND mh.bucket = ro.bucket
+export function unindexed(from: string, below?: string, device = '$1'): string {
+  // The hours first, fenced (OFFSET 0): left to itself the planner may scan every hour's readings and
+  // only then drop the hours whose counts agree, which reads the device's whole history.
+  return `(SELECT ro0.device_id, ro0.bucket FROM devices.rollups ro0
+      LEFT JOIN devices.median_hours mh ON mh.device_id = ro0.device_id AND mh.bucket = ro0.bucket
+      WHERE ro0.device_id = ${device} AND ro0.count <> coalesce(mh.count, 0) OFFSET 0) ro
   CROSS JOIN LATERAL (
     SELECT id, ts, x, y, z FROM devices.readings r
     WHERE r.device_id = ro.device_id AND r.ts >= ro.bucket AND r.ts < ro.bucket + interval '1 hour'
       AND r.txid >= ${from}${below ? ` AND r.txid < ${below}` : ''}
     OFFSET 0 -- not flattened: the planner may otherwise scan all the device's readings first
-  ) d
-  WHERE ro.device_id = $1 AND ro.count <> coalesce(mh.count, 0)`;
+  ) d`;
 }
 
 /** A float8 as PostgreSQL text, keeping -0 (String(-0) is "0"). */
@@ -91,3 +93,28 @@ export const quantitiesOf = (x: number, y: number, z: number): [number, number, 
   y,
   z,
 ];
+
+/**
+ * An int8[] in PostgreSQL's binary array format (array_send): ndim, has-nulls flag, element type, then
+ * per dimension its size and lower bound, then per element its length and big-endian value. Null: [].
+ */
+export function unpackInt8Array(bytes: Uint8Array | null): number[] {
+  if (!bytes) return [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getInt32(0) === 0) return []; // an empty array has no dimensions
+  const n = view.getInt32(12);
+  const out = new Array<number>(n);
+  for (let i = 0, at = 20; i < n; i++, at += 12) {
+    out[i] = Number(view.getBigInt64(at + 4)); // at: the element's length (8)
+  }
+  return out;
+}
+
+/** float8 values packed big-endian in a bytea (float8send), as PostgreSQL and PGlite return it. */
+export function unpackFloat8(bytes: Uint8Array | null): Float64Array {
+  if (!bytes) return new Float64Array(0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float64Array(bytes.byteLength / 8);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * 8, false);
+  return out;
+}

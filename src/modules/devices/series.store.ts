@@ -8,7 +8,7 @@
  * between buckets; its bounds are start + ceil(i * span / N) to start + ceil((i + 1) * span / N) - 1 ms.
  */
 import type { Db, Queryable } from '../../platform/db';
-import { midpoint } from './aggregates.store';
+import { midpoint } from './aggregates.rows';
 import type { BucketStat, SeriesBucket } from './model';
 import { QUANTITIES, type Quantity } from './rollups.store';
 
