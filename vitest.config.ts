@@ -39,7 +39,6 @@ const serial = [
   'src/modules/latency/safety.test.ts',
   'src/modules/latency/segments.test.ts',
   'src/modules/latency/series-labels.test.ts',
-  'src/modules/latency/series-merge.test.ts',
   'src/modules/logs/cli/client.test.ts',
   'src/modules/logs/cli/commands.test.ts',
   'src/modules/logs/cli/syncer.app.test.ts',

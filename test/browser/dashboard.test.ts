@@ -143,7 +143,12 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     return { page, problems, close: () => context.close() };
   }
 
-  async function settle(page: Page, title: string, problems: string[]) {
+  /**
+   * Waits for the page's heading and for nothing to be loading; with `pollRounds`, also for two poll
+   * rounds (what a screenshot and the layout checks need). A scenario that goes on to wait for its own
+   * condition does not need those.
+   */
+  async function settle(page: Page, title: string, problems: string[], pollRounds = true) {
     await page
       .getByRole('heading', { level: 1, name: title, exact: true })
       .waitFor({ timeout: 10_000 })
@@ -154,7 +159,7 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
       timeout: 15_000,
     });
     // Let two poll rounds run (rates need two samples; charts resize).
-    await page.waitForTimeout(2500);
+    if (pollRounds) await page.waitForTimeout(2500);
   }
 
   const shot = (page: Page, name: string) =>
@@ -162,17 +167,28 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
 
   for (const viewport of Object.keys(VIEWPORTS) as (keyof typeof VIEWPORTS)[]) {
     it(`renders every page at ${viewport} size without errors`, async () => {
-      for (const p of PAGES) {
-        const { page, problems, close } = await open(p.path, viewport);
-        await settle(page, p.title, problems);
-        await shot(page, `${p.path || 'overview'}-${viewport}`);
-        expect(await page.locator('[role="alert"]').allTextContents(), `alerts on ${p.title}`).toEqual([]);
-        // Nothing may overflow the viewport sideways except inside scrollable table wrappers.
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        expect(overflow, `horizontal overflow on ${p.title}`).toBeLessThanOrEqual(0);
-        await close();
-        expect(problems, `problems on ${p.title}`).toEqual([]);
-      }
+      // The pages are open side by side (each in its own context), so their settling waits overlap.
+      const checked = await Promise.allSettled(
+        PAGES.map(async (p) => {
+          const { page, problems, close } = await open(p.path, viewport);
+          try {
+            await settle(page, p.title, problems);
+            await shot(page, `${p.path || 'overview'}-${viewport}`);
+            expect(await page.locator('[role="alert"]').allTextContents(), `alerts on ${p.title}`).toEqual(
+              [],
+            );
+            // Nothing may overflow the viewport sideways except inside scrollable table wrappers.
+            const overflow = await page.evaluate(
+              () => document.documentElement.scrollWidth - window.innerWidth,
+            );
+            expect(overflow, `horizontal overflow on ${p.title}`).toBeLessThanOrEqual(0);
+          } finally {
+            await close();
+          }
+          expect(problems, `problems on ${p.title}`).toEqual([]);
+        }),
+      );
+      for (const c of checked) if (c.status === 'rejected') throw c.reason;
     }, 120_000);
   }
 
@@ -193,7 +209,7 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     async () => {
       target = await startLatencyTarget({ port: 0, delayMs: 2, jitterMs: 3 });
       const { page, problems, close } = await open('latency', 'laptop');
-      await settle(page, 'Latency', problems);
+      await settle(page, 'Latency', problems, false);
       const form = page.getByRole('form', { name: 'New latency experiment' });
       await form.getByLabel('Name').fill('browser-run');
       await form.getByLabel('Host').fill('127.0.0.1');
@@ -228,7 +244,7 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     'runs a devices recalculation from the button and shows it complete',
     async () => {
       const { page, problems, close } = await open('devices', 'laptop');
-      await settle(page, 'Devices', problems);
+      await settle(page, 'Devices', problems, false);
       await page.getByRole('button', { name: 'Recalculate all devices' }).click();
       const progress = page.getByRole('status').filter({ hasText: 'Task' });
       await progress.getByText('completed', { exact: true }).waitFor({ timeout: 20_000 });
@@ -245,7 +261,7 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     'shows A/B counts grow as new devices ask for their values',
     async () => {
       const { page, problems, close } = await open('ab', 'laptop');
-      await settle(page, 'A/B', problems);
+      await settle(page, 'A/B', problems, false);
       const count = page.getByTestId('ab-devices-button_color');
       const read = async () => Number((await count.textContent())?.replaceAll(',', ''));
       const initial = await read();
@@ -267,11 +283,12 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     'shows controller decisions appear as sensor readings arrive',
     async () => {
       const { page, problems, close } = await open('control', 'laptop');
-      await settle(page, 'Control', problems);
-      // Readings every 20 ms for 4 s whose mean steps up halfway, so a decision has data and may switch.
+      await settle(page, 'Control', problems, false);
+      // Readings every 20 ms for 2 s (four decision windows of 0.5 s) whose mean steps up halfway, so a
+      // decision has data and may switch.
       const started = Date.now();
-      while (Date.now() - started < 4000) {
-        const mean = Date.now() - started < 2000 ? 100 : 130;
+      while (Date.now() - started < 2000) {
+        const mean = Date.now() - started < 1000 ? 100 : 130;
         const res = await app!.http.inject({
           method: 'POST',
           url: '/sensor-data',

@@ -32,6 +32,8 @@ export interface ExperimentsServiceDeps {
   caps: Caps;
   runner: Pick<Runner, 'request' | 'nudge'>;
   clock: Clock;
+  /** How far ahead the shared start of several segments is set; default SEGMENTS_START_DELAY_MS. */
+  segmentsStartDelayMs?: number | undefined;
 }
 
 export interface ExperimentResult {
@@ -54,6 +56,7 @@ export const experimentNotFound = (id: string) =>
 
 export function createExperimentsService(deps: ExperimentsServiceDeps) {
   const { experiments: store, guard, caps, runner } = deps;
+  const startDelayMs = deps.segmentsStartDelayMs ?? SEGMENTS_START_DELAY_MS;
 
   async function get(id: string): Promise<Experiment> {
     const e = await store.get(id);
@@ -78,7 +81,7 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
     // The allowlist may have changed since the experiment was created.
     if (to === 'running') await guard.check(e.settings.host);
     const segments = segmentCountOf(e.settings);
-    const out = await store.transition(e.id, e.state, to, segments > 1 ? SEGMENTS_START_DELAY_MS : 0);
+    const out = await store.transition(e.id, e.state, to, segments > 1 ? startDelayMs : 0);
     if (!out) return null;
     // Runners that hold segments (e.g. paused in them) see the new state at their next poll; ask the
     // background workers for the others (a job for a segment that is held does nothing).

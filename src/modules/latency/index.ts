@@ -20,6 +20,11 @@ export interface LatencyModuleOptions {
   resolver?: Resolver;
   /** Lease, poll and sweep periods of the runner (tests shorten the lease). */
   runner?: Partial<Omit<RunnerOptions, 'rawCap'>>;
+  /**
+   * How far ahead the shared start of an experiment of several segments is set (default
+   * SEGMENTS_START_DELAY_MS); tests in one process, where every segment is claimed at once, shorten it.
+   */
+  segmentsStartDelayMs?: number;
 }
 
 export function createLatencyModule(
@@ -50,6 +55,7 @@ export function createLatencyModule(
     },
     runner,
     clock: deps.clock,
+    segmentsStartDelayMs: options.segmentsStartDelayMs,
   });
   const compare = createCompareService(experimentsStore);
   const groups = createGroupsService({

@@ -72,7 +72,10 @@ describe('the default allowlist (loopback)', () => {
 
 describe('configured allowlists', () => {
   it('CIDR ranges and names allow what they cover and nothing else', async () => {
+    // Creating is all these apps do: no background work, and the file's database.
     const custom = await latencyApp({
+      db: app.db,
+      role: 'api',
       resolver,
       env: { LATENCY_ALLOWED_TARGETS: '10.0.0.0/8, outside.test' },
     });
@@ -85,7 +88,12 @@ describe('configured allowlists', () => {
   });
 
   it("'*' allows any target", async () => {
-    const open = await latencyApp({ resolver, env: { LATENCY_ALLOWED_TARGETS: '*' } });
+    const open = await latencyApp({
+      db: app.db,
+      role: 'api',
+      resolver,
+      env: { LATENCY_ALLOWED_TARGETS: '*' },
+    });
     const res = await call(open, 'POST', '/create_experiment', {
       ...experimentBody(80, [profile]),
       host: '10.1.2.3',

@@ -102,6 +102,8 @@ describe('an experiment of several segments in one process', () => {
   beforeAll(async () => {
     ({ target, app } = await appWithTarget(startLatencyTarget({ port: 0, delayMs: 5 }), {
       env: { LATENCY_MAX_USERS: '10', LATENCY_MAX_RATE: '100' },
+      // One process claims every segment as soon as it starts them: no need to wait 3 s for others.
+      segmentsStartDelayMs: 500,
     }));
   });
 

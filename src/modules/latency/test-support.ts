@@ -18,6 +18,7 @@ export interface LatencyAppOptions {
   env?: Record<string, string>;
   resolver?: Resolver;
   runner?: Partial<Omit<RunnerOptions, 'rawCap'>>;
+  segmentsStartDelayMs?: number;
 }
 
 export function latencyApp(opts: LatencyAppOptions = {}): Promise<TelelabApp> {
@@ -25,7 +26,14 @@ export function latencyApp(opts: LatencyAppOptions = {}): Promise<TelelabApp> {
     ...(opts.db ? { db: opts.db } : {}),
     role: opts.role ?? 'serve',
     env: opts.env,
-    modules: [(deps) => createLatencyModule(deps, { resolver: opts.resolver, runner: opts.runner })],
+    modules: [
+      (deps) =>
+        createLatencyModule(deps, {
+          resolver: opts.resolver,
+          runner: opts.runner,
+          segmentsStartDelayMs: opts.segmentsStartDelayMs,
+        }),
+    ],
   });
 }
 

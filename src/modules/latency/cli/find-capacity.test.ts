@@ -77,20 +77,26 @@ describe('telelab load --baseline', () => {
   const rate = ['--rate', '50', '--duration', '1'];
 
   it('a slower candidate exits 99 with the verdict; a faster one exits 0', async () => {
-    const base = await cli.load('--url', fast.latencyUrl, ...rate, '--json');
+    // The two baselines are measured side by side, then the two candidates (the targets answer in 5 and
+    // 100 ms: 20 times apart, far more than two loads at once on one machine could move them).
+    const [base, slowRun] = await Promise.all([
+      cli.load('--url', fast.latencyUrl, ...rate, '--json'),
+      cli.load('--url', slow.latencyUrl, ...rate, '--json'),
+    ]);
     expect(base.code, base.stderr).toBe(0);
     const summary = JSON.parse(base.stdout);
     expect(typeof summary.histogram).toBe('string');
     const fastFile = cli.file('fast.json', base.stdout);
+    const slowFile = cli.file('slow.json', slowRun.stdout);
 
-    const worse = await cli.load('--url', slow.latencyUrl, ...rate, '--baseline', fastFile);
+    const [worse, better] = await Promise.all([
+      cli.load('--url', slow.latencyUrl, ...rate, '--baseline', fastFile),
+      cli.load('--url', fast.latencyUrl, ...rate, '--baseline', slowFile, '--json'),
+    ]);
     expect(worse.code, worse.stderr).toBe(99);
     expect(worse.stdout).toContain('verdict: WORSE');
     expect(worse.stdout).toMatch(/p50 .* → .* ms \(\+\d/);
 
-    const slowRun = await cli.load('--url', slow.latencyUrl, ...rate, '--json');
-    const slowFile = cli.file('slow.json', slowRun.stdout);
-    const better = await cli.load('--url', fast.latencyUrl, ...rate, '--baseline', slowFile, '--json');
     expect(better.code, better.stderr).toBe(0);
     const r = JSON.parse(better.stdout);
     expect(r.comparison.verdict).toBe('better');
