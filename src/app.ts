@@ -113,10 +113,14 @@ export async function createApp(opts: CreateAppOptions): Promise<TelelabApp> {
       '/readyz',
       { schema: { tags: ['platform'], summary: 'The database is reachable and migrated' } },
       async (_req, reply) => {
+        // The embedded database is in this process: it cannot be unreachable, only closed (which fails
+        // at once) or busy with a long statement ahead in its one connection's queue, which is not a
+        // reason to take the instance out of service.
+        const timeoutMs = db.kind === 'pglite' ? 15_000 : 2000;
         try {
           await Promise.race([
             db.query('select 1'),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
           ]);
         } catch {
           return sendProblem(reply, 503, 'DATABASE_UNAVAILABLE', 'The database is not reachable', 2);
