@@ -28,7 +28,7 @@ import { createApp } from '../src/app';
 import { createAggregatesStore } from '../src/modules/devices/aggregates.store';
 import { createDevicesModule } from '../src/modules/devices/index';
 import { loadConfig } from '../src/platform/config';
-import { type Db, openDb } from '../src/platform/db';
+import { openDb } from '../src/platform/db';
 import { createLogger } from '../src/platform/logger';
 import { migrate, migrationSet } from '../src/platform/migrate';
 import { cell, DAY, loadDevice, T0, timing } from './_devices';

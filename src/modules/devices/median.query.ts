@@ -16,7 +16,7 @@
  */
 import type { Queryable } from '../../platform/db';
 import { bucketOf, locateRank, singleValue } from './median.layout';
-import { f8, MEDIAN_QUANTITIES, quantitiesOf, unindexed, unpackFloat8, unpackInt8Array } from './median.sql';
+import { MEDIAN_QUANTITIES, quantitiesOf, unindexed, unpackFloat8, unpackInt8Array } from './median.sql';
 import type { Period } from './model';
 import type { Quantity } from './rollups.store';
 
