@@ -25,9 +25,15 @@ export type Medians = Record<Quantity, number>;
 const Q = MEDIAN_QUANTITIES;
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-const countColumns = (alias: string, suffix: string) =>
-  Q.map((q) => `${alias}.${q}_${suffix} AS ${q}_counts`).join(', ');
 const MS = (at: string) => `extract(epoch FROM ${at})::float8 * 1000`;
+/**
+ * A checkpoint row's stamp (its xmin: any rewrite changes it) and its counts, or NULL counts when the
+ * caller holds these very ones in memory ($5 devices, $6 times in ms, $7 stamps: what it sent).
+ */
+const stampedCounts = (alias: string, at: string, suffix: string) => {
+  const held = `(l.device_id, ${MS(at)}, ${alias}.xmin::text) IN (SELECT * FROM unnest($5::text[], $6::float8[], $7::text[]))`;
+  return `${alias}.xmin::text AS stamp, ${Q.map((q) => `CASE WHEN ${held} THEN NULL ELSE ${alias}.${q}_${suffix} END AS ${q}_counts`).join(', ')}`;
+};
 
 /**
  * The checkpoint K used for bound $p of device l (CTE text, lateral to the layout row l): the nearest
@@ -38,17 +44,18 @@ const MS = (at: string) => `extract(epoch FROM ${at})::float8 * 1000`;
  */
 function checkpointFor(p: string, openEnd: boolean): string {
   const ck = (where: string, order: string, dir: number) => `(SELECT c.at, ${dir} AS dir,
-      abs(${MS('c.at')} - ${MS(`${p}::timestamptz`)}) AS dist, ${countColumns('c', 'counts')}
+      abs(${MS('c.at')} - ${MS(`${p}::timestamptz`)}) AS dist, ${stampedCounts('c', 'c.at', 'counts')}
     FROM devices.median_checkpoints c WHERE c.device_id = l.device_id AND c.at ${where} ${p}::timestamptz
     ORDER BY c.at ${order} LIMIT 1)`;
   const totals = (dist: string) =>
-    `(SELECT 'infinity'::timestamptz AS at, -1 AS dir, ${dist} AS dist, ${countColumns('l', 'totals')})`;
+    `(SELECT 'infinity'::timestamptz AS at, -1 AS dir, ${dist} AS dist,
+      ${stampedCounts('l', "'infinity'::timestamptz", 'totals')})`;
   if (openEnd) return `SELECT * FROM ${totals('0')} k WHERE ${p}::timestamptz IS NULL`;
   const hours = (agg: string) =>
     `(SELECT ${MS(agg)} FROM devices.median_hours WHERE device_id = l.device_id)`;
   const t = MS(`${p}::timestamptz`);
   const start = `(SELECT '-infinity'::timestamptz, 1, greatest(${t} - ${hours('min(bucket)')}, 0),
-      ${Q.map(() => 'NULL::int8[]').join(', ')})`;
+      NULL::text, ${Q.map(() => 'NULL::int8[]').join(', ')})`;
   return `SELECT * FROM (${ck('<=', 'DESC', 1)} UNION ALL ${ck('>', '', -1)} UNION ALL ${start}
       UNION ALL ${totals(`greatest(${hours("max(bucket) + interval '1 hour'")} - ${t}, 0)`)}) k
     WHERE ${p}::timestamptz IS NOT NULL ORDER BY dist, at LIMIT 1`;
@@ -68,8 +75,9 @@ const nearRaw = (p: string, k: string, name: string) => `LEFT JOIN LATERAL (SELE
 
 /**
  * Per device of $1 that has an index ($2: the layout version cached for it), $3 S (null: from the
- * start), $4 E (null: to the end). e<q>, s<q>: the two checkpoints' counts per bucket (binary array
- * format: far faster to decode than text; null when none); s_*, e_*: the raw readings between each
+ * start), $4 E (null: to the end), $5-$7 the checkpoints the caller holds. e<q>, s<q>: the two
+ * checkpoints' counts per bucket (binary array format: far faster to decode than text; null when none
+ * or held: s_stamp/e_stamp say which); s_*, e_*: the raw readings between each
  * bound and its checkpoint (C(<E) − C(<S) adds them with sign e_dir and −s_dir); s_at/e_at: the
  * checkpoints' times in ms (none: -Infinity); u_*: every reading the index does not hold
  * (`unindexed`), for the caller to add where before K. Each part is a lateral subquery of the
@@ -78,6 +86,7 @@ const nearRaw = (p: string, k: string, name: string) => `LEFT JOIN LATERAL (SELE
 const HEAD_SQL = `SELECT l.device_id, l.version,
   ${Q.map((q, i) => `CASE WHEN l.version = want.ver THEN NULL ELSE l.${q}_thresholds END AS t${i}`).join(', ')},
   coalesce(${MS('ks.at')}, '-Infinity') AS s_at, ${MS('ke.at')} AS e_at, ks.dir AS s_dir, ke.dir AS e_dir,
+  ks.stamp AS s_stamp, ke.stamp AS e_stamp,
   ${Q.map((q, i) => `array_send(ke.${q}_counts) AS e${i}, array_send(ks.${q}_counts) AS s${i}`).join(', ')},
   s.s_x, s.s_y, s.s_z, e.e_x, e.e_y, e.e_z, un.u_ts, un.u_x, un.u_y, un.u_z
 FROM unnest($1::text[], $2::int4[]) AS want(id, ver)
@@ -111,6 +120,16 @@ export interface PeriodCounts {
 export interface MedianReaderOptions {
   /** Layouts kept in memory (thresholds change only when a device's index is rebuilt). */
   cacheSize?: number;
+  /**
+   * Checkpoints' counts kept in memory (up to 4 × 4,096 numbers each): a device asked about the same
+   * bounds again gets its stamps checked instead of its counts sent (~200 KB each at 4,096 buckets).
+   */
+  checkpointCacheSize?: number;
+}
+
+interface HeldCounts {
+  stamp: string;
+  counts: number[][];
 }
 
 /** Leaves to read: of one device and quantity, buckets b0..b1, values below b; those below a only counted. */
@@ -201,9 +220,31 @@ export async function readLeaves(
 export function createMedianReader(options: MedianReaderOptions = {}) {
   const cacheSize = options.cacheSize ?? 10_000;
   const layouts = new Map<string, LayoutCacheEntry>();
+  const checkpointCacheSize = options.checkpointCacheSize ?? 64;
+  /** `${device}|${time in ms}` → counts and stamp. */
+  const held = new Map<string, HeldCounts>();
+
+  /** One side's checkpoint counts: sent (and then kept), or held (the statement saw the same stamp). */
+  function sideCounts(head: Row, side: 's' | 'e', sent: Map<string, HeldCounts>): number[][] | null {
+    const stamp = head[`${side}_stamp`] as string | null;
+    const key = `${head.device_id as string}|${Number(head[`${side}_at`])}`;
+    if (stamp !== null && head[`${side}0`] === null) return sent.get(key)?.counts ?? null;
+    const counts = Q.map((_, q) => unpackInt8Array(head[`${side}${q}`] as Uint8Array | null));
+    if (stamp !== null) {
+      held.delete(key);
+      if (held.size >= checkpointCacheSize) held.delete(held.keys().next().value!);
+      held.set(key, { stamp, counts });
+    }
+    return counts;
+  }
 
   /** Per quantity and bucket, the period's readings of one device, from its head row. */
-  function countsOf(head: Row, S: Date | null, E: Date | null): PeriodCounts {
+  function countsOf(
+    head: Row,
+    S: Date | null,
+    E: Date | null,
+    sent: Map<string, HeldCounts>,
+  ): PeriodCounts | null {
     const deviceId = head.device_id as string;
     let layout = layouts.get(deviceId);
     if (!layout || layout.version !== head.version) {
@@ -215,9 +256,11 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
     const sAt = Number(head.s_at);
     const eAt = Number(head.e_at);
     // K(E) − K(S) per bucket (a missing checkpoint counts nothing).
+    const [eCounts, sCounts] = [sideCounts(head, 'e', sent), sideCounts(head, 's', sent)];
+    if (!eCounts || !sCounts) return null; // held when sent, evicted since: not expected, but never wrong
     const counts = Q.map((_, q) => {
-      const [e, s] = ['e', 's'].map((k) => unpackInt8Array(head[`${k}${q}`] as Uint8Array | null));
-      return Array.from({ length: thresholds[q]!.length + 1 }, (_, b) => (e![b] ?? 0) - (s![b] ?? 0));
+      const [e, s] = [eCounts[q]!, sCounts[q]!];
+      return Array.from({ length: thresholds[q]!.length + 1 }, (_, b) => (e[b] ?? 0) - (s[b] ?? 0));
     });
     // The raw readings near each bound, into their buckets.
     for (const [side, sign] of [
@@ -264,13 +307,26 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
   ): Promise<Map<string, PeriodCounts>> {
     const S = period.start;
     const E = period.end ? new Date(period.end.getTime() + 1) : null;
+    // The checkpoints held for these devices, as they are now (the answer may evict some meanwhile).
+    const ids = new Set(deviceIds);
+    const sent = new Map<string, HeldCounts>();
+    for (const [key, h] of held) if (ids.has(key.slice(0, key.lastIndexOf('|')))) sent.set(key, h);
+    const keys = [...sent.keys()].map((k) => k.lastIndexOf('|'));
     const heads = await tx.query<Row>(HEAD_SQL, [
       deviceIds,
       deviceIds.map((id) => layouts.get(id)?.version ?? -1),
       iso(S),
       iso(E),
+      [...sent.keys()].map((k, i) => k.slice(0, keys[i])),
+      [...sent.keys()].map((k, i) => k.slice(keys[i]! + 1)),
+      [...sent.values()].map((h) => h.stamp),
     ]);
-    return new Map(heads.map((h) => [h.device_id as string, countsOf(h, S, E)]));
+    const out = new Map<string, PeriodCounts>();
+    for (const h of heads) {
+      const pc = countsOf(h, S, E, sent);
+      if (pc) out.set(h.device_id as string, pc);
+    }
+    return out;
   }
 
   /**
