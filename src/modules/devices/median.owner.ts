@@ -15,7 +15,8 @@
  */
 import type { Queryable } from '../../platform/db';
 import { bucketOf } from './median.layout';
-import { type LeafGroup, type Medians, mediansOf, type PeriodCounts, readLeaves } from './median.query';
+import { type LeafGroup, mediansOf, readLeaves } from './median.leaves';
+import type { Medians, PeriodCounts } from './median.query';
 import { f8, MEDIAN_QUANTITIES, QUANTITY_ROWS, unpackFloat8 } from './median.sql';
 import type { Period } from './model';
 
