@@ -81,8 +81,6 @@ export async function runStep(
   const window = new Window(successTest(opts.successStatuses), slo, Math.ceil(rateRps * windowSeconds));
   let stoppedEarly = false;
   const stage = (durationSeconds: number) => ({ users: rateRps, durationSeconds, intervalSeconds: 1 });
-  // Results carry their scheduled time (ISO, ms); the window starts when the engine enters its stage.
-  let windowStart = warmupSeconds > 0 ? Number.POSITIVE_INFINITY : 0;
   const run = new LoadRun({
     target: opts.target,
     model: 'arrival-rate',
@@ -92,21 +90,16 @@ export async function runStep(
     connections: opts.connections,
     maxInFlight: opts.maxInFlight,
     lookup: opts.lookup,
-    onResult: (r) => {
-      if (windowStart !== 0 && Date.parse(r.timestamp) < windowStart) return;
+    // The window is the last stage: each result says which stage scheduled it (exact, unlike comparing
+    // its millisecond timestamp with the time the stage began).
+    onResult: (r, scheduledIn) => {
+      if (scheduledIn < (warmupSeconds > 0 ? 1 : 0)) return;
       window.add(r);
       if (window.failed && !stoppedEarly) {
         stoppedEarly = true;
         setImmediate(() => void run.stop());
       }
     },
-  });
-  run.on('stage', (i) => {
-    // The engine may have spent a few ms sending the warm-up's last due requests before this event: the
-    // window began `elapsedInStageMs` ago (rounded, hence the half ms; timestamps are whole ms).
-    if (i !== 1) return;
-    const began = performance.timeOrigin + performance.now() - run.progress().elapsedInStageMs;
-    windowStart = Math.floor(began - 0.5);
   });
   let aborted = false;
   const onAbort = () => {

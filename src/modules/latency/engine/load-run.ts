@@ -40,7 +40,7 @@ export class LoadRun extends EventEmitter<LoadRunEvents> implements ExchangeOwne
   readonly done: Promise<LoadResult>;
   private readonly stages: LoadStage[];
   private readonly timeoutMs: number;
-  private readonly onResult: ((r: RequestResult) => void) | undefined;
+  private readonly onResult: ((r: RequestResult, stage: number) => void) | undefined;
   private readonly thresholds: Thresholds | undefined;
   private readonly pool: Http1Pool;
   private readonly recorder: Recorder;
@@ -169,12 +169,15 @@ export class LoadRun extends EventEmitter<LoadRunEvents> implements ExchangeOwne
     const now = performance.now();
     const latency = this.recorder.record(x, this.s.stageIndex, err, now);
     if (this.onResult) {
-      this.onResult({
-        status_code: err === null ? x.status : 0,
-        latency_ms: latency === null ? null : round3(latency),
-        timestamp: wallIso(x.startedAt),
-        error: err === null ? null : errorText(err),
-      });
+      this.onResult(
+        {
+          status_code: err === null ? x.status : 0,
+          latency_ms: latency === null ? null : round3(latency),
+          timestamp: wallIso(x.startedAt),
+          error: err === null ? null : errorText(err),
+        },
+        x.stage,
+      );
     }
     if (this.openModel) this.openModel.release(x, now);
     else this.closedModel?.next(x, err !== null);

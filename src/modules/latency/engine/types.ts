@@ -81,8 +81,8 @@ export interface LoadOptions {
   maxInFlight?: number;
   thresholds?: Thresholds;
   startAt?: StartAt;
-  /** Called for every finished request (for a raw-record sink); keep it cheap. */
-  onResult?: (result: RequestResult) => void;
+  /** Called for every finished request with the index of the stage that scheduled it (for a raw-record sink); keep it cheap. */
+  onResult?: (result: RequestResult, stage: number) => void;
   /** Resolves host names for the engine's sockets (e.g. one that refuses addresses off an allowlist). */
   lookup?: LookupFunction;
 }
