@@ -2,7 +2,6 @@
  * One step of the capacity search (capacity.ts): one engine run at one rate, a warm-up that is not
  * judged and a window that is, with an early stop once the window's SLO cannot hold any more.
  */
-import { performance } from 'node:perf_hooks';
 import { createLatencyHistogram, recordMs, summarizeHistogram } from '../../stats/histogram';
 import type { CapacityOptions, CapacityStep } from './capacity';
 import { evaluateThresholds, LoadRun, type RequestResult, type Thresholds } from './engine';
