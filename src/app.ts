@@ -117,12 +117,7 @@ export async function createApp(opts: CreateAppOptions): Promise<TelelabApp> {
         // at once) or busy with a long statement ahead in its one connection's queue, which is not a
         // reason to take the instance out of service.
         const timeoutMs = db.kind === 'pglite' ? 15_000 : 2000;
-        try {
-          await Promise.race([
-            db.query('select 1'),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
-          ]);
-        } catch {
+        if (!(await reachable(db, timeoutMs))) {
           return sendProblem(reply, 503, 'DATABASE_UNAVAILABLE', 'The database is not reachable', 2);
         }
         const pending = await pendingMigrations(db, migrationSets);
@@ -175,5 +170,33 @@ export async function createApp(opts: CreateAppOptions): Promise<TelelabApp> {
   } catch (e) {
     if (ownsDb) await db.close().catch(() => {});
     throw e;
+  }
+}
+
+/**
+ * Whether `select 1` succeeds within `timeoutMs`; on PostgreSQL trying again every 50 ms. A pool's idle
+ * connections that the server ended (a restart, pg_terminate_backend) fail once each before the pool
+ * drops them: that is not an outage, so one failure is not the answer; a database that stays
+ * unreachable for the whole timeout is.
+ */
+async function reachable(db: Db, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const ok = await Promise.race([
+      db.query('select 1').then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), left);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (ok) return true;
+    if (db.kind === 'pglite') return false; // in this process: a failure is its closing, not a stale link
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(0, deadline - Date.now()))));
   }
 }
