@@ -146,7 +146,10 @@ async function outageUnderLoad(outage: Outage): Promise<void> {
     if (outage.expect503 !== false) {
       expect(byStatus['503'] ?? 0, 'the outage produced 503s').toBeGreaterThan(0);
     }
-    expect(Object.keys(byStatus).sort()).toEqual(['201', '503']);
+    // Only 201s and 503s; the 503s are required where the outage must produce them (checked above),
+    // possible only where it may not (killed connections the pool replaces before a request meets one).
+    expect(Object.keys(byStatus).filter((k) => k !== '201' && k !== '503')).toEqual([]);
+    expect(byStatus['201'] ?? 0, 'requests succeeded around the outage').toBeGreaterThan(0);
     expect(other5xx.length).toBe(0);
     expect(noAnswer.map((s) => s.error).slice(0, 3), 'every request got an HTTP answer').toEqual([]);
     expect(without.length, '503 without Retry-After').toBe(0);
