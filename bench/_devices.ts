@@ -2,9 +2,13 @@
  * What the devices benchmarks share: bulk-loading a device's history around the insert path (as an
  * import would), and p50/p99 timing of a query.
  */
+import { createApp } from '../src/app';
+import { createDevicesModule } from '../src/modules/devices/index';
 import { createMedianIndex } from '../src/modules/devices/median.index';
 import { createRollupsStore } from '../src/modules/devices/rollups.store';
+import { loadConfig } from '../src/platform/config';
 import type { Db } from '../src/platform/db';
+import { createLogger } from '../src/platform/logger';
 import { quantile } from '../src/stats/descriptive';
 import { fmt, log } from './_support';
 
@@ -58,3 +62,18 @@ export async function timing(
 }
 export const cell = (t: { p50: number; p99: number; n: number }) =>
   `${t.p50 < 100 ? t.p50.toFixed(2) : fmt(t.p50)} / ${t.p99 < 100 ? t.p99.toFixed(2) : fmt(t.p99)}${t.n < 20 ? ` (n=${t.n})` : ''}`;
+
+/** After a bulk load: VACUUM ANALYZE and a checkpoint, then the devices API in this process (no statement timeout). */
+export async function devicesApp(db: Db, env: Record<string, string | undefined>) {
+  await db.exec('VACUUM ANALYZE');
+  await db.exec('CHECKPOINT');
+  const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent', DB_STATEMENT_TIMEOUT_MS: '0' });
+  return createApp({
+    config,
+    role: 'api',
+    db,
+    logger: createLogger('silent'),
+    modules: [createDevicesModule],
+    migrate: false,
+  });
+}

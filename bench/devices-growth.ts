@@ -24,14 +24,10 @@ import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApp } from '../src/app';
 import { createAggregatesStore } from '../src/modules/devices/aggregates.store';
-import { createDevicesModule } from '../src/modules/devices/index';
-import { loadConfig } from '../src/platform/config';
 import { openDb } from '../src/platform/db';
-import { createLogger } from '../src/platform/logger';
 import { migrate, migrationSet } from '../src/platform/migrate';
-import { cell, DAY, loadDevice, T0, timing } from './_devices';
+import { cell, DAY, devicesApp, loadDevice, T0, timing } from './_devices';
 import {
   type AutocannonRequest,
   autocannon,
@@ -152,22 +148,7 @@ async function growth(kind: DbKind, sizes: number[]) {
       await migrate(db, [migrationSet('devices')]);
       for (const n of sizes) await loadDevice(db, `g${n}`, n);
       log('  vacuum analyze');
-      await db.exec('VACUUM ANALYZE');
-      await db.exec('CHECKPOINT');
-      const config = loadConfig({
-        ...process.env,
-        ...env,
-        LOG_LEVEL: 'silent',
-        DB_STATEMENT_TIMEOUT_MS: '0',
-      });
-      const app = await createApp({
-        config,
-        role: 'api',
-        db,
-        logger: createLogger('silent'),
-        modules: [createDevicesModule],
-        migrate: false,
-      });
+      const app = await devicesApp(db, env);
       const raw = createAggregatesStore(db);
       const rows: string[][] = [];
       try {

@@ -14,14 +14,10 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { createApp } from '../src/app';
 import { createAggregatesStore } from '../src/modules/devices/aggregates.store';
-import { createDevicesModule } from '../src/modules/devices/index';
-import { loadConfig } from '../src/platform/config';
 import { openDb } from '../src/platform/db';
-import { createLogger } from '../src/platform/logger';
 import { migrate, migrationSet } from '../src/platform/migrate';
-import { cell, loadDevice, T0, timing } from './_devices';
+import { cell, devicesApp, loadDevice, T0, timing } from './_devices';
 import { dbKinds, fmt, loadAverage, log, markdownTable, withScratchDb } from './_support';
 
 const { values: args } = parseArgs({
@@ -73,22 +69,7 @@ async function run(kind: 'pglite' | 'postgres') {
         }
       }
       log(`  loaded and indexed in ${fmt((performance.now() - t0) / 1000, 1)} s; vacuum analyze`);
-      await db.exec('VACUUM ANALYZE');
-      await db.exec('CHECKPOINT');
-      const config = loadConfig({
-        ...process.env,
-        ...env,
-        LOG_LEVEL: 'silent',
-        DB_STATEMENT_TIMEOUT_MS: '0',
-      });
-      const app = await createApp({
-        config,
-        role: 'api',
-        db,
-        logger: createLogger('silent'),
-        modules: [createDevicesModule],
-        migrate: false,
-      });
+      const app = await devicesApp(db, env);
       const raw = createAggregatesStore(db);
       const rows: string[][] = [];
       const p50s: number[][] = [];
