@@ -27,6 +27,7 @@ export interface MedianIndexOptions {
 }
 
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
 const Q = MEDIAN_QUANTITIES;
 export const cols = (suffix: string) => Q.map((q) => `${q}_${suffix}`);
 
@@ -106,10 +107,22 @@ export async function insertCheckpoint(tx: Queryable, deviceId: string, at: Date
   );
 }
 
+/** The indexed readings (txid below `bound`) per minute from `from` to the end of that hour. */
+async function minuteCounts(tx: Queryable, deviceId: string, hour: Date, from: Date | null, bound: string) {
+  const start = from && from > hour ? from : hour;
+  return tx.query<{ minute: Date; count: number }>(
+    `SELECT date_trunc('minute', ts, 'UTC') AS minute, count(*)::int8 AS count FROM devices.readings
+     WHERE device_id = $1 AND txid < ${txidLiteral(bound)} AND ts >= $2 AND ts < $3
+     GROUP BY 1 ORDER BY 1`,
+    [deviceId, start.toISOString(), new Date(hour.getTime() + HOUR_MS).toISOString()],
+  );
+}
+
 /**
  * Adds checkpoints after the last one while the indexed readings after it (per median_hours) reach
- * the spacing: each at the end of the hour that reached it, its counts the previous checkpoint's plus
- * the window's.
+ * the spacing: each at the end of the minute that reached it, its counts the previous checkpoint's plus
+ * the window's. Minutes, not hours: an hour of a fast device holds many spacings (a 300/s sensor, a
+ * million readings), and a bound reads the raw readings between it and its checkpoint.
  */
 export async function extendCheckpoints(
   tx: Queryable,
@@ -128,19 +141,27 @@ export async function extendCheckpoints(
     : layout.thresholds.map((t) => new Array<number>(t.length + 1).fill(0));
   const hours = await tx.query<{ bucket: Date; count: number }>(
     `SELECT bucket, count FROM devices.median_hours
-     WHERE device_id = $1 AND bucket >= coalesce($2::timestamptz, '-infinity') ORDER BY bucket`,
+     WHERE device_id = $1 AND bucket >= date_trunc('hour', coalesce($2::timestamptz, '-infinity'), 'UTC')
+     ORDER BY bucket`,
     [deviceId, from?.toISOString() ?? null],
   );
   let acc = 0;
   for (const h of hours) {
-    acc += Number(h.count);
-    if (acc < spacing) continue;
-    const at = new Date(h.bucket.getTime() + HOUR_MS);
-    const window = await windowCounts(tx, deviceId, from, at, layout.thresholds, layout.txidBound);
-    counts = counts.map((c, q) => c.map((n, b) => n + window[q]![b]!));
-    await insertCheckpoint(tx, deviceId, at, counts);
-    from = at;
-    acc = 0;
+    // A whole hour after the last checkpoint that does not reach the spacing: counted whole.
+    if (!(from && from > h.bucket) && acc + Number(h.count) < spacing) {
+      acc += Number(h.count);
+      continue;
+    }
+    for (const m of await minuteCounts(tx, deviceId, h.bucket, from, layout.txidBound)) {
+      acc += Number(m.count);
+      if (acc < spacing) continue;
+      const at = new Date(m.minute.getTime() + MINUTE_MS);
+      const window = await windowCounts(tx, deviceId, from, at, layout.thresholds, layout.txidBound);
+      counts = counts.map((c, q) => c.map((n, b) => n + window[q]![b]!));
+      await insertCheckpoint(tx, deviceId, at, counts);
+      from = at;
+      acc = 0;
+    }
   }
 }
 

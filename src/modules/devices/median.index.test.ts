@@ -44,6 +44,23 @@ const bound = (times: number[]) => boundArb(times, 9);
 
 let serial = 0;
 
+/** All time, and two hours of the history. */
+const TWO_PERIODS = [
+  { start: null, end: null },
+  { start: new Date(T0 + HOUR), end: new Date(T0 + 3 * HOUR - 1) },
+];
+
+/** The device's count and medians over each period are the raw query's. */
+async function expectExact(deviceId: string, periods: { start: Date | null; end: Date | null }[]) {
+  for (const period of periods) {
+    const want = await store.rawForDevice(deviceId, period);
+    const got = await store.forDevice(deviceId, period);
+    expect(got?.count, JSON.stringify(period)).toBe(want?.count);
+    for (const q of ['value', 'x', 'y', 'z'] as const)
+      expect(wire(got![q].median), `${q} ${JSON.stringify(period)}`).toBe(wire(want![q].median));
+  }
+}
+
 describe('median index', () => {
   it('places values in buckets as width_bucket does, and isolates values that fill a bucket', () => {
     const t = thresholdsFrom([1, 2, 2, 2, 5]);
@@ -172,16 +189,50 @@ describe('median index', () => {
       [deviceId],
     );
     expect(Number(leaves!.n)).toBe(4 * sent);
-    for (const period of [
-      { start: null, end: null },
-      { start: new Date(T0 + HOUR), end: new Date(T0 + 3 * HOUR - 1) },
-    ]) {
-      const want = await store.rawForDevice(deviceId, period);
-      const got = await store.forDevice(deviceId, period);
-      expect(got!.count).toBe(want!.count);
-      for (const q of ['value', 'x', 'y', 'z'] as const)
-        expect(wire(got![q].median)).toBe(wire(want![q].median));
+    await expectExact(deviceId, TWO_PERIODS);
+  });
+
+  it('places checkpoints inside a dense hour, and answers bounds beside them exactly', async () => {
+    // 600 readings in one hour (one per 6 s), between sparse hours: the spacing (34 readings here) is
+    // reached many times within the hour, so checkpoints fall on minute ends inside it.
+    const deviceId = `median-${++serial}`;
+    const at = (ms: number, i: number) => ({
+      device_id: deviceId,
+      x: (i * 7) % 11,
+      y: i / 10,
+      z: -(i % 3),
+      ts: new Date(T0 + ms).toISOString(),
+    });
+    const dense = Array.from({ length: 600 }, (_, i) => at(HOUR + i * 6000, i));
+    const sparse = Array.from({ length: 40 }, (_, i) => at((i % 2 ? 0 : 2 * HOUR) + i * 60_000, i));
+    for (const payload of [dense, sparse]) {
+      const res = await app.http.inject({ method: 'POST', url: '/devices/data/batch', payload });
+      expect(res.statusCode).toBe(201);
     }
+    await index.update(deviceId);
+    const checkpoints = await app.db.query<{ at: Date }>(
+      'SELECT at FROM devices.median_checkpoints WHERE device_id = $1',
+      [deviceId],
+    );
+    const inside = checkpoints.filter((c) => c.at.getTime() % HOUR !== 0);
+    expect(inside.length).toBeGreaterThan(5);
+    expect(inside.every((c) => c.at.getTime() % 60_000 === 0)).toBe(true);
+    // Bounds on, just before and just after checkpoints and other minutes of the dense hour.
+    const periods = (): { start: Date | null; end: Date | null }[] =>
+      [0, 7, 19, 33, 46, 59].flatMap((m, i) =>
+        [-1, 0, 1].map((d) => {
+          const t = T0 + HOUR + m * 60_000 + d;
+          return i % 2 ? { start: new Date(t), end: null } : { start: new Date(T0 - HOUR), end: new Date(t) };
+        }),
+      );
+    await expectExact(deviceId, [...TWO_PERIODS, ...periods()]);
+    // Late readings inside the dense hour: counted raw at once, then added to the checkpoints after them.
+    const late = Array.from({ length: 50 }, (_, i) => at(HOUR + 90_000 + i * 61_000, 1000 + i));
+    const res = await app.http.inject({ method: 'POST', url: '/devices/data/batch', payload: late });
+    expect(res.statusCode).toBe(201);
+    await expectExact(deviceId, periods());
+    await index.update(deviceId);
+    await expectExact(deviceId, [...TWO_PERIODS, ...periods()]);
   });
 
   it.runIf(onPostgres)(
@@ -201,18 +252,6 @@ describe('median index', () => {
       const readings = createReadingsStore(app.db);
       await readings.insert(batch(0, 30, 0));
       await index.update(deviceId);
-      const expectExact = async () => {
-        for (const period of [
-          { start: null, end: null },
-          { start: new Date(T0 + HOUR), end: new Date(T0 + 3 * HOUR - 1) },
-        ]) {
-          const want = await store.rawForDevice(deviceId, period);
-          const got = await store.forDevice(deviceId, period);
-          expect(got!.count).toBe(want!.count);
-          for (const q of ['value', 'x', 'y', 'z'] as const)
-            expect(wire(got![q].median)).toBe(wire(want![q].median));
-        }
-      };
       const client = await app.db.pool!.connect();
       try {
         await client.query('BEGIN');
@@ -223,11 +262,11 @@ describe('median index', () => {
         await readings.insert(batch(2, 20, 5), open); // older txid, not committed yet
         await readings.insert(batch(1, 25, 3)); // newer txid, committed
         await index.update(deviceId);
-        await expectExact();
+        await expectExact(deviceId, TWO_PERIODS);
         await client.query('COMMIT');
-        await expectExact(); // read raw until the index holds them
+        await expectExact(deviceId, TWO_PERIODS); // read raw until the index holds them
         await index.update(deviceId);
-        await expectExact();
+        await expectExact(deviceId, TWO_PERIODS);
       } finally {
         client.release();
       }

@@ -41,7 +41,7 @@ export type { MedianIndexOptions } from './median.build';
 
 export const MEDIAN_INDEX_DEFAULTS: MedianIndexOptions = {
   minReadings: 4096,
-  bucketTarget: 512,
+  bucketTarget: 128,
   maxBuckets: 4096,
 };
 

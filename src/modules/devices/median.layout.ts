@@ -62,7 +62,7 @@ export function singleValue(thresholds: readonly number[], b: number): number | 
  * Where rank r (0-based) falls in buckets with these counts: the bucket and the rank within it.
  * The caller guarantees 0 <= r < sum(counts).
  */
-export function locateRank(counts: readonly number[], r: number): { bucket: number; offset: number } {
+export function locateRank(counts: ArrayLike<number>, r: number): { bucket: number; offset: number } {
   let seen = 0;
   for (let b = 0; b < counts.length; b++) {
     const n = counts[b]!;

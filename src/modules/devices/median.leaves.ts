@@ -11,33 +11,23 @@ import type { Period } from './model';
 const Q = MEDIAN_QUANTITIES;
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-/** Leaves to read: of one device and quantity, buckets b0..b1, values below b; those below a only counted. */
-export interface LeafGroup {
-  deviceId: string;
-  q: number;
-  b0: number;
-  b1: number;
-  a: number;
-  b: number;
-}
-
 const S_SQL = `coalesce($1::timestamptz, '-infinity')`;
 const E_SQL = `coalesce($2::timestamptz, 'infinity')`;
 const INSIDE = `l.t_min >= ${S_SQL} AND l.t_max < ${E_SQL}`;
 /**
- * Per group (g: its 1-based position), its leaf values with time in [$1, $2), as the chunks' float8
- * arrays in binary format (array_send), concatenated. A chunk wholly inside the period is sent as
+ * Per wanted bucket (g: its 1-based position), its leaf values with time in [$1, $2), as the chunks'
+ * float8 arrays in binary format (array_send), concatenated. A chunk wholly inside the period is sent as
  * stored, with no work per value (unnesting and re-encoding each value cost ~0.25 µs); one that
  * straddles a bound is filtered on its times; one outside is not read.
  */
 const LEAVES_SQL = `SELECT g.n AS g, string_agg(x.arr, ''::bytea) AS arrs
-  FROM unnest($3::text[], $4::int2[], $5::int4[], $6::int4[]) WITH ORDINALITY AS g(device_id, q, b0, b1, n)
+  FROM unnest($3::text[], $4::int2[], $5::int4[]) WITH ORDINALITY AS g(device_id, q, bucket, n)
   CROSS JOIN LATERAL (
     SELECT CASE WHEN ${INSIDE} THEN array_send(l.vals) ELSE (
         SELECT array_send(coalesce(array_agg(u.v), '{}'::float8[])) FROM unnest(l.vals, l.times) AS u(v, t)
         WHERE u.t >= ${S_SQL} AND u.t < ${E_SQL}) END AS arr
     FROM devices.median_leaves l
-    WHERE l.device_id = g.device_id AND l.quantity = g.q AND l.bucket BETWEEN g.b0 AND g.b1
+    WHERE l.device_id = g.device_id AND l.quantity = g.q AND l.bucket = g.bucket
       AND l.t_max >= ${S_SQL} AND l.t_min < ${E_SQL}
     OFFSET 0
   ) x
@@ -65,51 +55,55 @@ function float8Arrays(bytes: Uint8Array | null): Float64Array {
 }
 
 /**
- * Reads leaf groups (one statement): per group, how many of its values in the period are below its a,
- * and those from a up to (not including) its b.
+ * The value buckets an answer needs, each read once however many medians want it, all in one
+ * statement: `want` them, `read` once, then take each one's `values` (the indexed values in the
+ * period, unsorted).
  */
-export async function readLeaves(
-  tx: Queryable,
-  S: Date | null,
-  E: Date | null,
-  groups: readonly LeafGroup[],
-): Promise<{ below: number; values: number[] }[]> {
-  const out = groups.map(() => ({ below: 0, values: [] as number[] }));
-  if (groups.length === 0) return out;
-  const rows = await tx.query<{ g: number; arrs: Uint8Array | null }>(LEAVES_SQL, [
-    iso(S),
-    iso(E),
-    groups.map((g) => g.deviceId),
-    groups.map((g) => g.q),
-    groups.map((g) => g.b0),
-    groups.map((g) => g.b1),
-  ]);
-  for (const r of rows) {
-    const i = Number(r.g) - 1;
-    const { a, b } = groups[i]!;
-    const o = out[i]!;
-    for (const v of float8Arrays(r.arrs)) {
-      if (v < a) o.below++;
-      else if (v < b) o.values.push(v);
-    }
-  }
-  return out;
+export function bucketReads() {
+  const keys: { deviceId: string; q: number; bucket: number }[] = [];
+  const at = new Map<string, number>();
+  let got: Float64Array[] = [];
+  return {
+    want(deviceId: string, q: number, bucket: number): number {
+      const key = `${q}:${bucket}:${deviceId}`;
+      let i = at.get(key);
+      if (i === undefined) {
+        i = keys.push({ deviceId, q, bucket }) - 1;
+        at.set(key, i);
+      }
+      return i;
+    },
+    async read(tx: Queryable, S: Date | null, E: Date | null): Promise<void> {
+      got = keys.map(() => new Float64Array(0));
+      if (keys.length === 0) return;
+      const rows = await tx.query<{ g: number; arrs: Uint8Array | null }>(LEAVES_SQL, [
+        iso(S),
+        iso(E),
+        keys.map((k) => k.deviceId),
+        keys.map((k) => k.q),
+        keys.map((k) => k.bucket),
+      ]);
+      for (const r of rows) got[Number(r.g) - 1] = float8Arrays(r.arrs);
+    },
+    values: (i: number): Float64Array => got[i]!,
+  };
 }
 
+export type BucketReads = ReturnType<typeof bucketReads>;
+
 /**
- * The medians of each of these devices from their period counts: the middle ranks' buckets, then
- * one statement for the values of every bucket that can hold more than one.
+ * Plans the medians of each of these devices from their period counts: the middle ranks' buckets are
+ * wanted from `reads` (unless one can hold a single value); after `reads.read`, the returned function
+ * gives the medians.
  */
-export async function mediansOf(
-  tx: Queryable,
-  period: Period,
+export function planMedians(
   devices: { deviceId: string; pc: PeriodCounts }[],
-): Promise<Medians[]> {
-  const S = period.start;
-  const E = period.end ? new Date(period.end.getTime() + 1) : null;
-  const groups: (LeafGroup & { extra: number[] })[] = [];
-  const groupOf = new Map<string, number>();
-  /** Per device and quantity, the two middle values, or where to find them: [group, offset]. */
+  reads: BucketReads,
+): () => Medians[] {
+  /** Per bucket read: its values with the device's unindexed ones in it, sorted (when first needed). */
+  const sorted = new Map<number, Float64Array>();
+  const extras = new Map<number, number[]>();
+  /** Per device and quantity, the two middle values, or where to find them: [read, offset]. */
   const found = devices.map(({ deviceId, pc }) => {
     const n = pc.n;
     const ranks = [Math.floor((n - 1) / 2), Math.floor(n / 2)];
@@ -118,29 +112,50 @@ export async function mediansOf(
         const { bucket, offset } = locateRank(pc.counts[q]!, r);
         const single = singleValue(pc.thresholds[q]!, bucket);
         if (single !== null) return single;
-        const key = `${q}:${bucket}:${deviceId}`;
-        let g = groupOf.get(key) ?? -1;
-        if (g < 0) {
-          const extra = pc.inPeriod.filter((vs) => bucketOf(pc.thresholds[q]!, vs[q]!) === bucket);
-          const [a, b] = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
-          groups.push({ deviceId, q, b0: bucket, b1: bucket, a, b, extra: extra.map((vs) => vs[q]!) });
-          g = groups.length - 1;
-          groupOf.set(key, g);
+        const i = reads.want(deviceId, q, bucket);
+        if (!extras.has(i)) {
+          const inBucket = pc.inPeriod.filter((vs) => bucketOf(pc.thresholds[q]!, vs[q]!) === bucket);
+          extras.set(
+            i,
+            inBucket.map((vs) => vs[q]!),
+          );
         }
-        return { g, offset };
+        return { i, offset };
       }),
     );
   });
-  // Each bucket's values in the period (the leaves' and the unindexed ones), sorted.
-  const values = (await readLeaves(tx, S, E, groups)).map(({ values: v }, i) =>
-    Float64Array.from([...v, ...groups[i]!.extra]).sort(),
-  );
-  return found.map((perQ) => {
-    const out = {} as Medians;
-    Q.forEach((q, i) => {
-      const [lo, hi] = perQ[i]!.map((m) => (typeof m === 'number' ? m : values[m.g]![m.offset]!));
-      out[q] = (lo! + hi!) / 2;
+  const valueAt = (i: number, offset: number) => {
+    let vs = sorted.get(i);
+    if (!vs) {
+      const leaves = reads.values(i);
+      const extra = extras.get(i)!;
+      vs = new Float64Array(leaves.length + extra.length);
+      vs.set(leaves);
+      vs.set(extra, leaves.length);
+      vs.sort();
+      sorted.set(i, vs);
+    }
+    return vs[offset]!;
+  };
+  return () =>
+    found.map((perQ) => {
+      const out = {} as Medians;
+      Q.forEach((q, k) => {
+        const [lo, hi] = perQ[k]!.map((m) => (typeof m === 'number' ? m : valueAt(m.i, m.offset)));
+        out[q] = (lo! + hi!) / 2;
+      });
+      return out;
     });
-    return out;
-  });
+}
+
+/** The medians of each of these devices from their period counts (one statement). */
+export async function mediansOf(
+  tx: Queryable,
+  period: Period,
+  devices: { deviceId: string; pc: PeriodCounts }[],
+): Promise<Medians[]> {
+  const reads = bucketReads();
+  const finish = planMedians(devices, reads);
+  await reads.read(tx, period.start, period.end ? new Date(period.end.getTime() + 1) : null);
+  return finish();
 }

@@ -112,7 +112,7 @@ type Row = Record<string, unknown>;
 export interface PeriodCounts {
   thresholds: number[][];
   /** Per quantity and bucket: the period's readings (indexed and not). */
-  counts: number[][];
+  counts: Float64Array[];
   /** The period's readings the index does not hold, as their four quantities. */
   inPeriod: [number, number, number, number][];
   /** The period's count by the index (the caller compares it with the rollups'). */
@@ -123,34 +123,59 @@ export interface MedianReaderOptions {
   /** Layouts kept in memory (thresholds change only when a device's index is rebuilt). */
   cacheSize?: number;
   /**
-   * Checkpoints' counts kept in memory (up to 4 × 4,096 numbers each): a device asked about the same
-   * bounds again gets its stamps checked instead of its counts sent (~200 KB each at 4,096 buckets).
+   * Checkpoints' counts kept in memory, in numbers (4 per bucket; 8 bytes each): a device asked about
+   * the same bounds again gets its stamps checked instead of its counts sent (up to 4 × 4,097 numbers,
+   * ~200 KB, per checkpoint). The default, 4M (32 MB), holds the all-time totals of ~250 devices of
+   * 4,096 buckets, or of thousands of smaller ones: a user's devices are asked about together.
    */
-  checkpointCacheSize?: number;
+  checkpointCacheNumbers?: number;
 }
 
 interface HeldCounts {
   stamp: string;
-  counts: number[][];
+  counts: Float64Array[];
 }
+
+const sizeOf = (h: HeldCounts) => h.counts.reduce((n, c) => n + c.length, 0);
 
 export function createMedianReader(options: MedianReaderOptions = {}) {
   const cacheSize = options.cacheSize ?? 10_000;
   const layouts = new Map<string, LayoutCacheEntry>();
-  const checkpointCacheSize = options.checkpointCacheSize ?? 64;
-  /** `${device}|${time in ms}` → counts and stamp. */
+  const budget = options.checkpointCacheNumbers ?? 4_000_000;
+  /** `${device}|${time in ms}` → counts and stamp, least recently used first; `heldNumbers` in all. */
   const held = new Map<string, HeldCounts>();
+  let heldNumbers = 0;
+  const forget = (key: string) => {
+    const h = held.get(key);
+    if (!h) return;
+    held.delete(key);
+    heldNumbers -= sizeOf(h);
+  };
 
   /** One side's checkpoint counts: sent (and then kept), or held (the statement saw the same stamp). */
-  function sideCounts(head: Row, side: 's' | 'e', sent: Map<string, HeldCounts>): number[][] | null {
+  function sideCounts(head: Row, side: 's' | 'e', sent: Map<string, HeldCounts>): Float64Array[] | null {
     const stamp = head[`${side}_stamp`] as string | null;
     const key = `${head.device_id as string}|${Number(head[`${side}_at`])}`;
-    if (stamp !== null && head[`${side}0`] === null) return sent.get(key)?.counts ?? null;
+    if (stamp !== null && head[`${side}0`] === null) {
+      const h = sent.get(key);
+      if (h && held.get(key) === h) {
+        held.delete(key); // used: to the end of the LRU order
+        held.set(key, h);
+      }
+      return h?.counts ?? null;
+    }
     const counts = Q.map((_, q) => unpackInt8Array(head[`${side}${q}`] as Uint8Array | null));
     if (stamp !== null) {
-      held.delete(key);
-      if (held.size >= checkpointCacheSize) held.delete(held.keys().next().value!);
-      held.set(key, { stamp, counts });
+      forget(key);
+      const entry = { stamp, counts };
+      for (const k of held.keys()) {
+        if (heldNumbers + sizeOf(entry) <= budget) break;
+        forget(k);
+      }
+      if (heldNumbers + sizeOf(entry) <= budget) {
+        held.set(key, entry);
+        heldNumbers += sizeOf(entry);
+      }
     }
     return counts;
   }
@@ -177,7 +202,9 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
     if (!eCounts || !sCounts) return null; // held when sent, evicted since: not expected, but never wrong
     const counts = Q.map((_, q) => {
       const [e, s] = [eCounts[q]!, sCounts[q]!];
-      return Array.from({ length: thresholds[q]!.length + 1 }, (_, b) => (e[b] ?? 0) - (s[b] ?? 0));
+      const c = new Float64Array(thresholds[q]!.length + 1);
+      for (let b = 0; b < c.length; b++) c[b] = (e[b] ?? 0) - (s[b] ?? 0);
+      return c;
     });
     // The raw readings near each bound, into their buckets.
     for (const [side, sign] of [

@@ -97,15 +97,16 @@ export const quantitiesOf = (x: number, y: number, z: number): [number, number, 
 /**
  * An int8[] in PostgreSQL's binary array format (array_send): ndim, has-nulls flag, element type, then
  * per dimension its size and lower bound, then per element its length and big-endian value. Null: [].
+ * Each value is read as two 32-bit halves (exact below 2^53, as counts are): BigInt is ~10× slower.
  */
-export function unpackInt8Array(bytes: Uint8Array | null): number[] {
-  if (!bytes) return [];
+export function unpackInt8Array(bytes: Uint8Array | null): Float64Array {
+  if (!bytes) return new Float64Array(0);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getInt32(0) === 0) return []; // an empty array has no dimensions
+  if (view.getInt32(0) === 0) return new Float64Array(0); // an empty array has no dimensions
   const n = view.getInt32(12);
-  const out = new Array<number>(n);
+  const out = new Float64Array(n);
   for (let i = 0, at = 20; i < n; i++, at += 12) {
-    out[i] = Number(view.getBigInt64(at + 4)); // at: the element's length (8)
+    out[i] = view.getInt32(at + 4) * 4294967296 + view.getUint32(at + 8); // at: the element's length (8)
   }
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * fast-check generators the devices property tests share: readings whose values tie, round and span
- * a wide range, at times clustered on hour boundaries (where rollups and checkpoints split), and
- * periods whose bounds fall on readings, beside them, on hour boundaries, anywhere, or nowhere.
+ * a wide range, at times clustered on hour boundaries (where rollups split), on minute boundaries and
+ * in a dense few minutes (where checkpoints split an hour), and periods whose bounds fall on readings,
+ * beside them, on hour or minute boundaries, anywhere, or nowhere.
  * Times are milliseconds after T0; `hours` is the span the readings cover.
  */
 import fc from 'fast-check';
@@ -9,6 +10,9 @@ import type { Period } from './model';
 
 export const T0 = Date.parse('2024-05-01T22:00:00.000Z');
 export const HOUR = 3_600_000;
+const MINUTE = 60_000;
+/** A dense stretch: the first ten minutes of the second hour. */
+const DENSE = { from: HOUR, minutes: 10 };
 
 const axis = fc.oneof(
   fc.integer({ min: -5, max: 5 }), // ties
@@ -24,11 +28,18 @@ export function readingArb(hours: number) {
     ts: fc.oneof(
       fc.integer({ min: 0, max: hours * HOUR }),
       fc.tuple(fc.integer({ min: 0, max: hours }), fc.constantFrom(-1, 0, 1)).map(([h, d]) => h * HOUR + d),
+      fc
+        .tuple(fc.integer({ min: 0, max: hours * 60 }), fc.constantFrom(-1, 0, 1))
+        .map(([m, d]) => m * MINUTE + d),
+      fc.integer({ min: 0, max: DENSE.minutes * MINUTE }).map((t) => DENSE.from + t),
     ),
   });
 }
 
-/** A bound near something interesting: a reading, an hour boundary ±1 ms, or anywhere; or open. */
+/**
+ * A bound near something interesting: a reading, an hour boundary ±1 ms, a minute boundary ±1 ms in the
+ * dense stretch, or anywhere; or open.
+ */
 export function boundArb(times: number[], hours: number) {
   return fc.oneof(
     fc.constant(null),
@@ -36,6 +47,9 @@ export function boundArb(times: number[], hours: number) {
     fc
       .integer({ min: -1, max: hours + 1 })
       .chain((h) => fc.constantFrom(h * HOUR - 1, h * HOUR, h * HOUR + 1)),
+    fc
+      .integer({ min: 0, max: DENSE.minutes + 1 })
+      .chain((m) => fc.constantFrom(-1, 0, 1).map((d) => DENSE.from + m * MINUTE + d)),
     fc.integer({ min: -HOUR, max: (hours + 1) * HOUR }),
   );
 }
