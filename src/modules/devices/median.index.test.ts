@@ -12,7 +12,7 @@ import { buildTestApp, onPostgres, type TestApp } from '../../../test/helpers';
 import { createAggregatesStore } from './aggregates.store';
 import { createDevicesModule } from './index';
 import { createMedianIndex, type MedianIndex } from './median.index';
-import { bucketOf, nextUp, singleValue, thresholdsFrom } from './median.layout';
+import { bucketFinder, bucketOf, nextUp, singleValue, thresholdsFrom } from './median.layout';
 import { createReadingsStore } from './readings.store';
 import { boundArb, HOUR, readingArb, T0, toPeriod } from './test-arbitraries';
 
@@ -70,6 +70,26 @@ describe('median index', () => {
     expect(singleValue(t, 1)).toBeNull();
     expect(nextUp(-1) > -1 && nextUp(-1) - -1 === Number.EPSILON / 2).toBe(true);
     expect(nextUp(0)).toBe(Number.MIN_VALUE);
+  });
+
+  it('finds the same bucket with its guide as the full search, for any thresholds and values', () => {
+    // Spread values (most cells hold a threshold or two), clustered ones with ties, and wild ranges.
+    const spread = fc.double({ min: -1000, max: 1000, noNaN: true, noDefaultInfinity: true });
+    const clustered = fc.integer({ min: -40, max: 40 }).map((i) => i / 8);
+    const wild = fc.double({ min: -1e100, max: 1e100, noNaN: true, noDefaultInfinity: true });
+    const thresholdsArb = fc
+      .oneof(spread, clustered, wild)
+      .chain((v) => fc.array(fc.oneof(fc.constant(v), spread, clustered), { minLength: 16, maxLength: 400 }))
+      .map((qs) => thresholdsFrom(Array.from(Float64Array.from(qs).sort())));
+    fc.assert(
+      fc.property(thresholdsArb, fc.array(fc.oneof(spread, clustered, wild), { maxLength: 50 }), (t, vs) => {
+        const find = bucketFinder(t);
+        // The thresholds and their neighbours are where a cell's range could be off by one.
+        const probes = [...vs, ...t, ...t.map(nextUp), ...t.map((x) => -nextUp(-x)), -0];
+        for (const v of probes) expect(find(v)).toBe(bucketOf(t, v));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('width_bucket in the database agrees with bucketOf', async () => {

@@ -16,7 +16,7 @@
  * independent of how many readings the device or the period holds.
  */
 import type { Queryable } from '../../platform/db';
-import { bucketOf } from './median.layout';
+import { bucketFinder } from './median.layout';
 import { mediansOf } from './median.leaves';
 import { MEDIAN_QUANTITIES, quantitiesOf, unindexed, unpackFloat8, unpackInt8Array } from './median.sql';
 import type { Period } from './model';
@@ -104,9 +104,12 @@ FROM unnest($1::text[], $2::int4[]) AS want(id, ver)
 interface LayoutCacheEntry {
   version: number;
   thresholds: number[][];
+  /** Per quantity, bucketOf its thresholds (bucketFinder). */
+  bucket: Finder[];
 }
 
 type Row = Record<string, unknown>;
+type Finder = (v: number) => number;
 
 /** What the index says of one device's period: counts per quantity and bucket, and its layout. */
 export interface PeriodCounts {
@@ -120,8 +123,12 @@ export interface PeriodCounts {
 }
 
 export interface MedianReaderOptions {
-  /** Layouts kept in memory (thresholds change only when a device's index is rebuilt). */
-  cacheSize?: number;
+  /**
+   * Layouts kept in memory, in thresholds (up to 4 × 4,095 per device; 12 bytes each with their
+   * bucketFinder guide): thresholds change only when a device's index is rebuilt. The default, 4M
+   * (~48 MB), holds ~250 devices at the 4,096-bucket cap, or thousands of smaller ones.
+   */
+  layoutCacheNumbers?: number;
   /**
    * Checkpoints' counts kept in memory, in numbers (4 per bucket; 8 bytes each): a device asked about
    * the same bounds again gets its stamps checked instead of its counts sent (up to 4 × 4,097 numbers,
@@ -139,8 +146,11 @@ interface HeldCounts {
 const sizeOf = (h: HeldCounts) => h.counts.reduce((n, c) => n + c.length, 0);
 
 export function createMedianReader(options: MedianReaderOptions = {}) {
-  const cacheSize = options.cacheSize ?? 10_000;
+  const layoutBudget = options.layoutCacheNumbers ?? 4_000_000;
+  /** Device → layout, least recently used first; `layoutNumbers` thresholds in all. */
   const layouts = new Map<string, LayoutCacheEntry>();
+  let layoutNumbers = 0;
+  const layoutSize = (l: LayoutCacheEntry) => l.thresholds.reduce((n, t) => n + t.length, 0);
   const budget = options.checkpointCacheNumbers ?? 4_000_000;
   /** `${device}|${time in ms}` → counts and stamp, least recently used first; `heldNumbers` in all. */
   const held = new Map<string, HeldCounts>();
@@ -189,12 +199,22 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
   ): PeriodCounts | null {
     const deviceId = head.device_id as string;
     let layout = layouts.get(deviceId);
-    if (!layout || layout.version !== head.version) {
-      layout = { version: head.version as number, thresholds: Q.map((_, i) => head[`t${i}`] as number[]) };
-      if (layouts.size >= cacheSize) layouts.delete(layouts.keys().next().value!);
-      layouts.set(deviceId, layout);
+    if (layout) {
+      layouts.delete(deviceId); // used: to the end of the LRU order (or replaced below)
+      layoutNumbers -= layoutSize(layout);
     }
-    const thresholds = layout.thresholds;
+    if (!layout || layout.version !== head.version) {
+      const thresholds = Q.map((_, i) => head[`t${i}`] as number[]);
+      layout = { version: head.version as number, thresholds, bucket: thresholds.map(bucketFinder) };
+    }
+    for (const [id, l] of layouts) {
+      if (layoutNumbers + layoutSize(layout) <= layoutBudget) break;
+      layouts.delete(id);
+      layoutNumbers -= layoutSize(l);
+    }
+    layouts.set(deviceId, layout);
+    layoutNumbers += layoutSize(layout);
+    const { thresholds, bucket } = layout;
     const sAt = Number(head.s_at);
     const eAt = Number(head.e_at);
     // K(E) − K(S) per bucket (a missing checkpoint counts nothing).
@@ -214,9 +234,15 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
       const [xs, ys, zs] = ['x', 'y', 'z'].map((c) =>
         unpackFloat8(head[`${side}_${c}`] as Uint8Array | null),
       );
+      const [c0, c1, c2, c3] = counts as [Float64Array, Float64Array, Float64Array, Float64Array];
+      const [b0, b1, b2, b3] = bucket as [Finder, Finder, Finder, Finder];
       for (let i = 0; i < xs!.length; i++) {
-        const vs = quantitiesOf(xs![i]!, ys![i]!, zs![i]!);
-        for (let q = 0; q < vs.length; q++) counts[q]![bucketOf(thresholds[q]!, vs[q]!)]! += sign;
+        const [x, y, z] = [xs![i]!, ys![i]!, zs![i]!];
+        // quantitiesOf(x, y, z), unrolled: this loop runs for every raw reading near a bound.
+        c0[b0(x + y + z)]! += sign;
+        c1[b1(x)]! += sign;
+        c2[b2(y)]! += sign;
+        c3[b3(z)]! += sign;
       }
     }
     // The unindexed readings: in no checkpoint, so counted here when before a bound's checkpoint K
@@ -232,7 +258,7 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
       const sign = (t < eAt ? 1 : 0) - (t < sAt ? 1 : 0);
       if (sign !== 0) {
         vs.forEach((v, q) => {
-          counts[q]![bucketOf(thresholds[q]!, v)]! += sign;
+          counts[q]![bucket[q]!(v)]! += sign;
         });
       }
       if (t >= sMs && t < eMs) inPeriod.push(vs);
