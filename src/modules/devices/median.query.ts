@@ -15,6 +15,7 @@
  * the raw readings near S and E, the unindexed readings, and one bucket per quantity and middle rank —
  * independent of how many readings the device or the period holds.
  */
+import { LRUCache } from 'lru-cache';
 import type { Queryable } from '../../platform/db';
 import { bucketFinder } from './median.layout';
 import { mediansOf } from './median.leaves';
@@ -143,50 +144,35 @@ interface HeldCounts {
   counts: Float64Array[];
 }
 
-const sizeOf = (h: HeldCounts) => h.counts.reduce((n, c) => n + c.length, 0);
+/** Entries weigh their numbers (at least 1: lru-cache needs a positive size). */
+const weigh = (arrays: ArrayLike<number>[]) =>
+  Math.max(
+    1,
+    arrays.reduce((n, a) => n + a.length, 0),
+  );
 
 export function createMedianReader(options: MedianReaderOptions = {}) {
-  const layoutBudget = options.layoutCacheNumbers ?? 4_000_000;
-  /** Device → layout, least recently used first; `layoutNumbers` thresholds in all. */
-  const layouts = new Map<string, LayoutCacheEntry>();
-  let layoutNumbers = 0;
-  const layoutSize = (l: LayoutCacheEntry) => l.thresholds.reduce((n, t) => n + t.length, 0);
-  const budget = options.checkpointCacheNumbers ?? 4_000_000;
-  /** `${device}|${time in ms}` → counts and stamp, least recently used first; `heldNumbers` in all. */
-  const held = new Map<string, HeldCounts>();
-  let heldNumbers = 0;
-  const forget = (key: string) => {
-    const h = held.get(key);
-    if (!h) return;
-    held.delete(key);
-    heldNumbers -= sizeOf(h);
-  };
+  /** Device → layout, least recently used out first. */
+  const layouts = new LRUCache<string, LayoutCacheEntry>({
+    maxSize: options.layoutCacheNumbers ?? 4_000_000,
+    sizeCalculation: (l) => weigh(l.thresholds),
+  });
+  /** `${device}|${time in ms}` → a checkpoint's counts and stamp. */
+  const held = new LRUCache<string, HeldCounts>({
+    maxSize: options.checkpointCacheNumbers ?? 4_000_000,
+    sizeCalculation: (h) => weigh(h.counts),
+  });
 
   /** One side's checkpoint counts: sent (and then kept), or held (the statement saw the same stamp). */
   function sideCounts(head: Row, side: 's' | 'e', sent: Map<string, HeldCounts>): Float64Array[] | null {
     const stamp = head[`${side}_stamp`] as string | null;
     const key = `${head.device_id as string}|${Number(head[`${side}_at`])}`;
     if (stamp !== null && head[`${side}0`] === null) {
-      const h = sent.get(key);
-      if (h && held.get(key) === h) {
-        held.delete(key); // used: to the end of the LRU order
-        held.set(key, h);
-      }
-      return h?.counts ?? null;
+      held.get(key); // used: most recent again
+      return sent.get(key)?.counts ?? null;
     }
     const counts = Q.map((_, q) => unpackInt8Array(head[`${side}${q}`] as Uint8Array | null));
-    if (stamp !== null) {
-      forget(key);
-      const entry = { stamp, counts };
-      for (const k of held.keys()) {
-        if (heldNumbers + sizeOf(entry) <= budget) break;
-        forget(k);
-      }
-      if (heldNumbers + sizeOf(entry) <= budget) {
-        held.set(key, entry);
-        heldNumbers += sizeOf(entry);
-      }
-    }
+    if (stamp !== null) held.set(key, { stamp, counts });
     return counts;
   }
 
@@ -199,21 +185,11 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
   ): PeriodCounts | null {
     const deviceId = head.device_id as string;
     let layout = layouts.get(deviceId);
-    if (layout) {
-      layouts.delete(deviceId); // used: to the end of the LRU order (or replaced below)
-      layoutNumbers -= layoutSize(layout);
-    }
     if (!layout || layout.version !== head.version) {
       const thresholds = Q.map((_, i) => head[`t${i}`] as number[]);
       layout = { version: head.version as number, thresholds, bucket: thresholds.map(bucketFinder) };
+      layouts.set(deviceId, layout);
     }
-    for (const [id, l] of layouts) {
-      if (layoutNumbers + layoutSize(layout) <= layoutBudget) break;
-      layouts.delete(id);
-      layoutNumbers -= layoutSize(l);
-    }
-    layouts.set(deviceId, layout);
-    layoutNumbers += layoutSize(layout);
     const { thresholds, bucket } = layout;
     const sAt = Number(head.s_at);
     const eAt = Number(head.e_at);
@@ -280,11 +256,11 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
     // The checkpoints held for these devices, as they are now (the answer may evict some meanwhile).
     const ids = new Set(deviceIds);
     const sent = new Map<string, HeldCounts>();
-    for (const [key, h] of held) if (ids.has(key.slice(0, key.lastIndexOf('|')))) sent.set(key, h);
+    for (const [key, h] of held.entries()) if (ids.has(key.slice(0, key.lastIndexOf('|')))) sent.set(key, h);
     const keys = [...sent.keys()].map((k) => k.lastIndexOf('|'));
     const heads = await tx.query<Row>(HEAD_SQL, [
       deviceIds,
-      deviceIds.map((id) => layouts.get(id)?.version ?? -1),
+      deviceIds.map((id) => layouts.peek(id)?.version ?? -1),
       iso(S),
       iso(E),
       [...sent.keys()].map((k, i) => k.slice(0, keys[i])),
