@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseIsoDateTime as parseTimestamp } from './time';
+import { MAX_TIMESTAMP_MS, parseIsoDateTime as parseTimestamp, sqlTime } from './time';
 
 const ms = (text: string) => {
   const r = parseTimestamp(text);
@@ -89,5 +89,14 @@ describe('parseIsoDateTime options', () => {
     const long = `2024-05-01T12:00:00.${'1'.repeat(60)}`;
     expect(reason(long, { maxLength: 64 })).toBe('longer than 64 characters');
     expect(reason(long, {})).toBe('ok');
+  });
+});
+
+describe('sqlTime', () => {
+  it('writes times as toISOString does, and a year past 9999 without the "+0" PostgreSQL refuses', () => {
+    expect(sqlTime(new Date('2024-05-01T12:00:00.123Z'))).toBe('2024-05-01T12:00:00.123Z');
+    expect(sqlTime(new Date(MAX_TIMESTAMP_MS))).toBe('9999-12-31T23:59:59.999Z');
+    expect(sqlTime(new Date(MAX_TIMESTAMP_MS + 1))).toBe('10000-01-01T00:00:00.000Z');
+    expect(sqlTime(null)).toBeNull();
   });
 });

@@ -70,3 +70,16 @@ export function parseIsoDateTime(text: string, options: IsoDateTimeOptions = {})
   }
   return { ok: true, value: new Date(utc) };
 }
+
+/**
+ * A time as timestamptz text for PostgreSQL. toISOString writes a year past 9999 as "+010000-…", which
+ * PostgreSQL refuses ("time zone displacement out of range"); such times arise one step past the
+ * largest input (a period's end + 1 ms, the next whole hour), and PostgreSQL holds them as "10000-…".
+ */
+export function sqlTime(d: Date): string;
+export function sqlTime(d: Date | null | undefined): string | null;
+export function sqlTime(d: Date | null | undefined): string | null {
+  if (!d) return null;
+  const s = d.toISOString();
+  return s.startsWith('+') ? s.slice(1).replace(/^0+(?=\d{5})/, '') : s;
+}

@@ -10,6 +10,8 @@
  * differed in the last bit for 29% of random pairs. The second fraction selects row ceil(n * 0.5000000000001) = n/2 + 1 for
  * even n and the middle row for odd n, exact for any period of fewer than 10^13 rows.
  */
+
+import { sqlTime } from '../../platform/time';
 import type { Medians } from './median.query';
 import type { Aggregates, Period, Stat } from './model';
 import { QUANTITIES, type Quantity } from './rollups.store';
@@ -61,7 +63,7 @@ export function toAggregates(r: AggregateRow): Aggregates {
   };
 }
 
-export const bounds = (p: Period) => [p.start?.toISOString() ?? null, p.end?.toISOString() ?? null];
+export const bounds = (p: Period) => [sqlTime(p.start), sqlTime(p.end)];
 
 /** A user's devices combined (null when none has readings in the period) and each device with any. */
 export interface OwnerAggregates {

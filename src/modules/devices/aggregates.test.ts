@@ -187,6 +187,34 @@ describe('device aggregates', () => {
     expect(res.json()).toMatchObject({ status: 404, code: 'DEVICES_NO_DATA' });
   });
 
+  it('answer periods that end in the last hour of year 9999 (one step past it is year 10000)', async () => {
+    // ceil_hour(start) and end + 1 ms fall in 10000-01-01, which toISOString writes as "+010000-…".
+    const last = '9999-12-31T23:59:59.999Z';
+    await load('last-hour', [
+      { x: 1, y: 2, z: 3, ts: '9999-12-31T23:10:00Z' },
+      { x: 4, y: 5, z: 6, ts: last },
+    ]);
+    const created = await app.http.inject({ method: 'POST', url: '/users', payload: { name: 'Y10K' } });
+    const user = created.json() as { id: number };
+    await app.http.inject({ method: 'PUT', url: '/devices/last-hour/owner', payload: { user_id: user.id } });
+    for (const [query, count] of [
+      [`start_date=9999-12-31T23:30:00Z`, 1],
+      [`end_date=${last}`, 2],
+      [`start_date=9999-12-31T23:10:00Z&end_date=${last}`, 2],
+    ] as const) {
+      for (const url of [`/devices/last-hour/data?${query}`, `/users/${user.id}/data?${query}`]) {
+        const res = await app.http.inject({ method: 'GET', url });
+        expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+        expect(res.json().count).toBe(count);
+      }
+    }
+    const series = await app.http.inject({
+      method: 'GET',
+      url: `/devices/last-hour/series?end_date=${last}&buckets=2`,
+    });
+    expect(series.statusCode, series.body).toBe(200);
+  });
+
   it('answer 404 DEVICES_DEVICE_NOT_FOUND for a device that never sent data', async () => {
     for (const url of ['/devices/nobody/data', '/devices/nobody/data/all']) {
       const res = await app.http.inject({ method: 'GET', url });

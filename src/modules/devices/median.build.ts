@@ -3,6 +3,7 @@
  * median.index.ts for what each holds), and the pieces the incremental update shares with it.
  */
 import type { Queryable } from '../../platform/db';
+import { sqlTime } from '../../platform/time';
 import { singleValue, thresholdsFrom } from './median.layout';
 import {
   bucketSql,
@@ -89,7 +90,7 @@ async function windowCounts(
     `SELECT qv.q, ${bucketSql(thresholdParams(4))} AS b, count(*)::int8 AS n
      FROM ${window.from} ${QUANTITY_ROWS} WHERE ${window.where}
      GROUP BY 1, 2`,
-    [deviceId, from?.toISOString() ?? null, to?.toISOString() ?? null, ...thresholds.map((t) => t.map(f8))],
+    [deviceId, sqlTime(from), sqlTime(to), ...thresholds.map((t) => t.map(f8))],
   );
   const counts = thresholds.map((t) => new Array<number>(t.length + 1).fill(0));
   for (const r of rows) counts[r.q]![r.b] = Number(r.n);
@@ -103,7 +104,7 @@ export async function insertCheckpoint(tx: Queryable, deviceId: string, at: Date
      ON CONFLICT (device_id, at) DO UPDATE SET ${cols('counts')
        .map((c) => `${c} = excluded.${c}`)
        .join(', ')}`,
-    [deviceId, at.toISOString(), ...counts],
+    [deviceId, sqlTime(at), ...counts],
   );
 }
 
@@ -114,7 +115,7 @@ async function minuteCounts(tx: Queryable, deviceId: string, hour: Date, from: D
     `SELECT date_trunc('minute', ts, 'UTC') AS minute, count(*)::int8 AS count FROM devices.readings
      WHERE device_id = $1 AND txid < ${txidLiteral(bound)} AND ts >= $2 AND ts < $3
      GROUP BY 1 ORDER BY 1`,
-    [deviceId, start.toISOString(), new Date(hour.getTime() + HOUR_MS).toISOString()],
+    [deviceId, sqlTime(start), sqlTime(new Date(hour.getTime() + HOUR_MS))],
   );
 }
 
@@ -143,7 +144,7 @@ export async function extendCheckpoints(
     `SELECT bucket, count FROM devices.median_hours
      WHERE device_id = $1 AND bucket >= date_trunc('hour', coalesce($2::timestamptz, '-infinity'), 'UTC')
      ORDER BY bucket`,
-    [deviceId, from?.toISOString() ?? null],
+    [deviceId, sqlTime(from)],
   );
   let acc = 0;
   for (const h of hours) {

@@ -212,6 +212,44 @@ describe('median index', () => {
     await expectExact(deviceId, TWO_PERIODS);
   });
 
+  it('filters straddling leaf chunks by time exactly, before 2000 and after 2285 too', async () => {
+    // Chunk times travel as int8 microseconds since 2000-01-01: negative before it, past 2^53 after 2285.
+    const deviceId = `median-${++serial}`;
+    const times = [
+      '0001-01-01T00:00:00.005Z',
+      '1969-12-31T23:59:59.999Z',
+      '1999-12-31T23:59:59.999Z',
+      '2000-01-01T00:00:00.000Z',
+      '2000-01-01T00:00:00.001Z',
+      '2285-06-01T00:00:00.000Z',
+      '2300-01-01T00:00:00.001Z',
+      '9999-12-31T23:59:59.990Z',
+    ].map(Date.parse);
+    const payload = times.flatMap((t, i) =>
+      [0, 1, 2].map((j) => ({
+        device_id: deviceId,
+        x: (i * 5 + j) % 7,
+        y: j,
+        z: -i,
+        ts: new Date(t + j).toISOString(),
+      })),
+    );
+    const res = await app.http.inject({ method: 'POST', url: '/devices/data/batch', payload });
+    expect(res.statusCode).toBe(201);
+    await index.update(deviceId);
+    const at = (t: number) => new Date(t);
+    await expectExact(
+      deviceId,
+      times.flatMap((t) => [
+        { start: at(t), end: null },
+        { start: at(t + 1), end: null },
+        { start: null, end: at(t) },
+        { start: null, end: at(t + 1) },
+        { start: at(t - 1), end: at(t + 1) },
+      ]),
+    );
+  });
+
   it('places checkpoints inside a dense hour, and answers bounds beside them exactly', async () => {
     // 600 readings in one hour (one per 6 s), between sparse hours: the spacing (34 readings here) is
     // reached many times within the hour, so checkpoints fall on minute ends inside it.

@@ -22,6 +22,7 @@
  * use a snapshot). How answers use it: median.query.ts.
  */
 import type { Db, Queryable } from '../../platform/db';
+import { sqlTime } from '../../platform/time';
 import {
   cols,
   extendCheckpoints,
@@ -95,7 +96,7 @@ async function appendLeaves(tx: Queryable, deviceId: string, rows: NewRow[], lay
       out.b.push(g.b);
       out.s.push(seq);
       out.v.push(f8(v));
-      out.t.push(g.t[i]!.toISOString());
+      out.t.push(sqlTime(g.t[i]!));
       layout.totals[g.q]![g.b]! += 1;
       len++;
     });
@@ -119,7 +120,7 @@ async function addToCheckpoints(tx: Queryable, deviceId: string, rows: NewRow[],
   for (const r of rows) earliest = Math.min(earliest, r.ts.getTime());
   const later = await tx.query<Record<string, unknown> & { at: Date }>(
     'SELECT * FROM devices.median_checkpoints WHERE device_id = $1 AND at > $2 ORDER BY at',
-    [deviceId, new Date(earliest).toISOString()],
+    [deviceId, sqlTime(new Date(earliest))],
   );
   for (const ck of later) {
     const counts = cols('counts').map((c) => (ck[c] as number[]).map(Number));
@@ -169,7 +170,7 @@ async function update(tx: Queryable, deviceId: string, o: MedianIndexOptions): P
     `INSERT INTO devices.median_hours AS h (device_id, bucket, count)
      SELECT $1, bucket, n FROM unnest($2::timestamptz[], $3::int8[]) AS u(bucket, n)
      ON CONFLICT (device_id, bucket) DO UPDATE SET count = h.count + excluded.count`,
-    [deviceId, [...hours.keys()].map((t) => new Date(t).toISOString()), [...hours.values()]],
+    [deviceId, [...hours.keys()].map((t) => sqlTime(new Date(t))), [...hours.values()]],
   );
   await addToCheckpoints(tx, deviceId, rows, layout);
   layout.indexedCount += rows.length;

@@ -3,13 +3,14 @@
  * quantity in a period, and from them the middle values of each device's period counts (median.query.ts).
  */
 import type { Queryable } from '../../platform/db';
+import { sqlTime } from '../../platform/time';
 import { bucketOf, locateRank, singleValue } from './median.layout';
 import type { Medians, PeriodCounts } from './median.query';
 import { MEDIAN_QUANTITIES } from './median.sql';
 import type { Period } from './model';
 
 const Q = MEDIAN_QUANTITIES;
-const iso = (d: Date | null) => d?.toISOString() ?? null;
+const iso = sqlTime;
 
 const S_SQL = `coalesce($1::timestamptz, '-infinity')`;
 const E_SQL = `coalesce($2::timestamptz, 'infinity')`;

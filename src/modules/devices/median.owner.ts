@@ -14,6 +14,7 @@
  * per quantity and middle rank, for its own median and for the combined one.
  */
 import type { Queryable } from '../../platform/db';
+import { sqlTime } from '../../platform/time';
 import { bucketOf } from './median.layout';
 import { type BucketReads, bucketReads, planMedians } from './median.leaves';
 import type { Medians, PeriodCounts } from './median.query';
@@ -21,7 +22,7 @@ import { f8, MEDIAN_QUANTITIES, QUANTITY_ROWS, unpackFloat8 } from './median.sql
 import type { Period } from './model';
 
 const Q = MEDIAN_QUANTITIES;
-const iso = (d: Date | null) => d?.toISOString() ?? null;
+const iso = sqlTime;
 
 /** Sum of counts before index k, per device: prefix[k]. */
 const prefixSums = (counts: ArrayLike<number>) => {

@@ -17,6 +17,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Queryable } from '../../platform/db';
+import { sqlTime } from '../../platform/time';
 import { bucketFinder } from './median.layout';
 import { mediansOf } from './median.leaves';
 import { MEDIAN_QUANTITIES, quantitiesOf, unindexed, unpackFloat8, unpackInt8Array } from './median.sql';
@@ -26,7 +27,7 @@ import type { Quantity } from './rollups.store';
 export type Medians = Record<Quantity, number>;
 
 const Q = MEDIAN_QUANTITIES;
-const iso = (d: Date | null) => d?.toISOString() ?? null;
+const iso = sqlTime;
 
 const MS = (at: string) => `extract(epoch FROM ${at})::float8 * 1000`;
 /**

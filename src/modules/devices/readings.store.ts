@@ -2,6 +2,7 @@
  * SQL for readings and the device registry. Rows become domain objects here (Date, number).
  */
 import type { Db, Queryable } from '../../platform/db';
+import { sqlTime } from '../../platform/time';
 import type { DeviceSummary, NewReading, Page, PageRequest } from './model';
 import { rollupUpsertCte } from './rollups.store';
 
@@ -85,7 +86,7 @@ export function createReadingsStore(db: Pick<Db, 'query'>) {
     const allKnown = ownStatement && rows.every((r) => known.has(r.deviceId));
     const out = await tx.query<T>(allKnown ? statements.known : statements.registering, [
       rows.map((r) => r.deviceId),
-      rows.map((r) => r.ts.toISOString()),
+      rows.map((r) => sqlTime(r.ts)),
       rows.map((r) => r.x),
       rows.map((r) => r.y),
       rows.map((r) => r.z),

@@ -12,6 +12,7 @@
  * hours, not on how many readings it holds.
  */
 import type { Db } from '../../platform/db';
+import { sqlTime } from '../../platform/time';
 import type { Period } from './model';
 
 export const HOUR_MS = 3_600_000;
@@ -110,12 +111,7 @@ export function periodRollupSql(devicesSql: string, byDevice: boolean): string {
 /** $2-$5 of periodRollupSql: start, end, and the whole hours' bounds lo, hi. */
 export function periodParams(period: Period): (string | null)[] {
   const { lo, hi } = splitPeriod(period);
-  return [
-    period.start?.toISOString() ?? null,
-    period.end?.toISOString() ?? null,
-    lo?.toISOString() ?? null,
-    hi?.toISOString() ?? null,
-  ];
+  return [sqlTime(period.start), sqlTime(period.end), sqlTime(lo), sqlTime(hi)];
 }
 
 export function createRollupsStore(db: Pick<Db, 'transaction'>) {

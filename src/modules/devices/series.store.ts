@@ -8,6 +8,7 @@
  * between buckets; its bounds are start + ceil(i * span / N) to start + ceil((i + 1) * span / N) - 1 ms.
  */
 import type { Db, Queryable } from '../../platform/db';
+import { sqlTime } from '../../platform/time';
 import { midpoint } from './aggregates.rows';
 import type { BucketStat, SeriesBucket } from './model';
 import { QUANTITIES, type Quantity } from './rollups.store';
@@ -52,7 +53,7 @@ export function createSeriesStore(db: Pick<Db, 'query'>) {
          FROM devices.readings
          WHERE device_id = $1 AND ts >= $5::timestamptz AND ts <= $6::timestamptz
          GROUP BY 1`,
-        [deviceId, s, n, span, start.toISOString(), end.toISOString()],
+        [deviceId, s, n, span, sqlTime(start), sqlTime(end)],
       );
       const byIndex = new Map(rows.map((r) => [Number(r.b), r]));
       return Array.from({ length: n }, (_, i) => {
