@@ -10,7 +10,6 @@ import { MEDIAN_QUANTITIES } from './median.sql';
 import type { Period } from './model';
 
 const Q = MEDIAN_QUANTITIES;
-const iso = sqlTime;
 
 const S_SQL = `coalesce($1::timestamptz, '-infinity')`;
 const E_SQL = `coalesce($2::timestamptz, 'infinity')`;
@@ -110,7 +109,13 @@ export function bucketReads() {
       if (keys.length === 0) return;
       const rows = await tx.query<{ g: number; arrs: Uint8Array | null; edges: Uint8Array | null }>(
         LEAVES_SQL,
-        [iso(S), iso(E), keys.map((k) => k.deviceId), keys.map((k) => k.q), keys.map((k) => k.bucket)],
+        [
+          sqlTime(S),
+          sqlTime(E),
+          keys.map((k) => k.deviceId),
+          keys.map((k) => k.q),
+          keys.map((k) => k.bucket),
+        ],
       );
       for (const r of rows) {
         const inside = float8Arrays(r.arrs);

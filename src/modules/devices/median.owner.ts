@@ -7,9 +7,11 @@
  * (buckets that end at or before p) and at most upper(p) (buckets that start before p, plus every
  * reading of the devices without an index). Both grow with p, so two bisections over the doubles'
  * order (64 steps, each a binary search per device) find a = the largest p with upper(p) <= r (the
- * answer is >= a) and b = the smallest with lower(p) > r (the answer is < b); both are thresholds. Then one statement reads, per device, only the buckets that overlap
- * [a, b): their values below a are counted, those in [a, b) returned; the devices without an index (fewer
- * than the index's minimum readings each) are read the same way from their readings. The answer is the
+ * answer is >= a) and b = the smallest with lower(p) > r (the answer is < b); both are thresholds.
+ * Then one statement reads, per device, only the buckets that overlap [a, b) (with the devices' own
+ * middle buckets, each once): their values below a are counted, those in [a, b) kept; the devices
+ * without an index (fewer than the index's minimum readings each) are read the same way from their
+ * readings. The answer is the
  * (r − below a)-th of the values in [a, b), sorted. Cost: per device one head row and about one bucket
  * per quantity and middle rank, for its own median and for the combined one.
  */
@@ -22,7 +24,6 @@ import { f8, MEDIAN_QUANTITIES, QUANTITY_ROWS, unpackFloat8 } from './median.sql
 import type { Period } from './model';
 
 const Q = MEDIAN_QUANTITIES;
-const iso = sqlTime;
 
 /** Sum of counts before index k, per device: prefix[k]. */
 const prefixSums = (counts: ArrayLike<number>) => {
@@ -217,8 +218,8 @@ export async function ownerMedians(
     !combined || unindexed.ids.length === 0
       ? []
       : tx.query<SmallRow>(SMALL_SQL, [
-          iso(S),
-          iso(E),
+          sqlTime(S),
+          sqlTime(E),
           unindexed.ids,
           combined.brackets.map((x) => f8(x.a)),
           combined.brackets.map((x) => f8(x.b)),

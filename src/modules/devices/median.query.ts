@@ -27,7 +27,6 @@ import type { Quantity } from './rollups.store';
 export type Medians = Record<Quantity, number>;
 
 const Q = MEDIAN_QUANTITIES;
-const iso = sqlTime;
 
 const MS = (at: string) => `extract(epoch FROM ${at})::float8 * 1000`;
 /**
@@ -262,8 +261,8 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
     const heads = await tx.query<Row>(HEAD_SQL, [
       deviceIds,
       deviceIds.map((id) => layouts.peek(id)?.version ?? -1),
-      iso(S),
-      iso(E),
+      sqlTime(S),
+      sqlTime(E),
       [...sent.keys()].map((k, i) => k.slice(0, keys[i])),
       [...sent.keys()].map((k, i) => k.slice(keys[i]! + 1)),
       [...sent.values()].map((h) => h.stamp),
