@@ -154,17 +154,31 @@ export async function createApp(opts: CreateAppOptions): Promise<TelelabApp> {
       async close() {
         if (closed) return;
         closed = true;
-        // Stop taking requests first, then flush what was accepted, then background work.
-        await http.close();
-        for (const m of [...modules].reverse()) {
-          try {
-            await m.stop?.();
-          } catch (err) {
-            logger.error({ err, module: m.name }, 'module failed to stop cleanly');
+        // Stop taking requests first, then flush what was accepted, then background work. What it
+        // waits for is logged every 10 s, so a shutdown that hangs says where.
+        let waitingFor = 'http: requests in flight';
+        const started = Date.now();
+        const watchdog = setInterval(() => {
+          const seconds = Math.round((Date.now() - started) / 1000);
+          logger.warn({ waitingFor, seconds }, `shutdown: still waiting for ${waitingFor}`);
+        }, 10_000).unref();
+        try {
+          await http.close();
+          for (const m of [...modules].reverse()) {
+            waitingFor = `module ${m.name}`;
+            try {
+              await m.stop?.();
+            } catch (err) {
+              logger.error({ err, module: m.name }, 'module failed to stop cleanly');
+            }
           }
+          waitingFor = 'background jobs';
+          await jobs.stop();
+          waitingFor = 'database';
+          if (ownsDb) await db.close();
+        } finally {
+          clearInterval(watchdog);
         }
-        await jobs.stop();
-        if (ownsDb) await db.close();
       },
     };
   } catch (e) {

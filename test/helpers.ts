@@ -5,11 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import pino from 'pino';
 import { afterAll } from 'vitest';
 import { type CreateAppOptions, createApp, type TelelabApp } from '../src/app';
 import { type Config, loadConfig } from '../src/platform/config';
 import { type Db, openDb } from '../src/platform/db';
-import { createLogger } from '../src/platform/logger';
 
 export const onPostgres = Boolean(process.env.DATABASE_URL);
 
@@ -69,6 +69,19 @@ export function testConfig(env: Record<string, string> = {}, overrides: Partial<
 
 export interface TestApp extends TelelabApp {}
 
+/**
+ * Silent, except that a shutdown that hangs says what it waits for (app.close() logs it every 10 s),
+ * so a test's close that times out names its cause in the output.
+ */
+const testLogger = pino(
+  { level: 'warn' },
+  {
+    write(line: string) {
+      if (line.includes('"msg":"shutdown:')) process.stderr.write(`[test app] ${line}`);
+    },
+  },
+);
+
 // vitest silently drops an `afterAll` registered inside a test or hook, so apps built there were
 // never closed (and their PostgreSQL databases never dropped). Register once, at import time.
 const cleanups: (() => Promise<void>)[] = [];
@@ -96,7 +109,7 @@ export async function buildTestApp(
     ...opts,
     config: opts.config ?? testConfig(opts.env),
     db,
-    logger: opts.logger ?? createLogger('silent'),
+    logger: opts.logger ?? testLogger,
     migrate: opts.migrate ?? false,
   });
   cleanups.push(async () => {

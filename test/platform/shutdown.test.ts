@@ -2,11 +2,15 @@
  * Graceful shutdown and readiness: `app.close()` answers what it accepted before it closes, and
  * /readyz tells a load balancer when the database is gone.
  */
+import http from 'node:http';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../../src/platform/batch-writer';
 import type { Db } from '../../src/platform/db';
+import { createHttp } from '../../src/platform/http/server';
+import { createLogger } from '../../src/platform/logger';
 import type { ModuleFactory } from '../../src/platform/module';
+import { sseStream } from '../../src/platform/sse';
 import { buildTestApp, onPostgres, openTestDb } from '../helpers';
 
 /** A module that ingests `{n}` through a BatchWriter into `table` and stops the writer in stop(). */
@@ -154,4 +158,76 @@ describe('/readyz', () => {
       }
     },
   );
+});
+
+describe('close() with clients that keep their connections', () => {
+  /** Routes whose responses end only after close() began: an event stream, and a body sent late. */
+  const streams: ModuleFactory = () => ({
+    name: 'streams',
+    routes(app) {
+      app.get('/stream', async (req, reply) => sseStream(req, reply, () => () => {}));
+      app.get('/late-body', async (_req, reply) => {
+        reply.raw.writeHead(200, { 'content-type': 'text/plain' });
+        reply.raw.write('started ');
+        setTimeout(() => reply.raw.end('finished'), 300);
+        return reply.hijack();
+      });
+    },
+  });
+
+  /** A GET through a keep-alive agent (as a browser keeps its connections): resolves with the body. */
+  function get(url: string, agent: http.Agent, onHeaders: () => void): Promise<string> {
+    return new Promise((resolve, reject) => {
+      http
+        .get(url, { agent }, (res) => {
+          onHeaders();
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+  }
+
+  for (const path of ['/stream', '/late-body']) {
+    it(`returns promptly when ${path} ends after close() began and its client keeps the connection`, async () => {
+      const app = await buildTestApp({ modules: [streams], env: { PORT: '0' } });
+      const base = (await app.listen()).replace('[::1]', 'localhost');
+      const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
+      try {
+        let headers!: () => void;
+        const started = new Promise<void>((r) => (headers = r));
+        const body = get(`${base}${path}`, agent, headers);
+        await started;
+        const closing = app.close();
+        expect(await body).toMatch(path === '/stream' ? /^: connected/ : /^started finished$/);
+        // The response ended after close() began: its kept-alive connection must not hold close()
+        // open for the 72 s keep-alive timeout.
+        await expect(within(closing, 5_000)).resolves.toBeUndefined();
+      } finally {
+        agent.destroy();
+      }
+    });
+  }
+
+  it('destroys a connection whose request is still running after the grace period', async () => {
+    const http1 = await createHttp({
+      logger: createLogger('silent'),
+      bodyLimit: 1024,
+      version: 'test',
+      closeGraceMs: 300,
+    });
+    http1.get('/never', () => new Promise(() => {}));
+    const base = (await http1.listen({ port: 0, host: '127.0.0.1' })).replace('[::1]', 'localhost');
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const answer = get(`${base}/never`, agent, () => {});
+      await new Promise((r) => setTimeout(r, 100));
+      await within(http1.close(), 5_000);
+      await expect(answer).rejects.toThrow(/socket hang up|ECONNRESET/);
+    } finally {
+      agent.destroy();
+    }
+  });
 });

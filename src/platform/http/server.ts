@@ -3,6 +3,7 @@
  * concerns beside this file (validation, problem+json errors, ingest rate limit, OpenAPI).
  */
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -55,6 +56,8 @@ export interface HttpOptions {
   version: string;
   /** Requests per minute per client IP on `config.ingest` routes; 0 = no limit. */
   ingestRateLimitPerMinute?: number;
+  /** How long close() lets requests in flight finish before it destroys their connections. */
+  closeGraceMs?: number;
 }
 
 export async function createHttp(opts: HttpOptions): Promise<App> {
@@ -79,10 +82,13 @@ export async function createHttp(opts: HttpOptions): Promise<App> {
   app.addSchema(ProblemSchema);
   enableSse(app as unknown as FastifyInstance);
   // A keep-alive connection whose response finishes after close() began would idle on for
-  // keepAliveTimeout (72 s) and hold close() open: tell the client to close it instead.
+  // keepAliveTimeout (72 s) and hold close() open: responses sent from now on tell the client to close
+  // it, and connections that go idle anyway (a body streamed or a stream ended after that point, which
+  // Node keeps alive) are closed as they do. One still busy after the grace period is destroyed.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    closeConnectionsAsTheyIdle(app.server, opts.closeGraceMs ?? 30_000, opts.logger);
   });
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -92,4 +98,24 @@ export async function createHttp(opts: HttpOptions): Promise<App> {
   if (opts.ingestRateLimitPerMinute) await limitIngestRoutes(app, opts.ingestRateLimitPerMinute);
   await serveOpenApi(app, opts.version);
   return app;
+}
+
+/**
+ * Until `server` has closed: closes its connections as they go idle, and destroys those still busy
+ * after `graceMs`. Node's server.close() closes only the connections idle at that moment and then
+ * waits for the others to end, which a kept-alive one does only at its keep-alive timeout.
+ */
+function closeConnectionsAsTheyIdle(server: Server, graceMs: number, logger: Logger): void {
+  if (!server.listening) return;
+  const poll = setInterval(() => server.closeIdleConnections(), 50);
+  const force = setTimeout(() => {
+    logger.warn({ graceMs }, 'requests still in flight after the close grace period: connections destroyed');
+    server.closeAllConnections();
+  }, graceMs);
+  poll.unref();
+  force.unref();
+  server.once('close', () => {
+    clearInterval(poll);
+    clearTimeout(force);
+  });
 }
