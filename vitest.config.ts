@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -64,7 +67,28 @@ const shared = {
 const cliExclude = process.argv.flatMap((arg, i, all) =>
   arg === '--exclude' ? [all[i + 1]!] : arg.startsWith('--exclude=') ? [arg.slice('--exclude='.length)] : [],
 );
-const exclude = ['test/reliability/**', 'node_modules/**', ...cliExclude];
+
+/**
+ * The test files that cannot reach a database: none of them builds the app, opens a test database,
+ * uses a module's test support or starts a process (which would inherit DATABASE_URL). On PostgreSQL
+ * they would test exactly what the PGlite run tested, so with DATABASE_URL set they are left out.
+ */
+function databaseFreeFiles(): string[] {
+  const reaches = /helpers['"]|openDb|createApp|test-support|DATABASE_URL|child_process|bin\/telelab/;
+  const root = fileURLToPath(new URL('.', import.meta.url));
+  return ['src', 'test']
+    .flatMap((dir) =>
+      readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)),
+    )
+    .filter((f) => f.endsWith('.test.ts') && !reaches.test(readFileSync(join(root, f), 'utf8')));
+}
+
+const exclude = [
+  'test/reliability/**',
+  'node_modules/**',
+  ...cliExclude,
+  ...(process.env.DATABASE_URL ? databaseFreeFiles() : []),
+];
 
 export default defineConfig({
   test: {
