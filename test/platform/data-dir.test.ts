@@ -34,10 +34,13 @@ interface Proc {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `telelab <args>` on the embedded database in `dir` (never a DATABASE_URL of this run). */
+/**
+ * Starts `telelab <args>` as users run it (bin/telelab.js: the compiled CLI, rebuilt when the source
+ * changed) on the embedded database in `dir` (never a DATABASE_URL of this run).
+ */
 function telelab(args: string[], dir: string): Proc {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in configSpec)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(process.execPath, ['bin/telelab.js', ...args], {
     cwd: ROOT,
     env: { ...base, DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
