@@ -60,6 +60,10 @@ const serial = [
 
 const shared = {
   globalSetup: ['test/global-setup.ts'],
+  setupFiles: ['test/setup.ts'],
+  // Each worker loads the app's modules once, not once per file (~2 s a file); nothing in src keeps
+  // module-level state, and test/setup.ts closes each file's apps.
+  isolate: false,
   testTimeout: 30_000,
   hookTimeout: 60_000,
 };

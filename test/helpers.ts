@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import pino from 'pino';
-import { afterAll } from 'vitest';
 import { type CreateAppOptions, createApp, type TelelabApp } from '../src/app';
 import { type Config, loadConfig } from '../src/platform/config';
 import { type Db, openDb } from '../src/platform/db';
@@ -83,11 +82,26 @@ const testLogger = pino(
 );
 
 // vitest silently drops an `afterAll` registered inside a test or hook, so apps built there were
-// never closed (and their PostgreSQL databases never dropped). Register once, at import time.
+// never closed (and their PostgreSQL databases never dropped). test/setup.ts registers runCleanups
+// after every test file instead (this module, like every module, is loaded once per worker).
 const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
+
+const testCleanups: (() => unknown)[] = [];
+
+/** Runs `fn` after the current test (latest first); test/setup.ts runs these after every test. */
+export function afterTest(fn: () => unknown): void {
+  testCleanups.push(fn);
+}
+
+/** Closes what the test just run registered with afterTest, latest first. */
+export async function runTestCleanups(): Promise<void> {
+  for (const cleanup of testCleanups.splice(0).reverse()) await cleanup();
+}
+
+/** Closes what the file's tests built, latest first. */
+export async function runCleanups(): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+}
 
 /** Runs `fn` after the file's tests (latest first), also when called inside a test, unlike afterAll. */
 export function afterFile(fn: () => unknown): void {

@@ -10,6 +10,7 @@ const full = process.env.RELIABILITY_MODE === 'full';
 export default defineConfig({
   test: {
     include: ['test/reliability/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     fileParallelism: false,
     testTimeout: full ? 30 * 60_000 : 170_000,
     hookTimeout: 120_000,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { openTestDb } from '../../../test/helpers';
-import { linkCleanups as cleanups, controlAppWithoutManipulator } from './link-test-support';
+import { afterTest, openTestDb } from '../../../test/helpers';
+import { controlAppWithoutManipulator } from './link-test-support';
 import { decisionsJson as decisions, fakeClock, fillWindow, payloads, T0, waitFor } from './test-support';
 
 const I = 5000;
@@ -8,7 +8,7 @@ const I = 5000;
 describe('decision loop: state and timing', () => {
   it('keeps the last status across a restart', async () => {
     const db = await openTestDb();
-    cleanups.push(() => db.close());
+    afterTest(() => db.close());
     const clock = fakeClock();
     const first = await controlAppWithoutManipulator({ clock, db });
     await fillWindow(first.app, clock, T0, payloads(8, 20, 100, 3));

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import ttest2 from '@stdlib/stats-ttest2';
 import { describe, expect, it } from 'vitest';
+import { afterTest } from '../../../test/helpers';
 import {
-  linkCleanups as cleanups,
   closedPort,
   recordingManipulator as manipulator,
   startSocketserverManipulator,
@@ -146,7 +146,7 @@ describe('decision loop end to end (fake clock, real manipulator on port 0)', ()
     const sockets = new Set<import('node:net').Socket>();
     const silent: Server = createServer((s) => sockets.add(s));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    cleanups.push(async () => {
+    afterTest(async () => {
       for (const s of sockets) s.destroy();
       await new Promise((r) => silent.close(r));
     });
@@ -179,7 +179,7 @@ describe('decision loop end to end (fake clock, real manipulator on port 0)', ()
 
   it('records commands to a manipulator like the original (one line per connection, no reply) as sent, without warnings', async () => {
     const m = await startSocketserverManipulator();
-    cleanups.push(() => m.close());
+    afterTest(() => m.close());
     const clock = fakeClock();
     const { logger, lines } = captureLogger();
     const { app, control } = await controlApp({ clock, logger, env: { MANIPULATOR_PORT: String(m.port) } });
@@ -209,7 +209,7 @@ describe('decision loop end to end (fake clock, real manipulator on port 0)', ()
 
   it('with MANIPULATOR_ACK=on, the same manipulator fails every command', async () => {
     const m = await startSocketserverManipulator();
-    cleanups.push(() => m.close());
+    afterTest(() => m.close());
     const clock = fakeClock();
     const { app, control } = await controlApp({
       clock,

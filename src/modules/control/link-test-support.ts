@@ -1,7 +1,7 @@
-/** The control tests' manipulator links: manipulators and clients on port 0, closed after each test. */
+/** The control tests' manipulator links: manipulators and clients on port 0, closed after each test (afterTest). */
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
-import { afterEach } from 'vitest';
+import { afterTest } from '../../../test/helpers';
 import { type Manipulator, type ReceivedCommand, startManipulator } from './cli/manipulator';
 import { ManipulatorClient, type ManipulatorClientOptions } from './manipulator-client';
 import type { ControlLogger } from './manipulator-protocol';
@@ -20,17 +20,11 @@ export function captureControlLogger() {
   return { logger, lines };
 }
 
-/** Resources to close after each test, newest first, in every test file that imports this one. */
-export const linkCleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of linkCleanups.splice(0).reverse()) await c();
-});
-
 export async function testManipulator(
   opts: Parameters<typeof startManipulator>[0] = {},
 ): Promise<Manipulator> {
   const m = await startManipulator({ port: 0, ...opts });
-  linkCleanups.push(() => m.close());
+  afterTest(() => m.close());
   return m;
 }
 
@@ -41,14 +35,14 @@ export function testClient(port: number, opts: Partial<ManipulatorClientOptions>
     backoff: { initialMs: 10, maxMs: 50 },
     ...opts,
   });
-  linkCleanups.push(() => c.close());
+  afterTest(() => c.close());
   return c;
 }
 
 /** A raw connection that collects reply lines, for speaking the protocol badly on purpose. */
 export async function rawSocket(port: number) {
   const socket = connect({ host: '127.0.0.1', port });
-  linkCleanups.push(() => void socket.destroy());
+  afterTest(() => void socket.destroy());
   await once(socket, 'connect');
   const replies: string[] = [];
   let buf = '';
@@ -70,7 +64,7 @@ export async function recordingManipulator(
 ): Promise<{ m: Manipulator; commands: ReceivedCommand[] }> {
   const commands: ReceivedCommand[] = [];
   const m = await startManipulator({ port, onCommand: (c) => commands.push(c) });
-  linkCleanups.push(() => m.close());
+  afterTest(() => m.close());
   return { m, commands };
 }
 

@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { afterTest } from '../../../test/helpers';
 import { startManipulator } from './cli/manipulator';
 import {
   captureControlLogger as captureLogger,
-  linkCleanups as cleanups,
   testClient as client,
   command as cmd,
   testManipulator as manipulator,
@@ -66,7 +66,7 @@ describe('manipulator + client over TCP', () => {
     silent.on('connection', (s) => sockets.push(s));
     silent.listen(0, '127.0.0.1');
     await once(silent, 'listening');
-    cleanups.push(() => {
+    afterTest(() => {
       for (const s of sockets) s.destroy();
       return new Promise((r) => silent.close(r));
     });
@@ -81,7 +81,7 @@ describe('manipulator + client over TCP', () => {
 
   it('records commands to a manipulator that reads one line per connection and closes as sent, quietly (auto)', async () => {
     const m = await startSocketserverManipulator();
-    cleanups.push(() => m.close());
+    afterTest(() => m.close());
     const { logger, lines } = captureLogger();
     const c = client(m.port, { logger });
     let reconnects = 0;
@@ -105,7 +105,7 @@ describe('manipulator + client over TCP', () => {
 
   it('with ack on, a manipulator that closes without replying is a failure', async () => {
     const m = await startSocketserverManipulator();
-    cleanups.push(() => m.close());
+    afterTest(() => m.close());
     const c = client(m.port, { ack: 'on' });
     const r = await c.send(cmd('up'));
     expect(r).toMatchObject({ delivered: false, outcome: 'failed' });
@@ -115,7 +115,7 @@ describe('manipulator + client over TCP', () => {
 
   it('with ack off, a command is sent once written, to either kind of manipulator', async () => {
     const silent = await startSocketserverManipulator();
-    cleanups.push(() => silent.close());
+    afterTest(() => silent.close());
     const c1 = client(silent.port, { ack: 'off' });
     expect(await c1.send(cmd('up'))).toEqual({ delivered: true, outcome: 'sent' });
     await waitFor(() => silent.lines.length === 1);
@@ -141,7 +141,7 @@ describe('manipulator + client over TCP', () => {
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    cleanups.push(() => {
+    afterTest(() => {
       for (const s of sockets) s.destroy();
       return new Promise((r) => server.close(r));
     });
