@@ -82,32 +82,29 @@ const testLogger = pino(
 );
 
 // vitest silently drops an `afterAll` registered inside a test or hook, so apps built there were
-// never closed (and their PostgreSQL databases never dropped). test/setup.ts registers runCleanups
-// after every test file instead (this module, like every module, is loaded once per worker).
-const cleanups: (() => Promise<void>)[] = [];
-
+// never closed (and their PostgreSQL databases never dropped). test/setup.ts runs these lists after
+// every test and file instead (this module, like every module, is loaded once per worker).
+const fileCleanups: (() => unknown)[] = [];
 const testCleanups: (() => unknown)[] = [];
 
-/** Runs `fn` after the current test (latest first); test/setup.ts runs these after every test. */
+/** Runs and empties `list`, latest first. */
+async function drain(list: (() => unknown)[]): Promise<void> {
+  for (const cleanup of list.splice(0).reverse()) await cleanup();
+}
+
+/** Closes what the file's tests built (afterFile, buildTestApp, openTestDb). */
+export const runFileCleanups = () => drain(fileCleanups);
+/** Closes what the test just run registered with afterTest. */
+export const runTestCleanups = () => drain(testCleanups);
+
+/** Runs `fn` after the current test (latest first). */
 export function afterTest(fn: () => unknown): void {
   testCleanups.push(fn);
 }
 
-/** Closes what the test just run registered with afterTest, latest first. */
-export async function runTestCleanups(): Promise<void> {
-  for (const cleanup of testCleanups.splice(0).reverse()) await cleanup();
-}
-
-/** Closes what the file's tests built, latest first. */
-export async function runCleanups(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-}
-
 /** Runs `fn` after the file's tests (latest first), also when called inside a test, unlike afterAll. */
 export function afterFile(fn: () => unknown): void {
-  cleanups.push(async () => {
-    await fn();
-  });
+  fileCleanups.push(fn);
 }
 
 /**
@@ -126,7 +123,7 @@ export async function buildTestApp(
     logger: opts.logger ?? testLogger,
     migrate: opts.migrate ?? false,
   });
-  cleanups.push(async () => {
+  fileCleanups.push(async () => {
     await app.close();
     if (!opts.db) await db.close();
   });

@@ -4,7 +4,7 @@
  * false), so this cannot be a hook registered at a helper's import.
  */
 import { afterAll, afterEach } from 'vitest';
-import { runCleanups, runTestCleanups } from './helpers';
+import { runFileCleanups, runTestCleanups } from './helpers';
 
 afterEach(runTestCleanups);
-afterAll(runCleanups);
+afterAll(runFileCleanups);
