@@ -17,6 +17,8 @@
  *    Then p50/p99 of GET /devices/{id}/data/all and of its last 30 days (in process, app.inject), side by
  *    side with the raw one-pass query (the oracle, rawForDevice) on the same database; the raw query gets
  *    at most --raw-budget-seconds per cell (at least 3 samples), since at 10M rows it takes seconds.
+ *    Likewise GET /devices/{id}/series?buckets=24 (all time, what the dashboard's chart asks for) beside
+ *    the series sorted in one statement (series.store's buckets: the path for small periods).
  * Scratch databases are dropped afterwards. Prints tables; never asserts on time.
  */
 import { execFileSync } from 'node:child_process';
@@ -25,6 +27,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAggregatesStore } from '../src/modules/devices/aggregates.store';
+import { createSeriesStore } from '../src/modules/devices/series.store';
 import { openDb } from '../src/platform/db';
 import { migrate, migrationSet } from '../src/platform/migrate';
 import { cell, DAY, devicesApp, loadDevice, T0, timing } from './_devices';
@@ -150,6 +153,7 @@ async function growth(kind: DbKind, sizes: number[]) {
       log('  vacuum analyze');
       const app = await devicesApp(db, env);
       const raw = createAggregatesStore(db);
+      const sorted = createSeriesStore(db);
       const rows: string[][] = [];
       try {
         for (const n of sizes) {
@@ -174,6 +178,12 @@ async function growth(kind: DbKind, sizes: number[]) {
             SAMPLES,
             RAW_BUDGET_MS,
           );
+          const seriesNew = await timing(get(`/devices/${id}/series?buckets=24`), SAMPLES, RAW_BUDGET_MS);
+          const seriesRaw = await timing(
+            () => sorted.buckets(id, new Date(T0), lastTs, 24),
+            SAMPLES,
+            RAW_BUDGET_MS,
+          );
           rows.push([
             fmt(n),
             fmt(Math.min(n, 30 * 86_400)),
@@ -181,6 +191,8 @@ async function growth(kind: DbKind, sizes: number[]) {
             cell(allRaw),
             cell(periodNew),
             cell(periodRaw),
+            cell(seriesNew),
+            cell(seriesRaw),
           ]);
         }
       } finally {
@@ -235,6 +247,8 @@ async function main(): Promise<void> {
             'all-time: raw query',
             '30 days: API (rollups + median index)',
             '30 days: raw query',
+            'series of 24, all time: API',
+            'series: sorted',
           ],
           rows,
           [0, 1],

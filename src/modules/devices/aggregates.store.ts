@@ -143,6 +143,18 @@ export function createAggregatesStore(
   return {
     forDevice,
 
+    /** forDevice over each of these periods, in one snapshot (the series of a large period). */
+    forPeriods(deviceId: string, periods: readonly Period[]): Promise<(Aggregates | null)[]> {
+      return db.transaction(
+        async (tx) => {
+          const out: (Aggregates | null)[] = [];
+          for (const p of periods) out.push(await forDevice(deviceId, p, tx));
+          return out;
+        },
+        { snapshot: true },
+      );
+    },
+
     /** The user's devices combined and each device, in one snapshot. */
     forOwner(userId: number, period: Period, tx: Queryable = db): Promise<OwnerAggregates> {
       if (tx !== db) return owner(userId, period, tx);

@@ -34,6 +34,8 @@ export interface DevicesModuleOptions {
   medianIndex?: Partial<MedianIndexOptions>;
   /** How often background processes bring median indexes up to date (default 2 s). */
   medianIndexIntervalMs?: number;
+  /** Average readings per bucket from which a series is answered per bucket (default 8,192). */
+  seriesIndexMinPerBucket?: number;
 }
 
 export function createDevicesModule(
@@ -63,7 +65,12 @@ export function createDevicesModule(
     ...ingestBatch(deps, 'devices', { help: 'Time to commit one micro-batch of single readings' }),
     onStored: metrics.readingsStored,
   });
-  const series = createSeriesService({ series: createSeriesStore(db), readings: readingsStore });
+  const series = createSeriesService({
+    series: createSeriesStore(db),
+    readings: readingsStore,
+    aggregates,
+    indexMinPerBucket: options.seriesIndexMinPerBucket,
+  });
   const users = createUsersService({ users: createUsersStore(db), aggregates });
   const recalc = createRecalcService({
     jobs: deps.jobs,

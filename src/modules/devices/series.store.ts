@@ -1,7 +1,8 @@
 /**
- * A device's readings over a period cut into N equal buckets, in one statement: per bucket count, and
- * min, max, mean and exact median of value (x + y + z) and of each axis. Empty buckets are returned as
- * empty (count 0), not left out.
+ * A device's readings over a period cut into N equal buckets, sorted in one statement: per bucket
+ * count, and min, max, mean and exact median of value (x + y + z) and of each axis. Empty buckets are
+ * returned as empty (count 0), not left out. (A period too large to sort is answered bucket by bucket
+ * from the rollups and the median index instead: series.service.ts.)
  *
  * Bucket i of a period [start, end] (inclusive, millisecond precision, span = end - start + 1 ms)
  * holds the readings with floor((ts - start) * N / span) = i, computed in integers so no reading falls
@@ -27,16 +28,45 @@ function ceilDiv(i: number, span: number, n: number): number {
 
 type BucketRow = Record<string, unknown> & { b: number | string; count: number | string };
 
+/** The inclusive bounds of the N buckets of [start, end] (see the file comment). */
+export function bucketBounds(start: Date, end: Date, n: number): { start: Date; end: Date }[] {
+  const s = start.getTime();
+  const span = end.getTime() - s + 1;
+  return Array.from({ length: n }, (_, i) => ({
+    start: new Date(s + ceilDiv(i, span, n)),
+    end: new Date(s + ceilDiv(i + 1, span, n) - 1),
+  }));
+}
+
+/** What deciding how to cut a device's period needs. */
+export interface Outline {
+  /** The device's first and last reading. */
+  first: Date;
+  last: Date;
+  /** Readings in the hours the period touches (its edge hours whole): an upper bound of its count. */
+  count: number;
+  /** Whether the device has a median index. */
+  indexed: boolean;
+}
+
 export function createSeriesStore(db: Pick<Db, 'query'>) {
   return {
-    /** First and last reading time of a device (from its hourly rollups); null when it has none. */
-    async extent(deviceId: string, tx: Queryable = db): Promise<{ first: Date; last: Date } | null> {
-      const rows = await tx.query<{ first: Date | null; last: Date | null }>(
-        'SELECT min(first_ts) AS first, max(last_ts) AS last FROM devices.rollups WHERE device_id = $1',
-        [deviceId],
+    /**
+     * From the device's hourly rollups (O(hours with readings)): its first and last reading, and how
+     * many readings the hours of [start, end] hold (null: open); null when it has no readings.
+     */
+    async outline(deviceId: string, start: Date | null, end: Date | null, tx: Queryable = db) {
+      const rows = await tx.query<{ first: Date | null; last: Date | null; count: string; indexed: boolean }>(
+        `SELECT min(first_ts) AS first, max(last_ts) AS last,
+           coalesce(sum(count) FILTER (WHERE last_ts >= coalesce($2::timestamptz, '-infinity')
+             AND first_ts <= coalesce($3::timestamptz, 'infinity')), 0) AS count,
+           EXISTS (SELECT 1 FROM devices.median_layouts WHERE device_id = $1) AS indexed
+         FROM devices.rollups WHERE device_id = $1`,
+        [deviceId, sqlTime(start), sqlTime(end)],
       );
       const r = rows[0];
-      return r?.first && r.last ? { first: r.first, last: r.last } : null;
+      if (!r?.first || !r.last) return null;
+      return { first: r.first, last: r.last, count: Number(r.count), indexed: r.indexed } satisfies Outline;
     },
 
     async buckets(
@@ -56,10 +86,8 @@ export function createSeriesStore(db: Pick<Db, 'query'>) {
         [deviceId, s, n, span, sqlTime(start), sqlTime(end)],
       );
       const byIndex = new Map(rows.map((r) => [Number(r.b), r]));
-      return Array.from({ length: n }, (_, i) => {
+      return bucketBounds(start, end, n).map((bounds, i) => {
         const r = byIndex.get(i);
-        const from = s + ceilDiv(i, span, n);
-        const to = s + ceilDiv(i + 1, span, n) - 1;
         const stat = (q: Quantity): BucketStat => {
           const mid = r![`${q}_mid`] as number[];
           return {
@@ -70,8 +98,7 @@ export function createSeriesStore(db: Pick<Db, 'query'>) {
           };
         };
         return {
-          start: new Date(from),
-          end: new Date(to),
+          ...bounds,
           count: r ? Number(r.count) : 0,
           stats: r ? { value: stat('value'), x: stat('x'), y: stat('y'), z: stat('z') } : null,
         };
