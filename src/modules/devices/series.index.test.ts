@@ -52,6 +52,8 @@ const rounds = fc.array(
 /** JSON writes -0 as 0. */
 const wire = (v: number): number => JSON.parse(JSON.stringify(v));
 let serial = 0;
+/** Cases whose device had an index (so the series came per bucket). */
+let indexedCases = 0;
 
 describe('device series from the median index', () => {
   it('equals the sorted series, bucket by bucket', async () => {
@@ -79,7 +81,13 @@ describe('device series from the median index', () => {
             expect(res.statusCode).toBe(201);
             if (round.index) await index.update(deviceId);
           }
-          const indexed = rs.some((r) => r.index);
+          // Indexed when an update ran and found its readings final: on PostgreSQL a neighbour's open
+          // transaction may hold the index's bound back (see the module README), leaving it unbuilt.
+          const layouts = await app.db.query('SELECT 1 FROM devices.median_layouts WHERE device_id = $1', [
+            deviceId,
+          ]);
+          const indexed = layouts.length > 0;
+          if (indexed) indexedCases++;
           for (const period of bounds.map(toPeriod)) {
             const query = new URLSearchParams({ buckets: String(n) });
             if (period.start) query.set('start_date', period.start.toISOString());
@@ -120,5 +128,7 @@ describe('device series from the median index', () => {
       ),
       { numRuns: 25 },
     );
+    // PGlite has one connection, so nothing holds an index back there: the path under test ran.
+    if (!process.env.DATABASE_URL) expect(indexedCases).toBeGreaterThan(0);
   });
 });
