@@ -23,6 +23,7 @@ import {
   toAggregates,
   withMedians,
 } from './aggregates.rows';
+import { mediansOf } from './median.leaves';
 import { ownerMedians } from './median.owner';
 import { createMedianReader } from './median.query';
 import type { Aggregates, Page, PageRequest, Period, StoredAggregates } from './model';
@@ -43,6 +44,12 @@ const FOR_DEVICE = `SELECT * FROM (${periodRollupSql('$1', false)}) t,
   (SELECT ${INDEXED} AS indexed) i`;
 const FOR_DEVICE_SORTED = `SELECT * FROM (${periodRollupSql('$1', false)}) t,
   (SELECT ${MIDDLES} FROM devices.readings WHERE device_id = $1 AND ${IN_PERIOD}) m`;
+
+/** Rollups of device $1 over each period of $2-$5 (starts, ends, whole hours' lo and hi): row n per period. */
+const PERIODS_SQL = `SELECT p.n, t.*
+  FROM unnest($2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])
+    WITH ORDINALITY AS p(s, e, lo, hi, n)
+  CROSS JOIN LATERAL (${periodRollupSql('$1', false, ['p.s', 'p.e', 'p.lo', 'p.hi'])}) t`;
 
 export interface AggregatesStoreOptions {
   /**
@@ -123,6 +130,51 @@ export function createAggregatesStore(
     return { combined: withMedians(combined, m.combined), devices };
   }
 
+  /**
+   * One device over many periods in three statements: every period's rollups (PERIODS_SQL), every
+   * period's counts per bucket from the median index, every middle bucket's values. A period the index
+   * cannot answer (no index, or a count that disagrees with the rollups: logged) is sorted instead.
+   */
+  async function manyPeriods(
+    deviceId: string,
+    periods: readonly Period[],
+    tx: Queryable,
+  ): Promise<(Aggregates | null)[]> {
+    const params = periods.map(periodParams);
+    const rows = await tx.query<AggregateRow & { n: number }>(PERIODS_SQL, [
+      deviceId,
+      ...[0, 1, 2, 3].map((k) => params.map((p) => p[k])),
+    ]);
+    const byPeriod = new Map(rows.map((r) => [Number(r.n) - 1, r]));
+    const wanted = periods.flatMap((period, i) => {
+      const row = byPeriod.get(i);
+      return row && Number(row.count) > 0 ? [{ i, period, row }] : [];
+    });
+    const pcs = await reader.periodCounts(
+      tx,
+      wanted.map(({ period }) => ({ deviceId, period })),
+    );
+    const answered = wanted.flatMap((w, k) => {
+      const pc = pcs[k];
+      return pc && pc.n === Number(w.row.count) ? [{ ...w, pc }] : [];
+    });
+    const medians = await mediansOf(
+      tx,
+      answered.map(({ pc }) => ({ deviceId, pc })),
+    );
+    const out: (Aggregates | null)[] = periods.map(() => null);
+    answered.forEach(({ i, row }, k) => {
+      out[i] = withMedians(row, medians[k]!);
+    });
+    for (const [k, { i, period }] of wanted.entries()) {
+      if (out[i] !== null) continue;
+      if (pcs[k]) options.onIndexMismatch?.(deviceId, period);
+      const [sorted] = await tx.query<AggregateRow>(FOR_DEVICE_SORTED, [deviceId, ...periodParams(period)]);
+      out[i] = toAggregates(sorted!);
+    }
+    return out;
+  }
+
   /** Aggregates of one device's readings in the period; null when it has none there. */
   async function forDevice(deviceId: string, period: Period, tx: Queryable = db): Promise<Aggregates | null> {
     if (!indexedDevices.has(deviceId)) {
@@ -145,14 +197,7 @@ export function createAggregatesStore(
 
     /** forDevice over each of these periods, in one snapshot (the series of a large period). */
     forPeriods(deviceId: string, periods: readonly Period[]): Promise<(Aggregates | null)[]> {
-      return db.transaction(
-        async (tx) => {
-          const out: (Aggregates | null)[] = [];
-          for (const p of periods) out.push(await forDevice(deviceId, p, tx));
-          return out;
-        },
-        { snapshot: true },
-      );
+      return db.transaction((tx) => manyPeriods(deviceId, periods, tx), { snapshot: true });
     },
 
     /** The user's devices combined and each device, in one snapshot. */

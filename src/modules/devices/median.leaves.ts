@@ -7,22 +7,23 @@ import { sqlTime } from '../../platform/time';
 import { bucketOf, locateRank, singleValue } from './median.layout';
 import type { Medians, PeriodCounts } from './median.query';
 import { MEDIAN_QUANTITIES } from './median.sql';
-import type { Period } from './model';
 
 const Q = MEDIAN_QUANTITIES;
 
-const S_SQL = `coalesce($1::timestamptz, '-infinity')`;
-const E_SQL = `coalesce($2::timestamptz, 'infinity')`;
+const S_SQL = `coalesce(g.s, '-infinity')`;
+const E_SQL = `coalesce(g.e, 'infinity')`;
 const INSIDE = `l.t_min >= ${S_SQL} AND l.t_max < ${E_SQL}`;
 /**
- * Per wanted bucket (g: its 1-based position), its leaf chunks that overlap [$1, $2) in binary format
- * (array_send), concatenated: `arrs` the values of chunks wholly inside the period, sent as stored;
- * `edges` the values and then the times of chunks that straddle a bound, for JavaScript to filter (in
- * SQL, unnesting, filtering and re-encoding each value cost ~0.3 µs). A chunk outside is not read.
+ * Per wanted bucket (g: its 1-based position, with its period [s, e)), its leaf chunks that overlap the
+ * period in binary format (array_send), concatenated: `arrs` the values of chunks wholly inside the
+ * period, sent as stored; `edges` the values and then the times of chunks that straddle a bound, for
+ * JavaScript to filter (in SQL, unnesting, filtering and re-encoding each value cost ~0.3 µs). A chunk
+ * outside is not read.
  */
 const LEAVES_SQL = `SELECT g.n AS g, string_agg(x.arr, ''::bytea) FILTER (WHERE x.inside) AS arrs,
     string_agg(x.arr, ''::bytea) FILTER (WHERE NOT x.inside) AS edges
-  FROM unnest($3::text[], $4::int2[], $5::int4[]) WITH ORDINALITY AS g(device_id, q, bucket, n)
+  FROM unnest($1::text[], $2::int2[], $3::int4[], $4::timestamptz[], $5::timestamptz[])
+    WITH ORDINALITY AS g(device_id, q, bucket, s, e, n)
   CROSS JOIN LATERAL (
     SELECT ${INSIDE} AS inside,
       CASE WHEN ${INSIDE} THEN array_send(l.vals) ELSE array_send(l.vals) || array_send(l.times) END AS arr
@@ -87,39 +88,40 @@ function valuesInPeriod(bytes: Uint8Array | null, S: Date | null, E: Date | null
 
 /**
  * The value buckets an answer needs, each read once however many medians want it, all in one
- * statement: `want` them, `read` once, then take each one's `values` (the indexed values in the
- * period, unsorted).
+ * statement: `want` them (a device's bucket of one quantity, over a period [S, E)), `read` once, then
+ * take each one's `values` (the indexed values in the period, unsorted).
  */
 export function bucketReads() {
-  const keys: { deviceId: string; q: number; bucket: number }[] = [];
+  const keys: { deviceId: string; q: number; bucket: number; S: Date | null; E: Date | null }[] = [];
   const at = new Map<string, number>();
   let got: Float64Array[] = [];
   return {
-    want(deviceId: string, q: number, bucket: number): number {
-      const key = `${q}:${bucket}:${deviceId}`;
+    want(deviceId: string, q: number, bucket: number, S: Date | null, E: Date | null): number {
+      const key = `${q}:${bucket}:${S?.getTime() ?? ''}:${E?.getTime() ?? ''}:${deviceId}`;
       let i = at.get(key);
       if (i === undefined) {
-        i = keys.push({ deviceId, q, bucket }) - 1;
+        i = keys.push({ deviceId, q, bucket, S, E }) - 1;
         at.set(key, i);
       }
       return i;
     },
-    async read(tx: Queryable, S: Date | null, E: Date | null): Promise<void> {
+    async read(tx: Queryable): Promise<void> {
       got = keys.map(() => new Float64Array(0));
       if (keys.length === 0) return;
       const rows = await tx.query<{ g: number; arrs: Uint8Array | null; edges: Uint8Array | null }>(
         LEAVES_SQL,
         [
-          sqlTime(S),
-          sqlTime(E),
           keys.map((k) => k.deviceId),
           keys.map((k) => k.q),
           keys.map((k) => k.bucket),
+          keys.map((k) => sqlTime(k.S)),
+          keys.map((k) => sqlTime(k.E)),
         ],
       );
       for (const r of rows) {
+        const k = keys[Number(r.g) - 1]!;
         const inside = float8Arrays(r.arrs);
-        const edge = valuesInPeriod(r.edges, S, E);
+        const edge = valuesInPeriod(r.edges, k.S, k.E);
         const all = new Float64Array(inside.length + edge.length);
         all.set(inside);
         all.set(edge, inside.length);
@@ -153,7 +155,7 @@ export function planMedians(
         const { bucket, offset } = locateRank(pc.counts[q]!, r);
         const single = singleValue(pc.thresholds[q]!, bucket);
         if (single !== null) return single;
-        const i = reads.want(deviceId, q, bucket);
+        const i = reads.want(deviceId, q, bucket, pc.S, pc.E);
         if (!extras.has(i)) {
           const inBucket = pc.inPeriod.filter((vs) => bucketOf(pc.thresholds[q]!, vs[q]!) === bucket);
           extras.set(
@@ -189,14 +191,13 @@ export function planMedians(
     });
 }
 
-/** The medians of each of these devices from their period counts (one statement). */
+/** The medians of each of these devices' period counts (one statement). */
 export async function mediansOf(
   tx: Queryable,
-  period: Period,
   devices: { deviceId: string; pc: PeriodCounts }[],
 ): Promise<Medians[]> {
   const reads = bucketReads();
   const finish = planMedians(devices, reads);
-  await reads.read(tx, period.start, period.end ? new Date(period.end.getTime() + 1) : null);
+  await reads.read(tx);
   return finish();
 }

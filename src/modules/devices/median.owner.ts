@@ -19,7 +19,7 @@ import type { Queryable } from '../../platform/db';
 import { sqlTime } from '../../platform/time';
 import { bucketOf } from './median.layout';
 import { type BucketReads, bucketReads, planMedians } from './median.leaves';
-import type { Medians, PeriodCounts } from './median.query';
+import type { MedianReader, Medians, PeriodCounts } from './median.query';
 import { f8, MEDIAN_QUANTITIES, QUANTITY_ROWS, unpackFloat8 } from './median.sql';
 import type { Period } from './model';
 
@@ -142,7 +142,7 @@ function planCombined(
       const first = bucketOf(t, a); // buckets before it end at or before a
       const last = countBelow(t, b); // buckets after it start at or after b
       below[q]! += prefixes[q]![i]![first]!;
-      for (let bk = first; bk <= last; bk++) wanted.push({ q, i: reads.want(deviceId, q, bk) });
+      for (let bk = first; bk <= last; bk++) wanted.push({ q, i: reads.want(deviceId, q, bk, pc.S, pc.E) });
       // Its unindexed readings in those buckets (the leaves hold only the indexed ones).
       for (const vs of pc.inPeriod) {
         const v = vs[q]!;
@@ -188,18 +188,19 @@ function planCombined(
  */
 export async function ownerMedians(
   tx: Queryable,
-  reader: {
-    periodCounts(tx: Queryable, ids: readonly string[], p: Period): Promise<Map<string, PeriodCounts>>;
-  },
+  reader: Pick<MedianReader, 'periodCounts'>,
   period: Period,
   counts: Map<string, number>,
 ): Promise<{ combined: Medians; devices: Map<string, Medians> } | null> {
   const ids = [...counts.keys()];
-  const pcs = await reader.periodCounts(tx, ids, period);
+  const pcs = await reader.periodCounts(
+    tx,
+    ids.map((deviceId) => ({ deviceId, period })),
+  );
   const indexed: { deviceId: string; pc: PeriodCounts }[] = [];
   const unindexed = { ids: [] as string[], count: 0 };
-  for (const id of ids) {
-    const pc = pcs.get(id);
+  for (const [k, id] of ids.entries()) {
+    const pc = pcs[k];
     if (!pc) {
       unindexed.ids.push(id);
       unindexed.count += counts.get(id)!;
@@ -214,7 +215,7 @@ export async function ownerMedians(
   const combined =
     indexed.length === 1 && unindexed.count === 0 ? null : planCombined(indexed, unindexed.count, reads);
   const [, small] = await Promise.all([
-    reads.read(tx, S, E),
+    reads.read(tx),
     !combined || unindexed.ids.length === 0
       ? []
       : tx.query<SmallRow>(SMALL_SQL, [

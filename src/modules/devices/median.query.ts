@@ -77,30 +77,39 @@ const nearRaw = (p: string, k: string, name: string) => `LEFT JOIN LATERAL (SELE
   ) ${name} ON true`;
 
 /**
- * Per device of $1 that has an index ($2: the layout version cached for it), $3 S (null: from the
- * start), $4 E (null: to the end), $5-$7 the checkpoints the caller holds. e<q>, s<q>: the two
- * checkpoints' counts per bucket (binary array format: far faster to decode than text; null when none
- * or held: s_stamp/e_stamp say which); s_*, e_*: the raw readings between each
- * bound and its checkpoint (C(<E) − C(<S) adds them with sign e_dir and −s_dir); s_at/e_at: the
- * checkpoints' times in ms (none: -Infinity); u_*: every reading the index does not hold
- * (`unindexed`), for the caller to add where before K. Each part is a lateral subquery of the
- * device's layout row, evaluated once per device: one statement serves one device or a user's many.
+ * Per target (want: a device of $1 that has an index, $2 the layout version cached for it, $3 S and $4
+ * E of its period, null = open; n its position), $5-$7 the checkpoints the caller holds. e<q>, s<q>:
+ * the two checkpoints' counts per bucket (binary array format: far faster to decode than text; null
+ * when none or held: s_stamp/e_stamp say which); s_*, e_*: the raw readings between each bound and its
+ * checkpoint (C(<E) − C(<S) adds them with sign e_dir and −s_dir); s_at/e_at: the checkpoints' times in
+ * ms (none: -Infinity); u_*: every reading the index does not hold (`unindexed`, once per device), for
+ * the caller to add where before K. Each part is a lateral subquery of the target's layout row: one
+ * statement serves one device, a user's many over one period, or one device over many periods.
  */
-const HEAD_SQL = `SELECT l.device_id, l.version,
+const HEAD_SQL = `WITH want AS MATERIALIZED (
+    SELECT * FROM unnest($1::text[], $2::int4[], $3::timestamptz[], $4::timestamptz[])
+      WITH ORDINALITY AS w(id, ver, s, e, n)
+  ),
+  un AS MATERIALIZED (
+    SELECT l.device_id, x.* FROM devices.median_layouts l
+    CROSS JOIN LATERAL (SELECT array_agg(d.ts) AS u_ts, array_agg(d.x) AS u_x, array_agg(d.y) AS u_y,
+        array_agg(d.z) AS u_z
+      FROM ${unindexed('l.txid_bound', undefined, 'l.device_id')}) x
+    WHERE l.device_id IN (SELECT id FROM want)
+  )
+SELECT want.n, l.device_id, l.version,
   ${Q.map((q, i) => `CASE WHEN l.version = want.ver THEN NULL ELSE l.${q}_thresholds END AS t${i}`).join(', ')},
   coalesce(${MS('ks.at')}, '-Infinity') AS s_at, ${MS('ke.at')} AS e_at, ks.dir AS s_dir, ke.dir AS e_dir,
   ks.stamp AS s_stamp, ke.stamp AS e_stamp,
   ${Q.map((q, i) => `array_send(ke.${q}_counts) AS e${i}, array_send(ks.${q}_counts) AS s${i}`).join(', ')},
   s.s_x, s.s_y, s.s_z, e.e_x, e.e_y, e.e_z, un.u_ts, un.u_x, un.u_y, un.u_z
-FROM unnest($1::text[], $2::int4[]) AS want(id, ver)
+FROM want
   JOIN devices.median_layouts l ON l.device_id = want.id
-  LEFT JOIN LATERAL (${checkpointFor('$3', false)} OFFSET 0) ks ON true
-  LEFT JOIN LATERAL (SELECT * FROM (${checkpointFor('$4', true)}) e1
-    UNION ALL (${checkpointFor('$4', false)})) ke ON true
-  ${nearRaw('$3', 'ks', 's')} ${nearRaw('$4', 'ke', 'e')}
-  LEFT JOIN LATERAL (SELECT array_agg(d.ts) AS u_ts, array_agg(d.x) AS u_x, array_agg(d.y) AS u_y,
-      array_agg(d.z) AS u_z
-    FROM ${unindexed('l.txid_bound', undefined, 'l.device_id')}) un ON true`;
+  LEFT JOIN LATERAL (${checkpointFor('want.s', false)} OFFSET 0) ks ON true
+  LEFT JOIN LATERAL (SELECT * FROM (${checkpointFor('want.e', true)}) e1
+    UNION ALL (${checkpointFor('want.e', false)})) ke ON true
+  ${nearRaw('want.s', 'ks', 's')} ${nearRaw('want.e', 'ke', 'e')}
+  LEFT JOIN un ON un.device_id = l.device_id`;
 
 interface LayoutCacheEntry {
   version: number;
@@ -114,6 +123,9 @@ type Finder = (v: number) => number;
 
 /** What the index says of one device's period: counts per quantity and bucket, and its layout. */
 export interface PeriodCounts {
+  /** The period as [S, E) (null: open): the bounds its values are read with (median.leaves.ts). */
+  S: Date | null;
+  E: Date | null;
   thresholds: number[][];
   /** Per quantity and bucket: the period's readings (indexed and not). */
   counts: Float64Array[];
@@ -239,38 +251,39 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
       }
       if (t >= sMs && t < eMs) inPeriod.push(vs);
     }
-    return { thresholds, counts, inPeriod, n: counts[0]!.reduce((a, b) => a + b, 0) };
+    return { S, E, thresholds, counts, inPeriod, n: counts[0]!.reduce((a, b) => a + b, 0) };
   }
 
   /**
-   * The period's counts per bucket of each of these devices that has an index (one statement), in a
-   * snapshot the caller holds. Devices without an index are absent.
+   * Per target (a device and a period), the period's counts per bucket, or null when the device has no
+   * index; one statement, in a snapshot the caller holds.
    */
   async function periodCounts(
     tx: Queryable,
-    deviceIds: readonly string[],
-    period: Period,
-  ): Promise<Map<string, PeriodCounts>> {
-    const S = period.start;
-    const E = period.end ? new Date(period.end.getTime() + 1) : null;
+    targets: readonly { deviceId: string; period: Period }[],
+  ): Promise<(PeriodCounts | null)[]> {
+    const bounds = targets.map(({ period }) => ({
+      S: period.start,
+      E: period.end ? new Date(period.end.getTime() + 1) : null,
+    }));
     // The checkpoints held for these devices, as they are now (the answer may evict some meanwhile).
-    const ids = new Set(deviceIds);
+    const ids = new Set(targets.map((t) => t.deviceId));
     const sent = new Map<string, HeldCounts>();
     for (const [key, h] of held.entries()) if (ids.has(key.slice(0, key.lastIndexOf('|')))) sent.set(key, h);
     const keys = [...sent.keys()].map((k) => k.lastIndexOf('|'));
     const heads = await tx.query<Row>(HEAD_SQL, [
-      deviceIds,
-      deviceIds.map((id) => layouts.peek(id)?.version ?? -1),
-      sqlTime(S),
-      sqlTime(E),
+      targets.map((t) => t.deviceId),
+      targets.map((t) => layouts.peek(t.deviceId)?.version ?? -1),
+      bounds.map((b) => sqlTime(b.S)),
+      bounds.map((b) => sqlTime(b.E)),
       [...sent.keys()].map((k, i) => k.slice(0, keys[i])),
       [...sent.keys()].map((k, i) => k.slice(keys[i]! + 1)),
       [...sent.values()].map((h) => h.stamp),
     ]);
-    const out = new Map<string, PeriodCounts>();
+    const out: (PeriodCounts | null)[] = targets.map(() => null);
     for (const h of heads) {
-      const pc = countsOf(h, S, E, sent);
-      if (pc) out.set(h.device_id as string, pc);
+      const i = Number(h.n) - 1;
+      out[i] = countsOf(h, bounds[i]!.S, bounds[i]!.E, sent);
     }
     return out;
   }
@@ -285,10 +298,12 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
     period: Period,
     expectedCount: number,
   ): Promise<Medians | null> {
-    const pc = (await periodCounts(tx, [deviceId], period)).get(deviceId);
+    const [pc] = await periodCounts(tx, [{ deviceId, period }]);
     if (!pc || pc.n !== expectedCount || pc.n === 0) return null;
-    return (await mediansOf(tx, period, [{ deviceId, pc }]))[0]!;
+    return (await mediansOf(tx, [{ deviceId, pc }]))[0]!;
   }
 
   return { medians, periodCounts };
 }
+
+export type MedianReader = ReturnType<typeof createMedianReader>;

@@ -87,23 +87,28 @@ export function splitPeriod(period: Period): { lo: Date | null; hi: Date | null 
 
 /**
  * SQL of the merged rollup-shaped row of the devices `devicesSql` selects (a subquery of ids, or `$1`
- * for one id) over the period in $2 (start), $3 (end), $4 (lo), $5 (hi): the whole hours from
- * rollups, the two edges from raw readings (index range scans of the primary key). With `byDevice`,
- * one row per device and the combined row (device_id NULL), as grouping sets.
+ * for one id) over the period with start, end and the whole hours' bounds lo, hi (`bounds`: SQL
+ * expressions, by default $2-$5; periodParams): the whole hours from rollups, the two edges from raw
+ * readings (index range scans of the primary key). With `byDevice`, one row per device and the
+ * combined row (device_id NULL), as grouping sets.
  */
-export function periodRollupSql(devicesSql: string, byDevice: boolean): string {
+export function periodRollupSql(
+  devicesSql: string,
+  byDevice: boolean,
+  [start, end, lo, hi] = ['$2', '$3', '$4', '$5'],
+): string {
   const cols = ['device_id', ...ROLLUP_COLUMNS].join(', ');
   return `SELECT ${byDevice ? 'device_id, ' : ''}${MERGE} FROM (
     SELECT ${cols} FROM devices.rollups
     WHERE device_id IN (${devicesSql})
-      AND bucket >= coalesce($4::timestamptz, '-infinity') AND bucket < coalesce($5::timestamptz, 'infinity')
+      AND bucket >= coalesce(${lo}::timestamptz, '-infinity') AND bucket < coalesce(${hi}::timestamptz, 'infinity')
     UNION ALL
     SELECT device_id, ${RAW_AGGREGATES} FROM devices.readings
-    WHERE device_id IN (${devicesSql}) AND ts >= $2::timestamptz AND ts < $4::timestamptz
+    WHERE device_id IN (${devicesSql}) AND ts >= ${start}::timestamptz AND ts < ${lo}::timestamptz
     GROUP BY device_id
     UNION ALL
     SELECT device_id, ${RAW_AGGREGATES} FROM devices.readings
-    WHERE device_id IN (${devicesSql}) AND ts >= $5::timestamptz AND ts <= $3::timestamptz
+    WHERE device_id IN (${devicesSql}) AND ts >= ${hi}::timestamptz AND ts <= ${end}::timestamptz
     GROUP BY device_id
   ) parts${byDevice ? ' GROUP BY GROUPING SETS ((device_id), ())' : ''}`;
 }
