@@ -34,7 +34,7 @@ export interface DevicesModuleOptions {
   medianIndex?: Partial<MedianIndexOptions>;
   /** How often background processes bring median indexes up to date (default 2 s). */
   medianIndexIntervalMs?: number;
-  /** Average readings per bucket from which a series is answered per bucket (default 8,192). */
+  /** Average readings per bucket from which a series is answered per bucket (default 4,096). */
   seriesIndexMinPerBucket?: number;
 }
 
