@@ -5,24 +5,23 @@
  * readings on average (`indexMinPerBucket`, 4,096 by default) of a device with a median index is
  * answered from the rollups and the index instead: the aggregates of each bucket's own bounds, all
  * buckets in three statements and one snapshot (aggregates.store forPeriods), at a cost that does not
- * grow with the readings, where sorting a year of one-per-second readings takes seconds. Both give the same count, min, max
- * and median; the mean is sum / count, equal within float rounding.
+ * grow with the readings (sorting a year of one-per-second readings takes seconds). Both give the same
+ * count, min, max and median; the mean is sum / count, equal within float rounding.
  */
 import { invalidInput } from '../../platform/errors';
 import type { AggregatesStore } from './aggregates.store';
 import { type Aggregates, checkPeriod, type Period, type Series, type SeriesBucket } from './model';
 import { deviceNotFound } from './readings.service';
 import type { ReadingsStore } from './readings.store';
+import type { Quantity } from './rollups.store';
 import { bucketBounds, type SeriesStore } from './series.store';
 
 export const MAX_BUCKETS = 1000;
 
-const QUANTITY_NAMES = ['value', 'x', 'y', 'z'] as const;
-
 /** A bucket's statistics from the aggregates of its bounds (null: no readings). */
 function fromAggregates(bounds: { start: Date; end: Date }, a: Aggregates | null): SeriesBucket {
   if (!a) return { ...bounds, count: 0, stats: null };
-  const stat = (q: (typeof QUANTITY_NAMES)[number]) => ({
+  const stat = (q: Quantity) => ({
     min: a[q].min,
     max: a[q].max,
     mean: a[q].sum / a.count,
