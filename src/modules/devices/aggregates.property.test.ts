@@ -11,7 +11,7 @@ import { buildTestApp, type TestApp } from '../../../test/helpers';
 import { createAggregatesStore } from './aggregates.store';
 import { createDevicesModule } from './index';
 import type { Aggregates, Period } from './model';
-import { boundArb, readingArb, T0, toPeriod } from './test-arbitraries';
+import { boundArb, readingArb, T0, toPeriod, wire } from './test-arbitraries';
 
 let app: TestApp;
 let oracle: ReturnType<typeof createAggregatesStore>;
@@ -74,9 +74,6 @@ interface AggregatesBody {
   median: number;
   axes: Record<'x' | 'y' | 'z', StatBody>;
 }
-
-/** A number as JSON carries it: -0 is written as 0 (the only value the wire changes). */
-const wire = (v: number): number => JSON.parse(JSON.stringify(v));
 
 function expectSameAggregates(body: AggregatesBody, want: Aggregates, absSums: Record<string, number>) {
   expect(body.count).toBe(want.count);

@@ -10,28 +10,18 @@ import { buildTestApp, type TestApp } from '../../../test/helpers';
 import { createAggregatesStore } from './aggregates.store';
 import { createDevicesModule } from './index';
 import { createMedianIndex, type MedianIndex } from './median.index';
-import { boundArb, readingArb, T0, toPeriod } from './test-arbitraries';
+import { boundArb, roundsArb, STRICT, T0, TINY_INDEX, toPeriod, wire } from './test-arbitraries';
 
 let app: TestApp;
 let store: ReturnType<typeof createAggregatesStore>;
 let index: MedianIndex;
 beforeAll(async () => {
   app = await buildTestApp({ modules: [createDevicesModule] });
-  store = createAggregatesStore(app.db, {
-    onIndexMismatch: (id) => {
-      throw new Error(`the median index of ${id} disagrees with its rollups`);
-    },
-  });
-  index = createMedianIndex(app.db, { minReadings: 1, bucketTarget: 2, maxBuckets: 16 });
+  store = createAggregatesStore(app.db, STRICT);
+  index = createMedianIndex(app.db, TINY_INDEX);
 });
 
-/** JSON writes -0 as 0; the two compare equal and may swap places between two sorts. */
-const wire = (v: number): number => JSON.parse(JSON.stringify(v));
-const reading = readingArb(9);
-const rounds = fc.array(
-  fc.record({ batch: fc.array(reading, { minLength: 1, maxLength: 40 }), index: fc.boolean() }),
-  { minLength: 1, maxLength: 5 },
-);
+const rounds = roundsArb(9, 5);
 const bound = (times: number[]) => boundArb(times, 9);
 let serial = 0;
 

@@ -12,7 +12,7 @@ import { createAggregatesStore } from './aggregates.store';
 import { createDevicesModule } from './index';
 import { createMedianIndex, type MedianIndex } from './median.index';
 import { createSeriesStore } from './series.store';
-import { boundArb, readingArb, T0, toPeriod } from './test-arbitraries';
+import { boundArb, roundsArb, STRICT, T0, TINY_INDEX, toPeriod, wire } from './test-arbitraries';
 
 let app: TestApp;
 let index: MedianIndex;
@@ -26,11 +26,7 @@ beforeAll(async () => {
         createDevicesModule(deps, {
           seriesIndexMinPerBucket: 0,
           aggregatesStore: (db) => {
-            const store = createAggregatesStore(db, {
-              onIndexMismatch: (id) => {
-                throw new Error(`the median index of ${id} disagrees with its rollups`);
-              },
-            });
+            const store = createAggregatesStore(db, STRICT);
             return {
               ...store,
               forPeriods: (...args) => {
@@ -42,15 +38,10 @@ beforeAll(async () => {
         }),
     ],
   });
-  index = createMedianIndex(app.db, { minReadings: 1, bucketTarget: 2, maxBuckets: 16 });
+  index = createMedianIndex(app.db, TINY_INDEX);
 });
 
-const rounds = fc.array(
-  fc.record({ batch: fc.array(readingArb(9), { minLength: 1, maxLength: 40 }), index: fc.boolean() }),
-  { minLength: 1, maxLength: 4 },
-);
-/** JSON writes -0 as 0. */
-const wire = (v: number): number => JSON.parse(JSON.stringify(v));
+const rounds = roundsArb(9, 4);
 let serial = 0;
 /** Cases whose device had an index (so the series came per bucket). */
 let indexedCases = 0;

@@ -6,6 +6,8 @@
  * Times are milliseconds after T0; `hours` is the span the readings cover.
  */
 import fc from 'fast-check';
+import type { AggregatesStoreOptions } from './aggregates.store';
+import type { MedianIndexOptions } from './median.build';
 import type { Period } from './model';
 
 export const T0 = Date.parse('2024-05-01T22:00:00.000Z');
@@ -59,3 +61,24 @@ export function toPeriod([a, b]: [number | null, number | null]): Period {
   const [s, e] = a !== null && b !== null && a > b ? [b, a] : [a, b];
   return { start: s === null ? null : new Date(T0 + s), end: e === null ? null : new Date(T0 + e) };
 }
+
+/** Rounds of batches of readings over `hours`; after each round the index is updated or not. */
+export function roundsArb(hours: number, maxRounds: number) {
+  return fc.array(
+    fc.record({ batch: fc.array(readingArb(hours), { minLength: 1, maxLength: 40 }), index: fc.boolean() }),
+    { minLength: 1, maxLength: maxRounds },
+  );
+}
+
+/** A number as JSON carries it: -0 is written as 0 (the only value the wire changes). */
+export const wire = (v: number): number => JSON.parse(JSON.stringify(v));
+
+/** A median index of tiny buckets: many thresholds, single-valued buckets for ties, dense checkpoints. */
+export const TINY_INDEX: MedianIndexOptions = { minReadings: 1, bucketTarget: 2, maxBuckets: 16 };
+
+/** An aggregates store that fails the test when an index disagrees with its rollups (never sorts quietly). */
+export const STRICT: AggregatesStoreOptions = {
+  onIndexMismatch: (id) => {
+    throw new Error(`the median index of ${id} disagrees with its rollups`);
+  },
+};
