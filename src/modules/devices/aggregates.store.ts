@@ -68,18 +68,6 @@ export function createAggregatesStore(
   /** Devices known to have a median index (an index, once built, stays). */
   const indexedDevices = new Set<string>();
 
-  /** With the median index, in one snapshot: the rollups and the index's medians. */
-  async function indexed(deviceId: string, period: Period, tx: Queryable): Promise<Aggregates | null> {
-    const params = [deviceId, ...periodParams(period)];
-    const [row] = await tx.query<AggregateRow>(`SELECT * FROM (${periodRollupSql('$1', false)}) t`, params);
-    if (!row || !(Number(row.count) > 0)) return null;
-    const m = await reader.medians(tx, deviceId, period, Number(row.count));
-    if (m) return withMedians(row, m);
-    options.onIndexMismatch?.(deviceId, period);
-    const [sorted] = await tx.query<AggregateRow>(FOR_DEVICE_SORTED, params);
-    return toAggregates(sorted!);
-  }
-
   /**
    * A user's devices, each and combined (grouping sets of the rollups), with medians from the devices'
    * indexes (median.owner.ts) and a sort of the few readings of devices without one; all sorted when
@@ -131,8 +119,9 @@ export function createAggregatesStore(
   }
 
   /**
-   * One device over many periods in three statements: every period's rollups (PERIODS_SQL), every
-   * period's counts per bucket from the median index, every middle bucket's values. A period the index
+   * An indexed device over one or many periods (a series' buckets), in the caller's snapshot and three
+   * statements: every period's rollups (PERIODS_SQL), every period's counts per bucket from the median
+   * index, every middle bucket's values. A period the index
    * cannot answer (no index, or a count that disagrees with the rollups: logged) is sorted instead.
    */
   async function manyPeriods(
@@ -188,8 +177,8 @@ export function createAggregatesStore(
       if (indexedDevices.size >= 100_000) indexedDevices.clear();
       indexedDevices.add(deviceId);
     }
-    if (tx !== db) return indexed(deviceId, period, tx);
-    return db.transaction((t) => indexed(deviceId, period, t), { snapshot: true });
+    if (tx !== db) return (await manyPeriods(deviceId, [period], tx))[0]!;
+    return db.transaction(async (t) => (await manyPeriods(deviceId, [period], t))[0]!, { snapshot: true });
   }
 
   return {

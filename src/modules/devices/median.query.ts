@@ -1,6 +1,8 @@
 /**
- * Exact medians of an indexed device over a period [S, E) (E = end + 1 ms), from the median index
- * (median.index.ts), in a snapshot the caller holds (REPEATABLE READ) so that every part agrees.
+ * The reader of the median index (median.index.ts): per indexed device and period [S, E) (E = end +
+ * 1 ms), the period's counts per value bucket, from which median.leaves.ts finds exact medians, in a
+ * snapshot the caller holds (REPEATABLE READ) so that every part agrees. Many devices over one period
+ * (a user's) or one device over many periods (a series) take one statement.
  *
  * C(<t), the readings before t per bucket, comes from the checkpoint K nearest to t: the one before it
  * plus the raw readings from K to t, or the one after it minus the raw readings from t to K, where an
@@ -19,7 +21,6 @@ import { LRUCache } from 'lru-cache';
 import type { Queryable } from '../../platform/db';
 import { sqlTime } from '../../platform/time';
 import { bucketFinder } from './median.layout';
-import { mediansOf } from './median.leaves';
 import { MEDIAN_QUANTITIES, quantitiesOf, unindexed, unpackFloat8, unpackInt8Array } from './median.sql';
 import type { Period } from './model';
 import type { Quantity } from './rollups.store';
@@ -288,22 +289,7 @@ export function createMedianReader(options: MedianReaderOptions = {}) {
     return out;
   }
 
-  /**
-   * The period's medians, or null when the device has no index, or when the index's count disagrees
-   * with `expectedCount` (the caller then sorts the period: an answer is never wrong).
-   */
-  async function medians(
-    tx: Queryable,
-    deviceId: string,
-    period: Period,
-    expectedCount: number,
-  ): Promise<Medians | null> {
-    const [pc] = await periodCounts(tx, [{ deviceId, period }]);
-    if (!pc || pc.n !== expectedCount || pc.n === 0) return null;
-    return (await mediansOf(tx, [{ deviceId, pc }]))[0]!;
-  }
-
-  return { medians, periodCounts };
+  return { periodCounts };
 }
 
 export type MedianReader = ReturnType<typeof createMedianReader>;
