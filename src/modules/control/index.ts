@@ -92,6 +92,8 @@ export function createControlModule(
     id: options.leaderId,
     // A decision's queries take milliseconds; a session that does not answer in this long is gone.
     queryTimeoutMs: Math.min(30_000, Math.max(2000, intervalMs)),
+    // After a lost session: long enough for a follower's lock attempt at t_k, short against an interval.
+    yieldMs: Math.min(1000, intervalMs / 4),
   });
   const controller = createController(
     {

@@ -3,6 +3,7 @@ import { onPostgres, openSecondHandle, openTestDb, type TestApp } from '../../..
 import type { Db } from '../../platform/db';
 import { startManipulator } from './cli/manipulator';
 import type { ControlModule } from './index';
+import { createLeadership } from './leadership';
 import { controlApp, waitFor } from './test-support';
 
 const INTERVAL_MS = 400;
@@ -121,5 +122,35 @@ describe.skipIf(!onPostgres)('leader election: two controllers on one PostgreSQL
     expect((await status(leader)).leader.id).toBe(follower.control.controller.leaderId);
     const rows = await decisionsOf(db);
     expect(new Set(rows.map((r) => r.decided_at.getTime())).size).toBe(rows.length);
+  });
+
+  it('a process that lost its session gives way to the others once, and leads again when alone', async () => {
+    const db = await openTestDb();
+    cleanups.push(() => db.close());
+    const second = await openSecondHandle(db);
+    cleanups.push(() => second.close());
+    const opts = { queryTimeoutMs: 2000, yieldMs: 100 };
+    const a = createLeadership(db, { ...opts, id: 'lost-a' });
+    const b = createLeadership(second, { ...opts, id: 'other-b' });
+    cleanups.push(
+      () => a.release(),
+      () => b.release(),
+    );
+    expect(await a.acquire()).toBe(true);
+    await db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name = 'telelab-control:lost-a'`,
+    );
+    await expect(a.session.query('SELECT 1')).rejects.toThrow();
+    a.lose();
+    await waitFor(async () => (await a.currentLeader()) === null); // the server freed the lock
+
+    // Both try at the same decision time: a gives way, b takes the lock.
+    expect(await Promise.all([a.acquire(), b.acquire()])).toEqual([false, true]);
+    expect(await a.currentLeader()).toBe('other-b');
+    // Once only: when b lets go, a leads again at its next attempt.
+    await b.release();
+    expect(await a.acquire()).toBe(true);
+    expect(await b.currentLeader()).toBe('lost-a');
   });
 });

@@ -9,6 +9,11 @@
  * (about 11 s). The leader runs its decision queries on the same session, so a lost session shows up as a
  * failed query and the process steps down; the primary key on decisions.decided_at keeps a stale leader
  * from recording a second decision for the same time.
+ *
+ * A process that lost its session gives way at its next attempt: it tries the lock `yieldMs` after the
+ * others (which try at t_k), so a healthy follower takes over rather than the process whose session just
+ * failed winning the lock back by chance. Alone, it still leads again at the next decision time, `yieldMs`
+ * late.
  */
 import { hostname } from 'node:os';
 import type pg from 'pg';
@@ -41,10 +46,10 @@ function newLeaderId(): string {
 
 export function createLeadership(
   db: Pick<Db, 'pool' | 'query'>,
-  opts: { id?: string; queryTimeoutMs: number },
+  opts: { id?: string; queryTimeoutMs: number; yieldMs: number },
 ): Leadership {
   const id = opts.id ?? newLeaderId();
-  return db.pool ? advisoryLockLeadership(db.pool, db, id, opts.queryTimeoutMs) : soleLeadership(db, id);
+  return db.pool ? advisoryLockLeadership(db.pool, db, { ...opts, id }) : soleLeadership(db, id);
 }
 
 /** PGlite: a single process owns the database, so the loop that runs is the leader. */
@@ -75,10 +80,11 @@ function soleLeadership(db: Queryable, id: string): Leadership {
 function advisoryLockLeadership(
   pool: pg.Pool,
   db: Queryable,
-  id: string,
-  queryTimeoutMs: number,
+  { id, queryTimeoutMs, yieldMs }: { id: string; queryTimeoutMs: number; yieldMs: number },
 ): Leadership {
   let client: pg.PoolClient | null = null;
+  /** Set when the session failed: the next attempt waits for the others first. */
+  let giveWay = false;
   // A checked-out client has no error listener from the pool; without one a dropped connection would
   // crash the process. The failure surfaces on the next query instead.
   const onError = () => {};
@@ -125,6 +131,10 @@ function advisoryLockLeadership(
     },
     async acquire() {
       if (client) return true;
+      if (giveWay) {
+        giveWay = false;
+        await new Promise((resolve) => setTimeout(resolve, yieldMs));
+      }
       let c: pg.PoolClient;
       try {
         c = await pool.connect();
@@ -163,7 +173,10 @@ function advisoryLockLeadership(
       }
     },
     session,
-    lose: drop,
+    lose() {
+      if (client) giveWay = true;
+      drop();
+    },
     async release() {
       const c = client;
       if (!c) return;
