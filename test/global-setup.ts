@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { compiledEntry } from '../scripts/build.mjs';
 import { openDb } from '../src/platform/db';
 import { createJobs } from '../src/platform/jobs';
 import { createLogger } from '../src/platform/logger';
@@ -20,6 +21,9 @@ const MADE_BY = 'TELELAB_TEST_TEMPLATE_MADE_BY';
 export default async function setup() {
   if (process.env.TELELAB_TEST_TEMPLATE && process.env[MADE_BY] === String(process.pid)) return;
   process.env[MADE_BY] = String(process.pid);
+  // The tests that spawn `bin/telelab.js` run this build (it sets TELELAB_COMPILED_ENTRY, which they
+  // inherit) instead of each checking the sources, and rebuilding side by side when they changed.
+  await compiledEntry();
   const url = process.env.DATABASE_URL;
   if (!url) {
     const db = await openDb({ memory: true });

@@ -21,7 +21,7 @@ interface Run {
 
 /** Runs `telelab <args>` to completion with only the given telelab variables set. */
 function telelab(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return run(['--import', 'tsx', 'src/cli.ts', ...args], env);
+  return run(['bin/telelab.js', ...args], env);
 }
 
 /** Runs `node <args>` in the checkout to completion with only the given telelab variables set. */

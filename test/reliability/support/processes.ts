@@ -15,14 +15,19 @@ import { afterAll } from 'vitest';
 import { configSpec } from '../../../src/platform/config';
 
 /**
- * The checkout whose `src/cli.ts` is run. RELIABILITY_TELELAB_ROOT points the suite at another one
+ * The checkout whose `bin/telelab.js` is run (it rebuilds that checkout's dist/ when its source changed). RELIABILITY_TELELAB_ROOT points the suite at another one
  * (e.g. a copy with a candidate fix) without touching this tree.
  */
 const ROOT = process.env.RELIABILITY_TELELAB_ROOT ?? fileURLToPath(new URL('../../../', import.meta.url));
 
-/** The runner's environment without telelab's own variables (the runner's DATABASE_URL must not leak). */
+/**
+ * The runner's environment without telelab's own variables (the runner's DATABASE_URL must not leak),
+ * nor a build chosen for another checkout (TELELAB_COMPILED_ENTRY: each process finds its ROOT's own).
+ */
 function baseEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in configSpec)));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !(k in configSpec) && k !== 'TELELAB_COMPILED_ENTRY'),
+  );
 }
 
 const alive = new Set<Telelab>();
@@ -44,7 +49,7 @@ export interface Exit {
 /** Bounded: a chatty process must not grow the runner's memory without end. */
 const keepTail = (s: string) => (s.length > 200_000 ? s.slice(-100_000) : s);
 
-/** One spawned `telelab` process (`node --import tsx src/cli.ts …`). */
+/** One spawned `telelab` process (`node bin/telelab.js …`, the compiled CLI users run). */
 export class Telelab {
   readonly child: ChildProcess;
   stdout = '';
@@ -59,7 +64,7 @@ export class Telelab {
     args: string[],
     env: Record<string, string> = {},
   ) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    this.child = spawn(process.execPath, ['bin/telelab.js', ...args], {
       cwd: ROOT,
       env: { ...baseEnv(), LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

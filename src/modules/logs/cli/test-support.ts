@@ -95,7 +95,7 @@ export function cli(
   const env = { ...process.env, ...opts.env };
   // THREADS, REQUESTS_DELAY and TARGET_FILE must come from the test only.
   for (const name of ['THREADS', 'REQUESTS_DELAY', 'TARGET_FILE']) if (!opts.env?.[name]) delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(process.execPath, ['bin/telelab.js', ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
