@@ -235,8 +235,10 @@ export async function upCommand(o: UpOptions): Promise<number> {
     process.stderr.write(`dashboard build failed (${String(err)}); the API runs without it\n`),
   );
   const up = runUp(o);
+  let stopAsked = false;
   const removeHandlers = onShutdown(
     (reason) => {
+      stopAsked = true;
       process.stdout.write(`\n${reason}: stopping everything...\n`);
       void up.stop();
     },
@@ -245,6 +247,7 @@ export async function upCommand(o: UpOptions): Promise<number> {
   await up.started;
   const code = await up.done;
   removeHandlers();
+  if (stopAsked) process.stdout.write('stopped: every component has exited, the data directory is unlocked\n');
   return code;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Every validation error says what to type: a walk over every operation in /openapi.json sends, for each
- * pattern- or enum-checked field (path, query, header or body, nested too), a request that is valid except
- * for that one field, and reads the answer as a user would.
+ * pattern- or enum-checked field (path, query, header or body, nested too) and each number in a body, a
+ * request that is valid except for that one field, and reads the answer as a user would. A number is sent
+ * as 1e400, which JSON.parse turns into Infinity.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from '../helpers';
@@ -13,7 +14,7 @@ interface Target {
   where: Where;
   /** Property path from the parameter (or the body root): ['experiments', 0, 'host']. */
   path: (string | number)[];
-  kind: 'pattern' | 'enum';
+  kind: 'pattern' | 'enum' | 'number';
   pattern?: string;
   allowed?: string[];
 }
@@ -103,8 +104,16 @@ function targets(raw: Schema, where: Where, path: (string | number)[]): Target[]
   const allowed = literals(s);
   if (allowed) return [{ where, path, kind: 'enum', allowed }];
   if (s.pattern) return [{ where, path, kind: 'pattern', pattern: s.pattern }];
+  if (where === 'body' && (s.type === 'number' || s.type === 'integer'))
+    return [{ where, path, kind: 'number' }];
   const branches = s.anyOf ?? s.oneOf;
-  if (branches) return targets(branches.find((b: Schema) => b.type !== 'null') ?? branches[0], where, path);
+  if (branches) {
+    const first = branches.find((b: Schema) => b.type !== 'null') ?? branches[0];
+    const number = branches.find((b: Schema) => b.type === 'number' || b.type === 'integer');
+    return number && number !== first
+      ? [...targets(first, where, path), ...targets(number, where, path)]
+      : targets(first, where, path);
+  }
   if (s.type === 'object') {
     return Object.entries<Schema>(s.properties ?? {}).flatMap(([k, v]) => targets(v, where, [...path, k]));
   }
@@ -112,10 +121,24 @@ function targets(raw: Schema, where: Where, path: (string | number)[]): Target[]
   return [];
 }
 
+/** Stands for the raw JSON number 1e400 until the body is written (JSON.stringify would write null). */
+const OVERFLOW = '<1e400>';
 const badValue = (t: Target) =>
-  t.kind === 'enum'
-    ? 'not-an-allowed-value'
-    : ['has space!', '%%', ''].find((c) => !new RegExp(t.pattern!, 'u').test(c))!;
+  t.kind === 'number'
+    ? OVERFLOW
+    : t.kind === 'enum'
+      ? 'not-an-allowed-value'
+      : ['has space!', '%%', ''].find((c) => !new RegExp(t.pattern!, 'u').test(c))!;
+
+/** Whether the sample holds every object or array on the way to the target (optional ones may be left out). */
+function reaches(root: unknown, path: (string | number)[]): boolean {
+  let node = root as Schema | undefined;
+  for (const key of path.slice(0, -1)) {
+    node = node?.[key];
+    if (node === null || typeof node !== 'object') return false;
+  }
+  return node !== null && typeof node === 'object';
+}
 
 function setIn(root: unknown, path: (string | number)[], value: unknown): unknown {
   if (path.length === 0) return value;
@@ -141,6 +164,7 @@ function cases(): Case[] {
       const body = bodySchema ? sample(bodySchema) : undefined;
       if (bodySchema) all.push(...targets(bodySchema, 'body', []));
       for (const target of all) {
+        if (target.kind === 'number' && !reaches(body, target.path)) continue;
         const params = structuredClone(valid);
         let bad = body;
         if (target.where === 'body') bad = setIn(body, target.path, badValue(target));
@@ -179,7 +203,7 @@ describe('validation errors over every operation in /openapi.json', () => {
         ...Object.fromEntries(Object.entries(c.params.header).map(([k, v]) => [k, String(v)])),
         ...(c.body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
-      ...(c.body !== undefined ? { payload: JSON.stringify(c.body) } : {}),
+      ...(c.body !== undefined ? { payload: JSON.stringify(c.body).replace(`"${OVERFLOW}"`, '1e400') } : {}),
     });
     expect([400, 418, 422], res.body).toContain(res.statusCode);
     const { detail } = res.json() as { detail: string };
@@ -189,6 +213,7 @@ describe('validation errors over every operation in /openapi.json', () => {
     expect(detail).not.toMatch(/must match pattern|\^|\$|\\\[/);
     if (c.target.pattern) expect(detail).not.toContain(c.target.pattern);
     if (c.target.kind === 'enum') expect(detail).toContain(`must be one of ${c.target.allowed!.join(', ')}`);
+    if (c.target.kind === 'number') expect(detail).toContain('must be a finite number');
   });
 });
 

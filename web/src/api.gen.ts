@@ -536,6 +536,10 @@ export interface GetUserAggregatesResponse {
 export interface RecalculateDeviceAggregatesResponse {
   task_id: string;
   status: 'queued' | 'running' | 'completed' | 'failed';
+  /**
+   * true: rebuilds every device; false: recomputes the devices with new readings
+   */
+  full: boolean;
   progress: {
     done: number;
     total: number;
@@ -545,11 +549,24 @@ export interface RecalculateDeviceAggregatesResponse {
   error: string | null;
 }
 
+/** POST /tasks/recalculate: request body */
+
+export interface RecalculateDeviceAggregatesBody {
+  /**
+   * as the query parameter `full`
+   */
+  full?: boolean;
+}
+
 /** GET /tasks/{task_id}: 200 */
 
 export interface GetRecalculationTaskResponse {
   task_id: string;
   status: 'queued' | 'running' | 'completed' | 'failed';
+  /**
+   * true: rebuilds every device; false: recomputes the devices with new readings
+   */
+  full: boolean;
   progress: {
     done: number;
     total: number;

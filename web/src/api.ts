@@ -82,7 +82,9 @@ async function toApiError(res: Response): Promise<ApiError> {
   } catch {
     // Not JSON: keep the status text.
   }
-  if (res.status === 401 && !apiToken()) detail += ' (set the API token at the bottom of the page)';
+  // Only the API token's 401 (WWW-Authenticate: Bearer); a bad Device-Token is the A/B client's own.
+  const bearer = /^bearer/i.test(res.headers.get('www-authenticate') ?? '');
+  if (res.status === 401 && bearer && !apiToken()) detail += ' (set the API token at the bottom of the page)';
   return new ApiError(res.status, code, detail);
 }
 

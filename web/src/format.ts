@@ -60,6 +60,7 @@ export function fmtAgo(iso: string | null | undefined, now = Date.now()): string
   return `${Math.round(s / 3600)} h ago`;
 }
 
+/** The last 8 characters: UUIDv7 ids made close together share their first ones (a timestamp). */
 export function shortId(id: string | null | undefined): string {
-  return id ? id.slice(0, 8) : DASH;
+  return id ? `…${id.slice(-8)}` : DASH;
 }

@@ -144,6 +144,15 @@ describe('GET /devices/{device_id}/data rejects', () => {
     expect(res.json().code).toBe('DEVICES_INVALID_PERIOD');
   });
 
+  it('an offset whose + the URL turned into a space, with how to write it', async () => {
+    const res = await app.http.inject({
+      method: 'GET',
+      url: '/devices/known/data?start_date=2024-01-01T10:00:00+02:00',
+    });
+    await expectProblem(res, 'querystring.start_date');
+    expect(res.json().detail).toContain("in a URL write the offset's + as %2B");
+  });
+
   it('an invalid device id', async () => {
     await expectProblem(
       await app.http.inject({ method: 'GET', url: '/devices/a%20b/data/all' }),

@@ -92,6 +92,8 @@ export type TaskStatus = 'queued' | 'running' | 'completed' | 'failed';
 export interface TaskView {
   taskId: string;
   status: TaskStatus;
+  /** Rebuilds every device (true) or recomputes the changed ones. */
+  full: boolean;
   progress: { done: number; total: number };
   startedAt: Date | null;
   finishedAt: Date | null;

@@ -24,6 +24,8 @@ import type { RollupsStore } from './rollups.store';
 import type { TaskRecord, TasksStore } from './tasks.store';
 
 export const RECALC_JOB = 'devices-recalculate';
+/** The trigger recorded for a full rebuild asked for through the API. */
+const FULL_TRIGGER = 'api-full';
 
 export interface RecalcServiceDeps {
   jobs: Pick<Jobs, 'define' | 'send' | 'get'>;
@@ -102,6 +104,7 @@ export function createRecalcService(deps: RecalcServiceDeps) {
     return {
       taskId: id,
       status,
+      full: row?.trigger === FULL_TRIGGER,
       progress: { done: row?.done ?? 0, total: row?.total ?? 0 },
       startedAt: row?.startedAt ?? job?.startedOn ?? null,
       finishedAt: terminal ? (row?.finishedAt ?? job?.completedOn ?? null) : null,
@@ -116,7 +119,7 @@ export function createRecalcService(deps: RecalcServiceDeps) {
      */
     async request(options: { full?: boolean } = {}): Promise<TaskView> {
       const id = randomUUID();
-      const trigger = options.full ? 'api-full' : 'api';
+      const trigger = options.full ? FULL_TRIGGER : 'api';
       await tasks.create(id, trigger);
       // Read before sending: a worker may pick the job up at once and mark the row running.
       const queued = await tasks.get(id);

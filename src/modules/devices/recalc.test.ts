@@ -50,10 +50,18 @@ async function waitForStatus(
   }
 }
 
-async function requestRecalc(app: TestApp, query = ''): Promise<string> {
-  const res = await app.http.inject({ method: 'POST', url: `/tasks/recalculate${query}` });
+async function requestRecalc(app: TestApp, query = '', body?: unknown): Promise<string> {
+  const res = await app.http.inject({
+    method: 'POST',
+    url: `/tasks/recalculate${query}`,
+    ...(body === undefined ? {} : { payload: body as object }),
+  });
   expect(res.statusCode).toBe(202);
-  expect(res.json()).toMatchObject({ status: 'queued', progress: { done: 0, total: 0 }, error: null });
+  const full = query.includes('full=true') || (body as { full?: boolean } | undefined)?.full === true;
+  expect(res.json()).toMatchObject({ status: 'queued', full, progress: { done: 0, total: 0 }, error: null });
+  expect((await app.http.inject({ method: 'GET', url: `/tasks/${res.json().task_id}` })).json().full).toBe(
+    full,
+  );
   return res.json().task_id;
 }
 
@@ -178,9 +186,21 @@ describe('POST /tasks/recalculate', () => {
     const strip = ({ computed_at, task_id, ...rest }: Record<string, unknown>) => rest;
     expect(rebuilt.map(strip)).toEqual(incremental.map(strip));
 
+    // The same in a JSON body, as a client of a POST route tends to send it.
+    const again = await requestRecalc(app, '', { full: true });
+    expect((await waitForStatus(app, again, 'completed')).progress).toEqual({ done: 6, total: 6 });
+
     const bad = await app.http.inject({ method: 'POST', url: '/tasks/recalculate?full=maybe' });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().detail).toContain('querystring.full');
+    expect(bad.json().detail).toBe('querystring.full: must be true or false');
+    for (const [payload, detail] of [
+      [{ full: 'yes' }, 'body.full: must be true or false'],
+      [{ ful: true }, 'body.ful: unknown field (not allowed)'],
+    ] as const) {
+      const res = await app.http.inject({ method: 'POST', url: '/tasks/recalculate', payload });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().detail).toBe(detail);
+    }
   });
 
   it('reports failed with progress so far and a safe error when the store fails mid-run', async () => {

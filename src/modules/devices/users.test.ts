@@ -70,6 +70,21 @@ describe('users and owners', () => {
     ['an extra field', '/users', 'POST', { name: 'x', admin: true }, 'body.admin'],
     ['a string user_id', '/devices/d/owner', 'PUT', { user_id: '1' }, 'body.user_id'],
     ['a missing user_id', '/devices/d/owner', 'PUT', {}, 'body.user_id'],
+    // Beyond 2^53 an id is no longer exact in JSON clients; the database's bigint would also overflow.
+    [
+      'a user_id beyond 2^53',
+      '/devices/d/owner',
+      'PUT',
+      { user_id: 1e20 },
+      'body.user_id: must be <= 9007199254740991',
+    ],
+    [
+      'a user id beyond 2^53',
+      '/users/99999999999999999999',
+      'GET',
+      undefined,
+      'params.user_id: must be <= 9007199254740991',
+    ],
   ] as const)('rejects %s', async (_n, url, method, payload, field) => {
     const res = await app.http.inject({ method, url, payload });
     expect(res.statusCode).toBe(400);

@@ -8,7 +8,7 @@
  * is visible as soon as its writer is answered and can never appear behind a cursor. Batching keeps
  * that single lane fast (one transaction carries hundreds of rows).
  */
-import { bigserial, integer, pgSchema, smallint, text, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, pgSchema, smallint, text, uuid } from 'drizzle-orm/pg-core';
 import { timestamptz } from '../../platform/db-columns';
 
 export const logsSchema = pgSchema('logs');
@@ -28,6 +28,6 @@ export const syncers = logsSchema.table('syncers', {
   name: text('name').primaryKey(),
   targetFile: text('target_file').notNull(),
   lastId: uuid('last_id'),
-  recordsWritten: integer('records_written').notNull().default(0),
+  recordsWritten: bigint('records_written', { mode: 'number' }).notNull().default(0),
   reportedAt: timestamptz('reported_at').notNull().defaultNow(),
 });

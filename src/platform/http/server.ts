@@ -79,6 +79,9 @@ export async function createHttp(opts: HttpOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   installValidation(app);
+  // Bodies are JSON (NDJSON where a route adds it): a text/plain body is the wrong Content-Type and gets
+  // the 415 that says so, not a schema error about a string that was meant as JSON.
+  app.removeContentTypeParser('text/plain');
   app.addSchema(ProblemSchema);
   enableSse(app as unknown as FastifyInstance);
   // A keep-alive connection whose response finishes after close() began would idle on for

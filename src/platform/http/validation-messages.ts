@@ -59,9 +59,28 @@ export function describeValidationErrors(where: string, errors: readonly ErrorOb
       return `${field}: must be at least ${count(params.limit, 'character')} long`;
     case 'maxLength':
       return `${field}: must be at most ${count(params.limit, 'character')} long`;
+    case 'type': {
+      if (typeof v.data === 'number' && !Number.isFinite(v.data)) {
+        return `${field}: must be a finite number; this one is beyond the largest a double holds (about 1.8e308)`;
+      }
+      // A union of types (TypeBox's Type.Union([Type.String(), Type.Number()])) fails each branch.
+      const union = errors.find((e) => e.keyword === 'anyOf' && e.instancePath === v.instancePath);
+      const types = (union?.parentSchema?.anyOf as Schema[] | undefined)?.map((b) => b.type);
+      if (types && types.length > 1 && types.every((t) => typeof t === 'string')) {
+        return `${field}: must be ${orList(types.map((t) => A_TYPE[t as string] ?? String(t)))}`;
+      }
+      if (params.type === 'boolean') return `${field}: must be true or false`;
+      break;
+    }
     case 'format': {
       const fmt = String(params.format);
-      return `${field}: must be ${FORMATS[fmt] ?? `a valid ${fmt}`}`;
+      const message = `${field}: must be ${FORMATS[fmt] ?? `a valid ${fmt}`}`;
+      // A URL's query decodes '+' to a space: '…T00:00:00+02:00' typed into a URL arrives as '…T00:00:00 02:00'.
+      const plusDecoded =
+        where === 'querystring' && typeof v.data === 'string' && / \d{2}(:?\d{2})?$/.test(v.data);
+      return plusDecoded
+        ? `${message}; in a URL write the offset's + as %2B (e.g. …T00:00:00%2B02:00)`
+        : message;
     }
   }
   return `${field}: ${v.message ?? 'is invalid'}`;
@@ -137,6 +156,20 @@ function describeClass(cls: string): string | null {
 }
 
 const count = (n: unknown, noun: string) => `${String(n)} ${noun}${n === 1 ? '' : 's'}`;
+
+const A_TYPE: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'an array',
+  null: 'null',
+};
+
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
 
 function andList(items: readonly string[]): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;

@@ -17,6 +17,8 @@ function validatorCompilers() {
     useDefaults: true,
     removeAdditional: false,
     verbose: true,
+    // A JSON number beyond the largest double (1e400) parses to Infinity: no schema's number takes it.
+    strictNumbers: true,
   };
   const body = addFormats.default(new Ajv({ ...base, coerceTypes: false }));
   const other = addFormats.default(new Ajv({ ...base, coerceTypes: 'array' }));

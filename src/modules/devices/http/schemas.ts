@@ -186,11 +186,13 @@ export const UserResponse = Type.Object({
   created_at: DateTime(),
   device_ids: Type.Array(Type.String()),
 });
-export const UserIdParams = Type.Object({ user_id: Type.Integer({ minimum: 1 }) });
+/** A user id: a bigint in the database, a number exact in JavaScript. */
+const UserId = () => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+export const UserIdParams = Type.Object({ user_id: UserId() });
 
 export const OwnerBody = Type.Object(
   {
-    user_id: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+    user_id: Type.Union([UserId(), Type.Null()], {
       description: 'null clears the owner',
     }),
   },
@@ -212,6 +214,12 @@ export const RecalcQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** The same option in a JSON body, which may also be left out. */
+export const RecalcBody = Type.Object(
+  { full: Type.Optional(Type.Boolean({ description: 'as the query parameter `full`' })) },
+  { additionalProperties: false },
+);
+
 export const TaskParams = Type.Object({ task_id: Type.String({ format: 'uuid' }) });
 
 export const TaskResponse = Type.Object({
@@ -222,6 +230,9 @@ export const TaskResponse = Type.Object({
     Type.Literal('completed'),
     Type.Literal('failed'),
   ]),
+  full: Type.Boolean({
+    description: 'true: rebuilds every device; false: recomputes the devices with new readings',
+  }),
   progress: Type.Object({ done: Type.Integer(), total: Type.Integer() }),
   started_at: Type.Union([DateTime(), Type.Null()]),
   finished_at: Type.Union([DateTime(), Type.Null()]),

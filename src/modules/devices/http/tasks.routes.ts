@@ -3,7 +3,14 @@ import type { preHandlerAsyncHookHandler } from 'fastify';
 import { problemResponses } from '../../../platform/http/problems';
 import type { App } from '../../../platform/http/server';
 import type { RecalcService } from '../recalc.service';
-import { PageQuery, RecalcQuery, StoredAggregatesResponse, TaskParams, TaskResponse } from './schemas';
+import {
+  PageQuery,
+  RecalcBody,
+  RecalcQuery,
+  StoredAggregatesResponse,
+  TaskParams,
+  TaskResponse,
+} from './schemas';
 import { storedAggregatesJson, taskJson } from './views';
 
 export function tasksRoutes(app: App, service: RecalcService, adminGuard: preHandlerAsyncHookHandler): void {
@@ -11,6 +18,10 @@ export function tasksRoutes(app: App, service: RecalcService, adminGuard: preHan
     '/tasks/recalculate',
     {
       preHandler: adminGuard,
+      // The body is optional: a request without one is `{}`.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
       schema: {
         operationId: 'recalculateDeviceAggregates',
         tags: ['devices'],
@@ -18,14 +29,18 @@ export function tasksRoutes(app: App, service: RecalcService, adminGuard: preHan
         description:
           'Recomputes the devices that received readings since their stored result (progress counts ' +
           'those); `full=true` rebuilds every device’s hourly rollups from its readings and recomputes ' +
-          'every device. At most one recalculation runs at a time (across all processes); one requested ' +
+          'every device (`{"full": true}` in a JSON body does the same). At most one recalculation runs at a time (across all processes); one requested ' +
           'meanwhile is queued and runs after it. Follow it at GET /tasks/{task_id}.',
         security: [{ bearer: [] }],
         querystring: RecalcQuery,
+        body: RecalcBody,
         response: { 202: TaskResponse, ...problemResponses(400, 401, 503) },
       },
     },
-    async (req, reply) => reply.code(202).send(taskJson(await service.request({ full: req.query.full }))),
+    async (req, reply) => {
+      const full = req.query.full || req.body.full === true;
+      return reply.code(202).send(taskJson(await service.request({ full })));
+    },
   );
 
   app.get(

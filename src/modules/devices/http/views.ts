@@ -138,6 +138,7 @@ export function taskJson(t: TaskView): Static<typeof TaskResponse> {
   return {
     task_id: t.taskId,
     status: t.status,
+    full: t.full,
     progress: t.progress,
     started_at: t.startedAt?.toISOString() ?? null,
     finished_at: t.finishedAt?.toISOString() ?? null,

@@ -57,7 +57,7 @@ describe('POST /api/data', () => {
         name: 'text/plain line',
         payload: valid,
         headers: { 'content-type': 'text/plain' },
-        detail: /^body: must be object/,
+        detail: /Content-Type must be application\/json/,
       },
       { name: 'a JSON array', payload: '[]', headers: json, detail: /^body: must be object/ },
       {

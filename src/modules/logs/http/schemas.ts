@@ -50,7 +50,7 @@ export const SyncerReportBody = Type.Object(
   {
     target_file: Type.String({ minLength: 1, maxLength: 4096 }),
     last_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
-    records_written: Type.Integer({ minimum: 0 }),
+    records_written: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   },
   { additionalProperties: false },
 );

@@ -72,6 +72,7 @@ describe('syncer positions', () => {
       ['has space', { target_file: 'f', last_id: null, records_written: 0 }],
       ['ok', { target_file: 'f', last_id: 'nope', records_written: 0 }],
       ['ok', { target_file: 'f', last_id: null, records_written: -1 }],
+      ['ok', { target_file: 'f', last_id: null, records_written: 2 ** 53 }],
       ['ok', { target_file: '', last_id: null, records_written: 0 }],
       ['ok', { target_file: 'f', last_id: null }],
       ['ok', { target_file: 'f', last_id: null, records_written: 0, extra: 1 }],
@@ -80,5 +81,14 @@ describe('syncer positions', () => {
       const r = await put(encodeURIComponent(name), payload);
       expectProblem(r, 400);
     }
+
+    // A syncer running for months passes 2^31 records.
+    expect(
+      (await put('long-run', { target_file: 'f', last_id: null, records_written: 3e9 })).statusCode,
+    ).toBe(204);
+    const listed = (await app.http.inject({ method: 'GET', url: '/api/data/syncers' })).json<
+      { name: string; records_written: number }[]
+    >();
+    expect(listed.find((r) => r.name === 'long-run')!.records_written).toBe(3e9);
   });
 });

@@ -11,10 +11,13 @@ interface OptionDraft {
   weight: string;
 }
 
-/** Numeric-looking values become numbers (prices); anything else stays a string (colours). */
+/** A decimal number as JSON writes one (not 0x10, 1_000 or Infinity, which Number() also reads). */
+const DECIMAL = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
+/** Decimal numbers become numbers (prices); anything else stays a string (colours, "0x10"). */
 function parseValue(v: string): OptionValue {
   const t = v.trim();
-  return t !== '' && Number.isFinite(Number(t)) ? Number(t) : t;
+  return DECIMAL.test(t) && Number.isFinite(Number(t)) ? Number(t) : t;
 }
 
 export function CreateExperiment({ onCreated }: { onCreated: () => void }) {

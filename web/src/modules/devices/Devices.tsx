@@ -87,9 +87,13 @@ function Devices({ routes }: { routes: RouteTable }) {
             maxHeight={420}
             loading={devices.loading}
             empty={
-              <>
-                No devices yet. Send a reading: <code>POST /devices/42/data {'{"x":1,"y":2,"z":3}'}</code>
-              </>
+              all.length > 0 ? (
+                <>No device id contains “{filter}”.</>
+              ) : (
+                <>
+                  No devices yet. Send a reading: <code>POST /devices/42/data {'{"x":1,"y":2,"z":3}'}</code>
+                </>
+              )
             }
           />
         </Card>

@@ -1,0 +1,1 @@
+ALTER TABLE "logs"."syncers" ALTER COLUMN "records_written" SET DATA TYPE bigint;
