@@ -33,6 +33,7 @@ const serial = [
   'src/modules/latency/engine/load-run.test.ts',
   'src/modules/latency/engine/target.test.ts',
   'src/modules/latency/group-rate.test.ts',
+  'src/modules/latency/group-states.test.ts',
   'src/modules/latency/group-stats.test.ts',
   'src/modules/latency/groups.test.ts',
   'src/modules/latency/http/experiments.routes.test.ts',

@@ -3,7 +3,7 @@
  * `--help` and the light programs (sensor, manipulator, load, …) start without the HTTP server,
  * the database drivers or other modules' code.
  * Exit codes (platform/cli-kit.ts): 0 ok, 1 runtime failure, 2 usage or configuration error,
- * 99 a failed threshold, 130 a second Ctrl-C.
+ * 99 a failed threshold, 130 a second Ctrl-C or a `load` stopped by Ctrl-C.
  */
 import { Command, CommanderError } from 'commander';
 import { controlReplayCommand, manipulatorCommand, sensorCommand } from './modules/control/cli/commands';

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { EXIT, onShutdown } from './platform/cli-kit';
 import type { Config } from './platform/config';
-import { lockHolder } from './platform/dir-lock';
+import { describeHolder, lockHolder, processToStop } from './platform/dir-lock';
 import { PACKAGE_ROOT } from './platform/paths';
 import { type SupervisedChild, supervise } from './platform/supervisor';
 import { DEFAULT_DIST_DIR, ensureDashboardBuilt } from './platform/web-build';
@@ -112,8 +112,8 @@ export async function preflight(o: UpOptions, components: Component[]): Promise<
     const holder = lockHolder(dir);
     if (holder)
       return (
-        `the data directory ${dir} is in use by process ${holder.pid} on ${holder.host} (started ${holder.startedAt}); ` +
-        `stop it (kill ${holder.pid}) or set DATA_DIR=<another directory>`
+        `the data directory ${dir} is in use by ${describeHolder(holder)}; ` +
+        `stop it (kill ${processToStop(holder)}) or set DATA_DIR=<another directory>`
       );
   }
   for (const c of components) {
@@ -191,7 +191,7 @@ export function runUp(o: UpOptions): Up {
         args: [...CHILD_NODE_ARGS, ...spec.args],
         ...(spec.env ? { env: spec.env } : {}),
         logFile: path.join(logDir, `${spec.name}.log`),
-        ...(echo ? { onLine: (l: string) => echo.test(l) && say(`[${spec.name}] ${l}`) } : {}),
+        ...(echo ? { onLine: (l: string) => echo.test(l) && say(`[${spec.name}] ${readable(l)}`) } : {}),
       },
       say,
       () => {
@@ -224,6 +224,21 @@ export function runUp(o: UpOptions): Up {
   return { started, done, stop };
 }
 
+const LEVELS: Record<number, string> = { 40: 'warning: ', 50: 'error: ', 60: 'fatal: ' };
+
+/** A JSON log line (pino) as a person reads it on the terminal: its level when worse than info, message, error. */
+export function readable(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const j = JSON.parse(line) as { level?: number; msg?: unknown; err?: { message?: unknown } };
+    if (typeof j.msg !== 'string') return line;
+    const err = typeof j.err?.message === 'string' ? ` (${j.err.message})` : '';
+    return `${LEVELS[j.level ?? 30] ?? ''}${j.msg}${err}`;
+  } catch {
+    return line;
+  }
+}
+
 /** `telelab up` as a command: checks, builds the dashboard, runs until a signal; returns the exit code. */
 export async function upCommand(o: UpOptions): Promise<number> {
   const conflict = await preflight(o, topology(o));
@@ -247,7 +262,8 @@ export async function upCommand(o: UpOptions): Promise<number> {
   await up.started;
   const code = await up.done;
   removeHandlers();
-  if (stopAsked) process.stdout.write('stopped: every component has exited, the data directory is unlocked\n');
+  if (stopAsked)
+    process.stdout.write('stopped: every component has exited, the data directory is unlocked\n');
   return code;
 }
 

@@ -12,7 +12,10 @@ export const EXIT = {
   USAGE: 2,
   /** `telelab load`: a threshold or a baseline comparison failed (k6 uses 99 too). */
   THRESHOLD: 99,
-  /** A second Ctrl-C (or signal) left at once, without the graceful shutdown. */
+  /**
+   * A second Ctrl-C (or signal) left at once, without the graceful shutdown; also a `telelab load` run that
+   * a first one cut short (its summary printed, but no verdict on a run shorter than asked may pass).
+   */
   INTERRUPTED: 130,
 } as const;
 
@@ -73,6 +76,51 @@ export function port(value: string): number {
   const n = number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('must be a port 0..65535');
   return n;
+}
+
+/** The longest delay a Node.js timer holds (about 24.8 days): a longer one fires after 1 ms, with a warning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface TimeOptionSpec {
+  /** Accept 0 (default: > 0 only). */
+  zero?: boolean;
+  /** Whole numbers only. */
+  integer?: boolean;
+  /** What the option's timers add to it must still fit in MAX_TIMER_MS. */
+  headroomMs?: number;
+}
+
+/**
+ * A time option in seconds or milliseconds that a timer can hold: refuses, naming the maximum, what would
+ * overflow it (with `headroomMs` to spare). The maximum is shown in whole units.
+ */
+export const timeOption =
+  (unit: 's' | 'ms', spec: TimeOptionSpec = {}) =>
+  (value: string): number => {
+    const n = spec.integer
+      ? integer(spec.zero ? 0 : 1)(value)
+      : (spec.zero ? nonNegativeNumber : positiveNumber)(value);
+    const maxMs = MAX_TIMER_MS - (spec.headroomMs ?? 0);
+    const max = Math.floor(unit === 's' ? maxMs / 1000 : maxMs);
+    if (n > max) {
+      const days = Math.floor(maxMs / 8_640_000) / 10;
+      throw new InvalidArgumentError(
+        `must be at most ${max} (${unit === 's' ? 'seconds' : 'ms'}; about ${days} days, the longest timer Node.js holds)`,
+      );
+    }
+    return n;
+  };
+
+/**
+ * The one line a command prints when its server cannot listen (a port in use names `fix`, what moves it),
+ * or null when `error` is something else.
+ */
+export function listenFailure(error: unknown, host: string, port: number, fix: string): string | null {
+  const e = error as NodeJS.ErrnoException;
+  if (e?.code === 'EADDRINUSE') return `port ${port} on ${host} is in use; ${fix}`;
+  if (e?.syscall === 'listen' || e?.syscall === 'getaddrinfo')
+    return `cannot listen on ${host}:${port}: ${e.message}`;
+  return null;
 }
 
 // ---- shutdown ----
@@ -141,6 +189,8 @@ const STARTED_BY = process.ppid;
 /** The pid of the `telelab up` that started us (platform/supervisor.ts), or 0; not passed further down. */
 const SUPERVISOR = Number(process.env.TELELAB_SUPERVISOR_PID) || 0;
 delete process.env.TELELAB_SUPERVISOR_PID;
+/** The pid of the `telelab up` running this process, if one does. */
+export const supervisorPid = (): number | undefined => SUPERVISOR || undefined;
 /** Reparented: the supervisor died, possibly before we could listen on its IPC channel. */
 const supervisorGone = () => SUPERVISOR !== 0 && process.ppid !== SUPERVISOR;
 let watchers = 0;

@@ -7,6 +7,25 @@
 import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { supervisorPid } from './cli-kit';
+
+/** Who holds a lock: the process, and the `telelab up` that runs it (and restarts it) when there is one. */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  startedAt: string;
+  /** pid of the supervising `telelab up`: stopping the holder alone would only have it restarted. */
+  supervisor?: number;
+}
+
+/** The process to stop to free the lock. */
+export const processToStop = (h: LockHolder): number => h.supervisor ?? h.pid;
+
+/** "process 12 on host (since …)", or "process 12 (run by telelab up, pid 10) on host (since …)". */
+export function describeHolder(h: LockHolder): string {
+  const by = h.supervisor ? ` (run by telelab up, pid ${h.supervisor})` : '';
+  return `process ${h.pid}${by} on ${h.host} (since ${h.startedAt})`;
+}
 
 export interface DirLock {
   readonly file: string;
@@ -16,12 +35,12 @@ export interface DirLock {
 export class DirLockedError extends Error {
   constructor(
     readonly dir: string,
-    readonly holder: { pid: number; host: string; startedAt: string },
+    readonly holder: LockHolder,
     what: string,
   ) {
     super(
-      `The ${what} in ${dir} is in use by process ${holder.pid} on ${holder.host} (since ${holder.startedAt}). ` +
-        'Stop that process, or point DATA_DIR at another directory (or use DATABASE_URL for a shared PostgreSQL).',
+      `The ${what} in ${dir} is in use by ${describeHolder(holder)}. ` +
+        `Stop it (kill ${processToStop(holder)}), or point DATA_DIR at another directory (or use DATABASE_URL for a shared PostgreSQL).`,
     );
     this.name = 'DirLockedError';
   }
@@ -36,7 +55,7 @@ function alive(pid: number): boolean {
   }
 }
 
-function readHolder(file: string): { pid: number; host: string; startedAt: string } | null {
+function readHolder(file: string): LockHolder | null {
   try {
     const h = JSON.parse(readFileSync(file, 'utf8'));
     return typeof h?.pid === 'number' ? h : null;
@@ -46,7 +65,7 @@ function readHolder(file: string): { pid: number; host: string; startedAt: strin
 }
 
 /** Who holds the lock on `dir` now (a live process, or one on another host), or null if it is free. */
-export function lockHolder(dir: string): { pid: number; host: string; startedAt: string } | null {
+export function lockHolder(dir: string): LockHolder | null {
   const holder = readHolder(path.join(dir, 'telelab.lock'));
   if (!holder) return null;
   if (holder.host !== os.hostname()) return holder;
@@ -55,7 +74,12 @@ export function lockHolder(dir: string): { pid: number; host: string; startedAt:
 
 export function acquireDirLock(dir: string, what = 'directory'): DirLock {
   const file = path.join(dir, 'telelab.lock');
-  const me = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() };
+  const me: LockHolder = {
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt: new Date().toISOString(),
+    supervisor: supervisorPid(),
+  };
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const fd = openSync(file, 'wx');

@@ -236,6 +236,28 @@ describe('unknown query parameters', () => {
   });
 });
 
+describe('what is missing', () => {
+  it('a missing parameter that takes one of a few values lists them', async () => {
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/manage_group?group_id=0190c6d2-7b3a-7c1e-9f00-3a5b2c1d4e5f',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().detail).toBe(
+      "querystring.state: must have required property 'state' (one of start, pause, stop)",
+    );
+  });
+
+  it.each([
+    ['no Content-Type', {}],
+    ['an empty JSON body', { 'content-type': 'application/json' }],
+  ])('a body route sent no body (%s) says a JSON body is required', async (_name, headers) => {
+    const res = await app.http.inject({ method: 'POST', url: '/users', headers });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().detail).toMatch(/^body: a JSON body is required/);
+  });
+});
+
 describe('GET /history with the range reversed', () => {
   it.each([
     ['from=2030-01-02&to=2030-01-01', 'querystring.from:', 'later than to'],

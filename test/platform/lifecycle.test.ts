@@ -197,7 +197,7 @@ describe.runIf(process.platform === 'linux' && !onPostgres)('telelab up: nothing
   }
 
   describe.concurrent('starting twice', () => {
-    it('a second up on the same data directory exits 1 naming the holder, and starts nothing', async () => {
+    it('a second up on the same data directory exits 1 naming the holder and the up to stop, and starts nothing', async () => {
       const first = await npmStart(LIGHT);
       try {
         await started(first);
@@ -205,7 +205,13 @@ describe.runIf(process.platform === 'linux' && !onPostgres)('telelab up: nothing
         const before = treeOf(first.dataDir).length;
         const second = await npmStart([], first);
         expect(await second.exited).toBe(1);
-        expect(second.output()).toMatch(new RegExp(`in use by process ${holder} .*started .*DATA_DIR=`));
+        // The holder is up's API child: killing it alone would only have up restart it.
+        const up = first.upPid();
+        expect(second.output()).toMatch(
+          new RegExp(
+            `in use by process ${holder} \\(run by telelab up, pid ${up}\\) .*since .*kill ${up}\\) .*DATA_DIR=`,
+          ),
+        );
         expect(second.output()).not.toContain('Ctrl-C stops everything');
         expect(treeOf(first.dataDir).length).toBe(before);
       } finally {

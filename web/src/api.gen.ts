@@ -1432,7 +1432,7 @@ export interface ControlReplayResponse {
     up_seconds: number;
     down_seconds: number;
     /**
-     * Time before the first decision ever (live only)
+     * Time with no status: before the first live decision; in a replay with no live decision before it, before its first windows with readings
      */
     unknown_seconds: number;
     /**
@@ -1478,7 +1478,7 @@ export interface ControlReplayResponse {
     up_seconds: number;
     down_seconds: number;
     /**
-     * Time before the first decision ever (live only)
+     * Time with no status: before the first live decision; in a replay with no live decision before it, before its first windows with readings
      */
     unknown_seconds: number;
     /**
@@ -2199,7 +2199,7 @@ export interface LatencyExperimentStatsResponse {
   users: number;
   elapsed_in_profile_ms: number;
   /**
-   * Requests per second over the last recorded second
+   * Requests per second over the last recorded second while running; 0 when not running
    */
   rate: number;
   total_requests: number;
@@ -2764,7 +2764,7 @@ export interface LatencyGroupStatsResponse {
       users: number;
       elapsed_in_profile_ms: number;
       /**
-       * Requests per second over the last recorded second
+       * Requests per second over the last recorded second while running; 0 when not running
        */
       rate: number;
       total_requests: number;

@@ -45,7 +45,10 @@ export interface ReplaySummary {
   /** Seconds in each status over [from, to] (the status before the first decision counts from `from`). */
   upSeconds: number;
   downSeconds: number;
-  /** Time with no decision yet (live controller only: nothing was decided before its first decision). */
+  /**
+   * Time with no status: before the live controller's first decision; in a replay that no live decision
+   * precedes, before the first decision whose windows hold readings.
+   */
   unknownSeconds: number;
   timeline: StatusPeriod[];
   stationary: StationaryCount | null;
@@ -104,9 +107,11 @@ export function createReplayService(deps: ReplayServiceDeps) {
     stationary: ReplayRequest['stationary'],
     first: number,
     last: number,
+    /** Decisions before this index leave the status unknown (no status to keep yet). */
+    knownFrom = 0,
   ): ReplaySummary {
     const points: StatusPoint[] = start ? [start] : [];
-    for (const d of decisions) points.push({ at: d.decidedAt, status: d.status });
+    for (const d of decisions.slice(knownFrom)) points.push({ at: d.decidedAt, status: d.status });
     const timeline = buildHistory(points, { after: from, before: to, now: to });
     const seconds = (status: ControlStatus) =>
       timeline
@@ -205,6 +210,15 @@ export function createReplayService(deps: ReplayServiceDeps) {
       });
       const startPoint = (d: StoredDecision | null): StatusPoint | null =>
         d ? { at: req.from, status: d.status } : null;
+      // With no live decision before the period, the replay has no status to keep until its windows hold
+      // readings: a period before the first reading is unknown, as it is for the live controller, not
+      // the initial status held since `from`.
+      const knownFrom = liveBefore
+        ? 0
+        : (() => {
+            const i = decisions.findIndex((d) => d.prev.n > 0 || d.curr.n > 0);
+            return i < 0 ? decisions.length : i;
+          })();
       return {
         from: req.from,
         to,
@@ -215,11 +229,12 @@ export function createReplayService(deps: ReplayServiceDeps) {
         replay: summarise(
           req.from,
           to,
-          { at: req.from, status: startStatus },
+          liveBefore ? { at: req.from, status: startStatus } : null,
           decisions,
           req.stationary,
           first,
           last,
+          knownFrom,
         ),
         live: summarise(req.from, to, startPoint(liveBefore), live, req.stationary, first, last),
       };

@@ -131,9 +131,11 @@ export function createTargetGuard(list: Allowlist, resolve: Resolver = systemRes
         addresses = await allowedAddresses(bare);
       } catch (e) {
         const code = (e as { code?: string }).code ?? 'error';
+        // Not allowed by name: even resolved, it may only be used if its addresses are allowed.
         throw unprocessable(
           'LATENCY_TARGET_UNRESOLVABLE',
-          `${field}: '${host}' could not be resolved (${code})`,
+          `${field}: '${host}' could not be resolved (${code}); resolved, it would also have to be an allowed ` +
+            'target: only the addresses and names in LATENCY_ALLOWED_TARGETS are (loopback by default)',
         );
       }
       const refused = addresses.filter((a) => !isAddressAllowed(list, a.address));

@@ -48,6 +48,11 @@ describe('group_stats rate', () => {
     await recordSecond(ids[1]!, 40, 1000);
     const stop = await call(app, 'POST', `/manage_experiment?state=stop&experiment_id=${ids[1]}`);
     expect(stop.statusCode, stop.body).toBe(200);
-    expect((await call(app, 'GET', `/group_stats?group_id=${groupId}`)).json().rate).toBe(100);
+    const stats = (await call(app, 'GET', `/group_stats?group_id=${groupId}`)).json();
+    expect(stats.rate).toBe(100);
+    // The member says the same: it sends nothing now (its last second is history), so the rows add up.
+    expect(stats.experiments_stats[ids[1]!].rate).toBe(0);
+    const own = await call(app, 'GET', `/experiment_stats?experiment_id=${ids[1]}`);
+    expect(own.json().rate).toBe(0);
   });
 });

@@ -17,6 +17,7 @@ import {
   type ExperimentSpec,
   type ExperimentState,
   type Group,
+  isFinal,
   TRANSITIONS,
 } from './model';
 import { emptySummary } from './summary';
@@ -81,7 +82,8 @@ export function createGroupsService(deps: GroupsServiceDeps) {
 
     /**
      * start | pause | stop for the group and, together, every member that can make that transition
-     * (a member already finished, or already in the target state, is left as it is).
+     * (a member already finished, or already in the target state, is left as it is). A group without
+     * members does not start: it would stay running with nothing running.
      */
     async manage(id: string, action: Action): Promise<GroupView> {
       const before = await view(id);
@@ -92,6 +94,12 @@ export function createGroupsService(deps: GroupsServiceDeps) {
           `state: cannot ${action} a group that is ${before.state}`,
         );
       }
+      if (to === 'running' && before.members.length === 0) {
+        throw conflict(
+          'LATENCY_GROUP_EMPTY',
+          'group_id: the group has no experiments; add one with POST /add_experiment_to_group',
+        );
+      }
       await groups.setState(id, to);
       for (const member of before.members) {
         if (TRANSITIONS[action][member.state]) await service.transition(member, action);
@@ -99,9 +107,18 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       return view(id);
     },
 
-    /** A new experiment in the group; it starts at once when the group is running. */
+    /**
+     * A new experiment in a created, running or paused group; it starts at once when the group is
+     * running. A stopped or completed group never starts again, so a member added there would never run.
+     */
     async addExperiment(groupId: string, spec: ExperimentSpec): Promise<Experiment> {
       const before = await view(groupId);
+      if (isFinal(before.state)) {
+        throw conflict(
+          'LATENCY_GROUP_FINISHED',
+          `group_id: the group is ${before.state} and takes no new experiments; create a new group`,
+        );
+      }
       const settings = await service.prepare(spec);
       const experimentId = randomUUID();
       await deps.db.transaction(async (tx) => {
@@ -135,13 +152,10 @@ export function createGroupsService(deps: GroupsServiceDeps) {
   };
 }
 
-/**
- * Requests per second of the whole group over the last second: the sum of its running members' rates
- * (a member that is not running sends nothing now, whatever its last recorded second says).
- */
+/** Requests per second of the whole group over the last second: the sum of its members' (0 unless running). */
 function groupRate(members: Experiment[], stats: GroupStats): number {
   let sum = 0;
-  for (const m of members) if (m.state === 'running') sum += stats.experimentsStats[m.id]?.rate ?? 0;
+  for (const m of members) sum += stats.experimentsStats[m.id]?.rate ?? 0;
   return Math.round(sum * 100) / 100;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Experiment groups: both create forms, managing members together, membership. GroupStats:
- * group-stats.test.ts.
+ * group-stats.test.ts; which group states take new members and can start: group-states.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';

@@ -83,7 +83,11 @@ export function experimentStats(e: Experiment, last: SeriesPoint | null): Experi
     users: e.state === 'running' && profile ? profile.users : 0,
     elapsedInProfileMs:
       e.currentProfileIndex >= profiles.length ? (profile?.duration_seconds ?? 0) * 1000 : e.progressMs,
-    rate: last && last.durationMs > 0 ? Math.round((last.requests / last.durationMs) * 1e5) / 100 : 0,
+    // What it sends now: nothing unless running (a paused or finished run's last second is history).
+    rate:
+      e.state === 'running' && last && last.durationMs > 0
+        ? Math.round((last.requests / last.durationMs) * 1e5) / 100
+        : 0,
     totalRequests: s.requests,
     successes: s.successes,
     failures: s.failures,
@@ -106,12 +110,15 @@ export function experimentStats(e: Experiment, last: SeriesPoint | null): Experi
   };
 }
 
-/** The state shown for a group: what was asked last, or `completed` once every member has finished. */
+/**
+ * The state shown for a group: what was asked last, or `completed` once every member has finished — also
+ * when a running or paused group has no members left, so that no group shows running with nothing running.
+ */
 export function groupState(
   group: Pick<Group, 'state'>,
   members: Pick<Experiment, 'state'>[],
 ): ExperimentState {
-  const settled = members.length > 0 && members.every((m) => isFinal(m.state));
+  const settled = members.every((m) => isFinal(m.state));
   if (settled && (group.state === 'running' || group.state === 'paused')) return 'completed';
   return group.state;
 }

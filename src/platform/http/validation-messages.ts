@@ -29,9 +29,17 @@ export function describeValidationErrors(where: string, errors: readonly ErrorOb
   if (!v) return null;
   const params = v.params as Record<string, unknown>;
   let field = `${where}${v.instancePath.replaceAll('/', '.')}`;
+  // No body at all (no Content-Type, or an empty one): Fastify validates undefined.
+  if (where === 'body' && v.instancePath === '' && v.data == null) {
+    return 'body: a JSON body is required (Content-Type: application/json)';
+  }
   switch (v.keyword) {
-    case 'required':
-      return `${field}.${String(params.missingProperty)}: ${v.message ?? 'is required'}`;
+    case 'required': {
+      const missing = String(params.missingProperty);
+      const allowed = literalsOf((v.parentSchema?.properties as Schema | undefined)?.[missing]);
+      const choices = allowed ? ` (one of ${allowed.join(', ')})` : '';
+      return `${field}.${missing}: ${v.message ?? 'is required'}${choices}`;
+    }
     case 'additionalProperties': {
       field += `.${String(params.additionalProperty)}`;
       if (where !== 'querystring') return `${field}: unknown field (not allowed)`;
@@ -43,10 +51,8 @@ export function describeValidationErrors(where: string, errors: readonly ErrorOb
     case 'const': {
       // A union of literals (TypeBox's Type.Union([Type.Literal(...)...])) fails every branch, then anyOf.
       const union = errors.find((e) => e.keyword === 'anyOf' && e.instancePath === v.instancePath);
-      const branches = union?.parentSchema?.anyOf as Schema[] | undefined;
-      if (branches?.every((b) => 'const' in b)) {
-        return `${field}: must be one of ${branches.map((b) => String(b.const)).join(', ')}`;
-      }
+      const allowed = literalsOf(union?.parentSchema);
+      if (allowed) return `${field}: must be one of ${allowed.join(', ')}`;
       return `${field}: must be ${JSON.stringify(params.allowedValue)}`;
     }
     case 'pattern':
@@ -153,6 +159,15 @@ function describeClass(cls: string): string | null {
   if (/.-./.test(rest.slice(1, -1))) return null;
   for (const c of rest) parts.push(`"${c}"`);
   return parts.length ? andList(parts) : null;
+}
+
+/** The values an enum or a union of literals allows, or null for any other schema. */
+function literalsOf(schema: unknown): string[] | null {
+  if (!schema || typeof schema !== 'object') return null;
+  const s = schema as Schema;
+  if (Array.isArray(s.enum)) return s.enum.map(String);
+  const branches = s.anyOf as Schema[] | undefined;
+  return branches?.every((b) => 'const' in b) ? branches.map((b) => String(b.const)) : null;
 }
 
 const count = (n: unknown, noun: string) => `${String(n)} ${noun}${n === 1 ? '' : 's'}`;

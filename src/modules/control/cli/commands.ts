@@ -7,6 +7,7 @@ import {
   EXIT,
   finiteNumber,
   integer,
+  listenFailure,
   nonNegativeNumber,
   onShutdown,
   port,
@@ -169,9 +170,10 @@ export function manipulatorCommand(io: CommandIo = defaultIo()): Command {
       try {
         m = await startManipulator({ host: flags.host, port: flags.port, logger });
       } catch (e) {
-        logger.warn({ err: e }, `Cannot listen on ${flags.host}:${flags.port}: ${(e as Error).message}`);
-        process.exitCode = EXIT.FAILURE;
-        return;
+        const line = listenFailure(e, flags.host, flags.port, 'choose another with --port <port>');
+        if (line === null) throw e;
+        io.stderr.write(`telelab manipulator: ${line}\n`);
+        return io.exit(EXIT.FAILURE);
       }
       logger.info({ host: m.host, port: m.port }, `Manipulator listening on ${m.host}:${m.port}`);
       await serveUntilShutdown(

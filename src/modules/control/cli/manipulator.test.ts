@@ -10,6 +10,7 @@ import {
 } from '../link-test-support';
 import { parseCommandLine } from '../manipulator-protocol';
 import { waitFor } from '../test-support';
+import { type CommandIo, manipulatorCommand } from './commands';
 import { startManipulator } from './manipulator';
 
 describe('parseCommandLine', () => {
@@ -99,5 +100,43 @@ describe('manipulator robustness', () => {
     await m.close();
     await disconnected;
     expect(c.connected).toBe(false);
+  });
+});
+
+describe('telelab manipulator', () => {
+  /** The command with its output captured; `exit` throws, as the real one never returns. */
+  function command() {
+    const out = { stdout: '', stderr: '', code: null as number | null };
+    const sink = (key: 'stdout' | 'stderr') =>
+      ({
+        write: (d: string) => {
+          out[key] += d;
+          return true;
+        },
+      }) as unknown as NodeJS.WritableStream;
+    const io: CommandIo = {
+      stdout: sink('stdout'),
+      stderr: sink('stderr'),
+      exit: (code) => {
+        out.code = code;
+        throw new Error(`exit ${code}`);
+      },
+    };
+    return { out, run: (...args: string[]) => manipulatorCommand(io).parseAsync(args, { from: 'user' }) };
+  }
+
+  it('a port in use: one line naming the port and --port, exit 1', async () => {
+    const taken = await startManipulator({ port: 0 });
+    try {
+      const { out, run } = command();
+      await expect(run('--port', String(taken.port))).rejects.toThrow('exit 1');
+      expect(out.code).toBe(1);
+      expect(out.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`port ${taken.port} on 127\\.0\\.0\\.1 is in use.*--port`)),
+      ]);
+      expect(out.stdout).toBe('');
+    } finally {
+      await taken.close();
+    }
   });
 });

@@ -95,6 +95,23 @@ describe('POST /control/replay', () => {
     );
   });
 
+  it('a period before the first reading is unknown, not the initial status (no live decision before it)', async () => {
+    const clock = fakeClock();
+    const { app } = await controlApp({ clock, env: { MANIPULATOR_PORT: '1' } });
+    cleanups.push(() => app.close());
+    // Readings only in windows 4..7; no live decision at all.
+    for (let k = 4; k < 8; k++) await fillWindow(app, clock, T0 + k * I, payloads(k, 20, 100, 5));
+    clock.set(T0 + 8 * I + 1);
+    const res = await replay(app, { from: iso(T0 + 2 * I), to: iso(T0 + 8 * I) });
+    expect(res.statusCode, res.body).toBe(200);
+    const { summary, decisions } = res.json();
+    expect(decisions).toHaveLength(7); // T0+2I .. T0+8I
+    // Decisions at 2I-4I read empty windows; the first with a reading is at 5I (its current window is 4I-5I).
+    expect(summary.unknown_seconds).toBe(15);
+    expect(summary.up_seconds + summary.down_seconds).toBe(15);
+    expect(summary.timeline[0]).toMatchObject({ from_datetime: iso(T0 + 5 * I) });
+  });
+
   it('replays a CUSUM on the same windows, says why for each decision, and counts false switches', async () => {
     const { app } = await liveRun();
     const res = await replay(app, {

@@ -78,7 +78,10 @@ export const SummaryJson = Type.Object({
   switches: Type.Integer({ description: 'Decisions that changed the status' }),
   up_seconds: Type.Number(),
   down_seconds: Type.Number(),
-  unknown_seconds: Type.Number({ description: 'Time before the first decision ever (live only)' }),
+  unknown_seconds: Type.Number({
+    description:
+      'Time with no status: before the first live decision; in a replay with no live decision before it, before its first windows with readings',
+  }),
   timeline: Type.Array(HistoryPeriodJson, { description: 'Merged status periods over the period' }),
   stationary: Type.Union([StationaryJson, Type.Null()]),
 });

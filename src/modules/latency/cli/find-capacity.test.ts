@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CapacityTarget, startCapacityTarget } from '../capacity-target';
 import { type LatencyTarget, startLatencyTarget } from '../engine/target';
-import { latencyCli } from './test-support';
+import { collect, latencyCli } from './test-support';
 
 let cli: ReturnType<typeof latencyCli>;
 let capacity: CapacityTarget;
@@ -70,6 +70,20 @@ describe('telelab load --find-capacity', () => {
     expect(out.code, out.stderr).toBe(99);
     expect(out.stdout).toContain('SLO p50_ms <= 1');
     expect(out.stdout).toContain('capacity: none');
+  }, 30_000);
+
+  it('Ctrl-C: the steps so far, limited_by interrupted, exit 130', async () => {
+    const child = cli.start(
+      ...['load', '--url', capacity.url, '--find-capacity', '--slo', 'p50_ms=100'],
+      ...['--start-rate', '20', '--window', '20', '--warmup', '0', '--json'],
+    );
+    const outcome = collect(child);
+    const servedBefore = capacity.served;
+    while (capacity.served === servedBefore) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const out = await outcome;
+    expect(out.code, out.stderr).toBe(130);
+    expect(JSON.parse(out.stdout)).toMatchObject({ limited_by: 'interrupted', capacity_rps: null });
   }, 30_000);
 });
 

@@ -69,7 +69,7 @@ export function formatCapacity(r: CapacityResult): string {
   );
 }
 
-/** Runs the search and prints it; returns the exit code (99 when no rate held). */
+/** Runs the search and prints it; returns the exit code (99 when no rate held, 130 when interrupted). */
 export async function runCapacityCli(o: CapacityCliOptions): Promise<number> {
   const live = !o.json && process.stderr.isTTY === true;
   const ac = new AbortController();
@@ -96,6 +96,8 @@ export async function runCapacityCli(o: CapacityCliOptions): Promise<number> {
     if (live) process.stderr.write('\r\x1b[2K');
     if (o.json) process.stdout.write(`${JSON.stringify(capacityJson(o.target.url, r))}\n`);
     else process.stdout.write(formatCapacity(r));
+    // An interrupted search prints the steps so far, but its answer is not the capacity: not a success.
+    if (r.limitedBy === 'interrupted') return EXIT.INTERRUPTED;
     return r.capacityRps === null && r.limitedBy === 'slo' ? EXIT.THRESHOLD : EXIT.OK;
   } finally {
     removeHandlers();

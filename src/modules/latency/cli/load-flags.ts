@@ -1,6 +1,7 @@
 /** Option parsers and the parsed flags of `telelab load`. */
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
+import { EXIT } from '../../../platform/cli-kit';
 import type { LoadStage, LoadTarget, Thresholds } from '../engine';
 
 export const THRESHOLD_NAMES = [
@@ -74,6 +75,29 @@ export function rateStage(rate: number, durationSeconds: number): LoadStage {
   return Number.isInteger(rate)
     ? { users: rate, durationSeconds, intervalSeconds: 1 }
     : { users: Math.round(rate * 1000), durationSeconds, intervalSeconds: 1000 };
+}
+
+/**
+ * `--users` within LATENCY_MAX_USERS, the cap the HTTP API puts on a profile's users: without it a run of
+ * millions of users exhausts memory. Only that variable is read, so that an unrelated bad one does not
+ * stop a load test.
+ */
+export async function checkUsersCap(users: number | undefined, cmd: Command): Promise<void> {
+  if (users === undefined) return;
+  const { ConfigError, configSpec, loadConfig } = await import('../../../platform/config');
+  let max: number;
+  try {
+    max = loadConfig({ LATENCY_MAX_USERS: process.env.LATENCY_MAX_USERS }).LATENCY_MAX_USERS;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return process.exit(EXIT.USAGE);
+  }
+  if (users > max)
+    cmd.error(
+      `error: --users ${users} is above LATENCY_MAX_USERS (${max}); to allow more, set ` +
+        `LATENCY_MAX_USERS=<n> (${configSpec.LATENCY_MAX_USERS.parser.form})`,
+    );
 }
 
 /** The request of every flag set: `--body @file` is read here (a usage error when it cannot be). */

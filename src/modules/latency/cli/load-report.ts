@@ -1,5 +1,6 @@
 /** Runs a `telelab load` and prints it: progress on a TTY, then a table or one JSON summary. */
 import { EXIT, onShutdown } from '../../../platform/cli-kit';
+import type { LatencySummary } from '../../../stats/histogram';
 import type { ComparedRun } from '../compare';
 import type { LoadOptions, LoadRun, LoadSummary, SecondBucket } from '../engine';
 import type { LoadFlags } from './load-flags';
@@ -23,8 +24,12 @@ export async function execute(
     if (loadRun.snapshot().thresholds?.passed === false) void loadRun.stop();
   };
   if (flags.abortOnFail) loadRun.on('second', abortOnFail);
-  // First Ctrl-C: stop and still print the summary; a second one leaves at once.
-  const removeHandlers = onShutdown(() => void loadRun.stop());
+  // First Ctrl-C: stop and still print the summary, saying so, then exit 130; a second one leaves at once.
+  let interruptedBy: string | null = null;
+  const removeHandlers = onShutdown((reason) => {
+    interruptedBy = reason;
+    void loadRun.stop();
+  });
   try {
     const result = await loadRun.start();
     const { summary } = result;
@@ -49,10 +54,11 @@ export async function execute(
           ...summary,
           histogram: encodeHistogram(result.histogram),
           ...(baseline ? { comparison } : {}),
+          ...(interruptedBy ? { interruptedBy } : {}),
         })}\n`,
       );
     else {
-      process.stdout.write(formatSummary(summary, flags, opts));
+      process.stdout.write(formatSummary(summary, flags, opts, interruptedBy));
       if (comparison && cmp) process.stdout.write(cmp.formatComparison(comparison));
     }
     if (summary.thresholds && !summary.thresholds.passed) process.exitCode = EXIT_THRESHOLD_FAILED;
@@ -65,6 +71,8 @@ export async function execute(
       );
       process.exitCode = EXIT_FATAL;
     }
+    // Stopped early, the numbers describe a shorter run than asked for: no verdict on it may pass.
+    if (interruptedBy) process.exitCode = EXIT.INTERRUPTED;
   } catch (e) {
     process.stderr.write(`telelab load: ${(e as Error).message}\n`);
     process.exitCode = EXIT_FATAL;
@@ -74,6 +82,8 @@ export async function execute(
 }
 
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+/** A latency figure, or a dash when no request got an answer (the summary's zeros measure nothing). */
+const figure = (x: LatencySummary, v: number) => (x.count === 0 ? '—' : ms(v));
 const counts = (rec: Record<string, number>) =>
   Object.entries(rec)
     .map(([k, v]) => `${k}: ${v}`)
@@ -88,16 +98,33 @@ function progressLine(b: SecondBucket, loadRun: LoadRun, opts: LoadOptions): str
   const elapsed = Math.min(b.elapsedInStageMs / 1000, Number(stageSeconds));
   return (
     `stage ${stage + 1}/${p.stageCount} ${elapsed.toFixed(0)}/${stageSeconds}s` +
-    `  ${rps} req/s  p50 ${ms(b.latency.p50)} ms  p99 ${ms(b.latency.p99)} ms  failures ${b.failures}` +
+    `  ${rps} req/s  p50 ${figure(b.latency, b.latency.p50)} ms  p99 ${figure(b.latency, b.latency.p99)} ms` +
+    `  failures ${b.failures}` +
     (b.late || b.dropped ? `  late ${b.late}  dropped ${b.dropped}` : '')
   );
 }
 
-function formatSummary(s: LoadSummary, flags: LoadFlags, opts: LoadOptions): string {
+function formatSummary(
+  s: LoadSummary,
+  flags: LoadFlags,
+  opts: LoadOptions,
+  interruptedBy: string | null,
+): string {
   const l = s.latency;
-  const latencyRow = (x: typeof l) =>
-    `min ${ms(x.min)}  mean ${ms(x.mean)}  p50 ${ms(x.p50)}  p90 ${ms(x.p90)}  p99 ${ms(x.p99)}  p99.9 ${ms(x.p999)}  max ${ms(x.max)}`;
+  const latencyRow = (x: LatencySummary) => {
+    const f = (v: number) => figure(x, v);
+    return `min ${f(x.min)}  mean ${f(x.mean)}  p50 ${f(x.p50)}  p90 ${f(x.p90)}  p99 ${f(x.p99)}  p99.9 ${f(x.p999)}  max ${f(x.max)}`;
+  };
   const stage = opts.stages[0]!;
+  const interrupted: [string, string][] = interruptedBy
+    ? [
+        [
+          'interrupted',
+          `${interruptedBy.startsWith('SIG') ? `by ${interruptedBy}` : interruptedBy} after ` +
+            `${(s.activeMs / 1000).toFixed(1)}s of the planned ${stage.durationSeconds}s`,
+        ],
+      ]
+    : [];
   const shape =
     s.model === 'closed'
       ? `closed, ${stage.users} users, interval ${stage.intervalSeconds}s`
@@ -106,6 +133,7 @@ function formatSummary(s: LoadSummary, flags: LoadFlags, opts: LoadOptions): str
     ['target', `${flags.method.toUpperCase()} ${flags.url}`],
     ['model', `${shape}, ${stage.durationSeconds}s`],
     ['requests', `${s.requests} in ${(s.activeMs / 1000).toFixed(1)}s (${s.rps} req/s)`],
+    ...interrupted,
     ['success rate', `${s.successRate} %  (no response: ${s.errorRate} %)`],
     ['status codes', counts(s.statusCodes)],
     ['failures', counts(s.failuresByKind)],

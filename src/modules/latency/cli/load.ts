@@ -1,10 +1,17 @@
 /** `telelab load`: parses the flags, builds the engine's options and runs it (or a capacity search). */
 import { Command } from 'commander';
-import { EXIT, nonNegativeNumber, positiveNumber, usageErrorsExit2 } from '../../../platform/cli-kit';
+import {
+  EXIT,
+  nonNegativeNumber,
+  positiveNumber,
+  timeOption,
+  usageErrorsExit2,
+} from '../../../platform/cli-kit';
 import type { ComparedRun } from '../compare';
 import type { LoadOptions, LoadRun } from '../engine';
 import { DEFAULT_TIMEOUT_MS } from '../engine/types';
 import {
+  checkUsersCap,
   header,
   type LoadFlags,
   positiveInt,
@@ -16,6 +23,9 @@ import {
 } from './load-flags';
 import { execute } from './load-report';
 
+/** The run waits a second past the timeout for its last requests: that wait must fit in a timer too. */
+const timeoutMs = timeOption('ms', { integer: true, headroomMs: 1000 });
+
 export function loadCommand(): Command {
   return usageErrorsExit2(new Command('load'))
     .description(
@@ -26,11 +36,11 @@ export function loadCommand(): Command {
     .option('--header <header>', "request header 'Name: value' (repeatable)", header)
     .option('--body <body>', 'request body, or @file to read it from a file')
     .option('--users <n>', 'virtual users (closed model); with --rate: most requests in flight', positiveInt)
-    .option('--duration <seconds>', 'how long to run (required unless --find-capacity)', positiveNumber)
+    .option('--duration <seconds>', 'how long to run (required unless --find-capacity)', timeOption('s'))
     .option(
       '--interval <seconds>',
       'pause of each user between a response and its next request',
-      nonNegativeNumber,
+      timeOption('s', { zero: true }),
       0,
     )
     .option(
@@ -50,7 +60,7 @@ export function loadCommand(): Command {
       threshold,
     )
     .option('--success-status <codes>', 'statuses counted as success (default: 2xx)', statusList)
-    .option('--timeout <ms>', 'connect / response / body timeout, each', positiveInt, DEFAULT_TIMEOUT_MS)
+    .option('--timeout <ms>', 'connect / response / body timeout, each', timeoutMs, DEFAULT_TIMEOUT_MS)
     .option('--json', 'print one JSON summary instead of the table')
     .option('--abort-on-fail', 'with --threshold: stop as soon as one fails (checked every second; exit 99)')
     .option('--find-capacity', 'find the highest arrival rate at which every --slo holds (exit 99: none)')
@@ -61,11 +71,17 @@ export function loadCommand(): Command {
     )
     .option('--start-rate <rps>', 'with --find-capacity: first rate of the ramp', positiveInt, 10)
     .option('--max-rate <rps>', 'with --find-capacity: highest rate tried', positiveInt, 50_000)
-    .option('--window <seconds>', 'with --find-capacity: judged part of each step', positiveNumber, 10)
-    .option('--warmup <seconds>', 'with --find-capacity: unjudged start of each step', nonNegativeNumber, 2)
+    .option('--window <seconds>', 'with --find-capacity: judged part of each step', timeOption('s'), 10)
+    .option(
+      '--warmup <seconds>',
+      'with --find-capacity: unjudged start of each step',
+      timeOption('s', { zero: true }),
+      2,
+    )
     .option('--baseline <file>', 'compare with a `load --json` summary (exit 99: significantly worse)')
     .option('--tolerance <pct>', 'with --baseline: change of p50/p90/p99 that counts', nonNegativeNumber, 10)
     .action(async (flags: LoadFlags, cmd: Command) => {
+      await checkUsersCap(flags.users, cmd);
       if (flags.findCapacity) return findCapacityAction(flags, cmd);
       if (flags.duration === undefined)
         cmd.error("error: required option '--duration <seconds>' not specified");

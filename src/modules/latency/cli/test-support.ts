@@ -16,6 +16,10 @@ export interface Outcome {
   stderr: string;
 }
 
+/** A command still running this long after it started is killed (its outcome: code null), so that a
+ * failing test (a run that never ends) reports what it printed and leaves no process behind. */
+const KILL_AFTER_MS = 25_000;
+
 export function collect(child: ChildProcess): Promise<Outcome> {
   let stdout = '';
   let stderr = '';
@@ -25,12 +29,26 @@ export function collect(child: ChildProcess): Promise<Outcome> {
   child.stderr?.on('data', (d) => {
     stderr += d;
   });
-  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })));
+  // The whole group: tsx runs the command in a child process of its own.
+  const killer = setTimeout(() => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }, KILL_AFTER_MS);
+  return new Promise((done) =>
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      done({ code, stdout, stderr });
+    }),
+  );
 }
 
 /**
  * A scratch directory with the wrapper in it: `start(name, ...args)` spawns a command, `run` waits for
- * its outcome, `load(...args)` runs `load`; `file` writes a file there; `remove()` cleans up.
+ * its outcome, `load(...args)` runs `load`; `startWith(env, ...)` / `runWith(env, ...)` change the
+ * environment (an undefined value removes a variable); `file` writes a file there; `remove()` cleans up.
  */
 export function latencyCli() {
   const dir = mkdtempSync(join(tmpdir(), 'telelab-load-cli-'));
@@ -42,11 +60,19 @@ export function latencyCli() {
       `const cmd = name === 'load' ? loadCommand() : latencyTargetCommand();\n` +
       `await cmd.parseAsync(rest, { from: 'user' });\n`,
   );
-  const start = (...args: string[]) => spawn(TSX, [wrapper, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const startWith = (env: Record<string, string | undefined>, ...args: string[]) =>
+    spawn(TSX, [wrapper, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+      detached: true, // a group of its own, which collect() can kill whole
+    });
+  const start = (...args: string[]) => startWith({}, ...args);
   return {
     dir,
     start,
+    startWith,
     run: (...args: string[]) => collect(start(...args)),
+    runWith: (env: Record<string, string | undefined>, ...args: string[]) => collect(startWith(env, ...args)),
     load: (...args: string[]) => collect(start('load', ...args)),
     file: (name: string, text: string) => {
       const path = join(dir, name);

@@ -74,5 +74,11 @@ export function errorKind(err: Error & { code?: string }): string {
   }
 }
 
-export const errorText = (err: Error & { code?: string }) =>
-  err.code ? `${err.code}: ${err.message}` : err.message;
+/** A transport error in one line: its code and message, OpenSSL's internals reduced to the reason. */
+export function errorText(err: Error & { code?: string }): string {
+  // e.g. "…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/…:354:\n"
+  const ssl = /SSL routines:[^:]*:([^:]+)/.exec(err.message);
+  let message = ssl ? `TLS handshake failed: ${ssl[1]}` : err.message.trim();
+  if (ssl?.[1] === 'wrong version number') message += ' (does the target speak plain HTTP? then use http)';
+  return err.code ? `${err.code}: ${message}` : message;
+}

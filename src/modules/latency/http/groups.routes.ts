@@ -87,7 +87,8 @@ export function groupsRoutes(app: App, service: GroupsService, scope: RouteScope
         summary: 'start | pause | stop a group: all its members together',
         description:
           'Members that cannot make the transition (already finished, or already there) are left as they ' +
-          'are. 400: bad state value; 404: unknown group; 409: not possible from the group’s state.',
+          'are. 400: bad state value; 404: unknown group; 409: not possible from the group’s state, or ' +
+          '`start` on a group without experiments.',
         querystring: ManageGroupQuery,
         response: { 200: GroupManaged, ...problemResponses(400, 403, 404, 409) },
       },
@@ -109,9 +110,12 @@ export function groupsRoutes(app: App, service: GroupsService, scope: RouteScope
       schema: {
         ...docOf(scope, 'latencyAddExperimentToGroup'),
         summary: 'Create an experiment in a group (started at once when the group is running)',
+        description:
+          'The group must be created, running or paused; 409 when it is stopped or completed (it can ' +
+          'never start again: create a new group).',
         querystring: GroupIdQuery,
         body: ExperimentIn,
-        response: { 200: Membership, ...problemResponses(400, 403, 404, 422) },
+        response: { 200: Membership, ...problemResponses(400, 403, 404, 409, 422) },
       },
     },
     async (req) => {

@@ -215,7 +215,9 @@ export const ExperimentStatsOut = Type.Object({
   profile: Type.Union([ProfileOut, Type.Null()]),
   users: Type.Integer(),
   elapsed_in_profile_ms: Type.Integer(),
-  rate: Type.Number({ description: 'Requests per second over the last recorded second' }),
+  rate: Type.Number({
+    description: 'Requests per second over the last recorded second while running; 0 when not running',
+  }),
   total_requests: Type.Integer(),
   successes: Type.Integer(),
   failures: Type.Integer(),

@@ -9,6 +9,7 @@ import { CapacityPanel } from './LatencyCapacity';
 import { CreateExperiment } from './LatencyForms';
 import { Groups } from './LatencyGroups';
 import { CHECK_COLUMNS, SEGMENT_COLUMNS } from './LatencyTables';
+import { type Action, canManage } from './states';
 import type { Experiment, LiveStats, Result, SecondPoint, State } from './types';
 
 const FINAL: State[] = ['completed', 'stopped', 'failed'];
@@ -142,7 +143,7 @@ function ExperimentDetail({
     ] as [number[], ...(number | null)[][]];
   }, [r, seconds, segmented]);
 
-  const manage = async (to: 'start' | 'pause' | 'stop') => {
+  const manage = async (to: Action) => {
     setBusy(true);
     setError(null);
     try {
@@ -172,18 +173,18 @@ function ExperimentDetail({
           <button
             type="button"
             className="primary"
-            disabled={busy || !(state === 'created' || state === 'paused')}
+            disabled={busy || !canManage(state, 'start')}
             onClick={() => manage('start')}
           >
             {state === 'paused' ? 'Resume' : 'Start'}
           </button>
-          <button type="button" disabled={busy || state !== 'running'} onClick={() => manage('pause')}>
+          <button type="button" disabled={busy || !canManage(state, 'pause')} onClick={() => manage('pause')}>
             Pause
           </button>
           <button
             type="button"
             className="danger"
-            disabled={busy || !(state === 'running' || state === 'paused' || state === 'created')}
+            disabled={busy || !canManage(state, 'stop')}
             onClick={() => manage('stop')}
           >
             Stop
@@ -211,7 +212,11 @@ function ExperimentDetail({
             <>
               <div className="stats">
                 <Stat label="Requests" value={fmtNum(s?.total_requests ?? sum?.requests)} />
-                <Stat label="Req/s" value={fmtSig(s ? s.rate : sum?.rps)} hint="Live: the last second" />
+                {state === 'running' ? (
+                  <Stat label="Req/s" value={fmtSig(s?.rate)} hint="The last second" />
+                ) : (
+                  <Stat label="Req/s" value={fmtSig(sum?.rps)} hint="The run's average" />
+                )}
                 <Stat label="Success" value={fmtPct(s ? s.success_rate : sum?.success_rate)} />
                 <Stat label="p50" value={fmtMs(s ? s.p50 : sum?.latency.p50)} />
                 <Stat label="p90" value={fmtMs(s ? s.p90 : sum?.latency.p90)} />

@@ -70,10 +70,19 @@ export function ProfileRows({
   );
 }
 
+/**
+ * The port of the bundled latency target: the API's PORT + 1, and the API serves this page, so its own
+ * port + 1 (8001 with the default PORT 8000, also when the page has no port of its own).
+ */
+function bundledTargetPort(): string {
+  const page = Number(window.location.port);
+  return String(page > 0 && page < 65535 ? page + 1 : 8001);
+}
+
 export function CreateExperiment({ onCreated }: { onCreated: (id: string) => void }) {
   const [name, setName] = useState('demo');
   const [host, setHost] = useState('127.0.0.1');
-  const [port, setPort] = useState('8001');
+  const [port, setPort] = useState(bundledTargetPort);
   const [path, setPath] = useState('/api/latency');
   const [model, setModel] = useState('closed');
   const [p99, setP99] = useState('');
@@ -214,7 +223,11 @@ export function CreateExperiment({ onCreated }: { onCreated: (id: string) => voi
 
 export function CreateGroup({ onCreated }: { onCreated: (id: string) => void }) {
   const [name, setName] = useState('compare');
-  const [targets, setTargets] = useState('127.0.0.1:8001, 127.0.0.1:8002');
+  // Two names of the one bundled target, as the README's quick start compares them.
+  const [targets, setTargets] = useState(() => {
+    const port = bundledTargetPort();
+    return `127.0.0.1:${port}, localhost:${port}`;
+  });
   const [profiles, setProfiles] = useState<ProfileDraft[]>([newProfile()]);
   const [error, setError] = useState<unknown>(null);
 

@@ -5,6 +5,7 @@ import { Card, ErrorMessage } from '../../components/ui';
 import { fmtMs, fmtNum, fmtPct, fmtSig } from '../../format';
 import { usePollApi } from '../../hooks';
 import { CreateGroup } from './LatencyForms';
+import { type Action, canManage } from './states';
 import type { Group, GroupStats, LiveStats } from './types';
 
 /** A measure's label and how to read it from one member's stats or the group's. */
@@ -22,7 +23,7 @@ export function Groups() {
   );
   const [error, setError] = useState<unknown>(null);
 
-  const manage = async (to: 'start' | 'pause' | 'stop') => {
+  const manage = async (to: Action) => {
     setError(null);
     try {
       await api(withQuery('/manage_group', { state: to, group_id: current }), { method: 'POST' });
@@ -34,6 +35,10 @@ export function Groups() {
 
   const g = stats.data;
   const members = Object.entries(g?.experiments_stats ?? {});
+  // As the experiment's buttons: only what the group's state allows (no control until the selected
+  // group's stats arrive). A group without members does not start (the server answers 409).
+  const allowed = (to: Action) =>
+    g?.group_id === current && canManage(g.state, to) && (to !== 'start' || members.length > 0);
   const rows: Measure[] = [
     ['State', (o) => o.state ?? '—'],
     ['Requests', (o) => fmtNum(o.total_requests)],
@@ -60,6 +65,7 @@ export function Groups() {
           <>
             <button
               type="button"
+              disabled={!allowed('start')}
               onClick={() => manage('start')}
               aria-label="Start every experiment of the group"
             >
@@ -67,6 +73,7 @@ export function Groups() {
             </button>
             <button
               type="button"
+              disabled={!allowed('pause')}
               onClick={() => manage('pause')}
               aria-label="Pause every experiment of the group"
             >
@@ -75,6 +82,7 @@ export function Groups() {
             <button
               type="button"
               className="danger"
+              disabled={!allowed('stop')}
               onClick={() => manage('stop')}
               aria-label="Stop every experiment of the group"
             >
