@@ -4,6 +4,9 @@ import type { Http1Pool } from './http1';
 import type { RunState } from './run-state';
 import type { LoadStage } from './types';
 
+/** Virtual users started in one turn of the event loop (LATENCY_MAX_USERS' default: one batch). */
+export const START_BATCH = 1000;
+
 /**
  * The closed model: each stage's `users` virtual users send one request at a time, waiting
  * `intervalSeconds` after each answer (none: the next request goes at once).
@@ -19,15 +22,28 @@ export class ClosedModel {
     private readonly owner: ExchangeOwner,
   ) {}
 
-  /** Starts the current stage's virtual users. */
+  /**
+   * Starts the current stage's virtual users, START_BATCH at a time with a turn of the event loop between
+   * batches: tens of thousands started in one go (each opening its connection) would hold the process for
+   * seconds, deaf to signals and timers. A batch left for a stage that has ended, or a run that is
+   * finishing, is not started.
+   */
   enterStage(stage: LoadStage): void {
-    this.users = [];
-    for (let i = 0; i < stage.users; i++) {
-      const u = new Exchange(this.owner);
-      u.generation = this.s.generation;
-      this.users.push(u);
-      this.send(u);
-    }
+    const users: Exchange[] = [];
+    this.users = users;
+    const generation = this.s.generation;
+    const startFrom = (from: number) => {
+      if (generation !== this.s.generation || this.s.finishing) return;
+      const to = Math.min(stage.users, from + START_BATCH);
+      for (let i = from; i < to; i++) {
+        const u = new Exchange(this.owner);
+        u.generation = generation;
+        users.push(u);
+        this.send(u);
+      }
+      if (to < stage.users) setImmediate(startFrom, to);
+    };
+    startFrom(0);
   }
 
   /** A virtual user's next request, unless its stage is over or the run is paused. */
