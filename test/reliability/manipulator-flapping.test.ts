@@ -96,6 +96,8 @@ describe('manipulator flapping', () => {
 
       expect(sensor.alive, `sensor exited: ${sensor.stderr}`).toBe(true);
       expect(server.proc.alive, `serve exited: ${server.proc.stderr}`).toBe(true);
+      // The loop goes on deciding: the newest decision's command may still be on its way when we read.
+      const readAt = Date.now();
       const decisions = (await (
         await fetch(`${server.url}/decisions?order=asc&limit=10000&after=${started.toISOString()}`)
       ).json()) as Decision[];
@@ -125,7 +127,9 @@ describe('manipulator flapping', () => {
       const undeliveredWhileDown = decisions.filter(
         (d) => d.delivered === false && downs.some((w) => inside(madeAt(d), w, 0, 0)),
       ).length;
-      const stillNull = decisions.filter((d) => d.delivered === null).length;
+      // Stuck: still unknown well after its delivery had to end (acknowledged or timed out within 1 s).
+      const stillNull = decisions.filter((d) => d.delivered === null && madeAt(d) < readAt - EDGE_MS).length;
+      const pendingAtRead = decisions.filter((d) => d.delivered === null).length - stillNull;
       // After the first acknowledged command of an up period, every later one (away from the stop) is too.
       let reconnected = 0;
       let droppedWhileConnected = 0;
@@ -165,7 +169,7 @@ describe('manipulator flapping', () => {
           `decisions=${decisions.length}/${expected} max_gap_ms=${maxGap} missed=${missed} ` +
           `undelivered_while_down=${undeliveredWhileDown} delivered_while_down=${deliveredWhileDown.length} ` +
           `reconnected=${reconnected}/${ups.length} dropped_while_connected=${droppedWhileConnected} ` +
-          `delivered_not_received=${deliveredNotReceived} stuck_null=${stillNull} ` +
+          `delivered_not_received=${deliveredNotReceived} stuck_null=${stillNull} pending_at_read=${pendingAtRead} ` +
           `history_periods=${history.length} history_problems=${problems.length}`,
       );
 
